@@ -1,0 +1,63 @@
+/// Errors of the Fq library.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FieldError {
+    /// A value is not below the modulus p, so it is not a canonical Fq element.
+    #[error("{} is not a canonical Fq element: it is >= the BLS12-381 base field modulus p", describe_index(*.index))]
+    NotCanonical {
+        /// Position of the first bad value in its batch; `None` for a single value.
+        index: Option<usize>,
+    },
+    /// A byte encoding has the wrong length.
+    #[error("an Fq encoding is 48 bytes, got {0}")]
+    BadEncodingLength(usize),
+    /// The operands of an element-wise operation have different lengths.
+    #[error(
+        "length mismatch in {op}: left operand has {left} elements, right operand has {right}"
+    )]
+    LengthMismatch {
+        /// The operation.
+        op: &'static str,
+        /// Length of the left operand.
+        left: usize,
+        /// Length of the right operand.
+        right: usize,
+    },
+    /// The GPU returned a value that is not canonical: a kernel bug or corrupted memory.
+    /// Never returned to callers as a result.
+    #[error("the GPU returned a non-canonical value at index {index}")]
+    GpuResultNotCanonical {
+        /// Position of the first bad value.
+        index: usize,
+    },
+    /// The Vulkan backend failed.
+    #[error(transparent)]
+    Gpu(#[from] vk_backend::Error),
+}
+
+fn describe_index(index: Option<usize>) -> String {
+    match index {
+        Some(i) => format!("the value at index {i}"),
+        None => "the value".to_owned(),
+    }
+}
+
+impl From<FieldError> for gpu_core::BackendError {
+    fn from(err: FieldError) -> Self {
+        match err {
+            FieldError::LengthMismatch { op, left, right } => {
+                gpu_core::BackendError::LengthMismatch { op, left, right }
+            }
+            FieldError::Gpu(e) => e.into(),
+            other => gpu_core::BackendError::InvalidArgument(other.to_string()),
+        }
+    }
+}
+
+pub(crate) fn check_lengths(op: &'static str, left: usize, right: usize) -> Result<(), FieldError> {
+    if left == right {
+        Ok(())
+    } else {
+        Err(FieldError::LengthMismatch { op, left, right })
+    }
+}

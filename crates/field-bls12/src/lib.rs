@@ -1,0 +1,27 @@
+//! BLS12-381 base-field (Fq) batch arithmetic, bit-identical on the CPU and on the GPU.
+//!
+//! - [`Fq`]: one field element, 6 little-endian u64 limbs, always canonical (`< p`).
+//! - [`cpu`]: batch operations on all cores, through blst's assembly (`blst_fp_*`).
+//! - [`FqGpu`]: the same batch operations on a Vulkan device (GLSL kernels under
+//!   `shaders/`, compiled to SPIR-V by `cargo xtask shaders` and embedded here).
+//! - [`CpuBackend`] and [`FqGpu`] implement [`gpu_core::BatchBackend`], so a router can
+//!   send any batch to either.
+//!
+//! ```
+//! use field_bls12::{cpu, Fq};
+//! let p_minus_1 = Fq::from_be_bytes(&Fq::MODULUS_MINUS_ONE_BE)?;
+//! let sum = cpu::add(&[p_minus_1], &[Fq::ONE])?;
+//! assert_eq!(sum, vec![Fq::ZERO]);
+//! # Ok::<(), field_bls12::FieldError>(())
+//! ```
+
+mod backend;
+pub mod cpu;
+mod error;
+mod fq;
+mod gpu;
+
+pub use backend::CpuBackend;
+pub use error::FieldError;
+pub use fq::{Fq, FQ_BYTES, FQ_LIMBS};
+pub use gpu::FqGpu;

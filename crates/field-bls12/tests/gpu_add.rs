@@ -1,0 +1,110 @@
+//! The Vulkan path against the CPU path and the big-integer oracle, with the validation
+//! layer on. Needs a Vulkan device (lavapipe in CI); see vk_backend::test_support.
+
+mod common;
+
+use common::{batch, edge_pairs, oracle_add, SIZES};
+use field_bls12::{cpu, FieldError, Fq, FqGpu};
+use gpu_core::{BackendKind, BatchBackend, BinaryOp};
+use vk_backend::test_support::test_context;
+
+#[test]
+fn gpu_add_matches_cpu_and_oracle_at_every_size() {
+    let Some(ctx) = test_context("gpu_add_matches_cpu_and_oracle_at_every_size") else {
+        return;
+    };
+    let gpu = FqGpu::new(ctx.arc()).unwrap();
+    for (k, &n) in SIZES.iter().enumerate() {
+        let (a, b) = batch(n, 100 + k as u64);
+        let on_gpu = gpu.add(&a, &b).unwrap();
+        let on_cpu = cpu::add(&a, &b).unwrap();
+        assert_eq!(on_gpu.len(), n);
+        if let Some(i) = on_gpu.iter().zip(&on_cpu).position(|(x, y)| x != y) {
+            panic!(
+                "GPU != CPU at n = {n}, index {i}: {} + {}: gpu {} cpu {}",
+                a[i], b[i], on_gpu[i], on_cpu[i]
+            );
+        }
+        assert_eq!(on_gpu, oracle_add(&a, &b), "GPU != oracle at n = {n}");
+    }
+}
+
+#[test]
+fn gpu_add_edge_values() {
+    let Some(ctx) = test_context("gpu_add_edge_values") else {
+        return;
+    };
+    let gpu = FqGpu::new(ctx.arc()).unwrap();
+    let (a, b): (Vec<Fq>, Vec<Fq>) = edge_pairs().into_iter().unzip();
+    let got = gpu.add(&a, &b).unwrap();
+    assert_eq!(got, oracle_add(&a, &b));
+    assert_eq!(got, cpu::add(&a, &b).unwrap());
+    assert_eq!(got[4], Fq::ZERO); // (p-1) + 1
+    assert_eq!(got[5], Fq::ONE); // (p-1) + 2
+}
+
+#[test]
+fn gpu_add_is_independent_of_workgroup_size() {
+    let Some(ctx) = test_context("gpu_add_is_independent_of_workgroup_size") else {
+        return;
+    };
+    let (a, b) = batch(1000, 7);
+    let want = oracle_add(&a, &b);
+    for size in [1, 32, 64, 100, 256] {
+        let gpu = FqGpu::with_workgroup_size(ctx.arc(), size).unwrap();
+        assert_eq!(gpu.add(&a, &b).unwrap(), want, "workgroup size {size}");
+    }
+}
+
+#[test]
+fn gpu_add_rejects_bad_input_without_touching_the_gpu() {
+    let Some(ctx) = test_context("gpu_add_rejects_bad_input_without_touching_the_gpu") else {
+        return;
+    };
+    let gpu = FqGpu::new(ctx.arc()).unwrap();
+    let err = gpu.add(&[Fq::ONE; 2], &[Fq::ONE; 5]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            FieldError::LengthMismatch {
+                op: "add",
+                left: 2,
+                right: 5
+            }
+        ),
+        "{err}"
+    );
+    assert!(gpu.add(&[], &[]).unwrap().is_empty());
+    let err = FqGpu::with_workgroup_size(ctx.arc(), 0).unwrap_err();
+    assert!(
+        matches!(err, FieldError::Gpu(vk_backend::Error::InvalidArgument(_))),
+        "{err}"
+    );
+}
+
+#[test]
+fn backends_agree_through_the_trait() {
+    let Some(ctx) = test_context("backends_agree_through_the_trait") else {
+        return;
+    };
+    let gpu = FqGpu::new(ctx.arc()).unwrap();
+    let cpu = field_bls12::CpuBackend;
+    assert_eq!(gpu.kind(), BackendKind::Gpu);
+    assert_eq!(cpu.kind(), BackendKind::Cpu);
+    let (a, b) = batch(257, 3);
+    let via_gpu = gpu.run_binary(BinaryOp::Add, &a, &b).unwrap();
+    let via_cpu = cpu.run_binary(BinaryOp::Add, &a, &b).unwrap();
+    assert_eq!(via_gpu, via_cpu);
+    let err = gpu.run_binary(BinaryOp::Add, &a, &b[..1]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            gpu_core::BackendError::LengthMismatch {
+                left: 257,
+                right: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}

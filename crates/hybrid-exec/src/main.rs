@@ -1,0 +1,118 @@
+//! `hybrid-exec`: the operator CLI.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use field_bls12::{cpu, Fq, FqGpu};
+use gpu_core::TimingStats;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use vk_backend::{Context, ContextConfig};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "hybrid-exec",
+    version,
+    about = "BLS12-381 Fq batches on CPU and Vulkan GPU"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Add two random Fq batches on the CPU and on the best Vulkan device; print both
+    /// timings, the device and whether the results match bit for bit.
+    Demo {
+        /// Elements per batch.
+        #[arg(long, default_value_t = 1 << 20)]
+        size: usize,
+        /// Timed runs per path (after one warm-up run); the median is reported.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Seed for the random inputs.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo { size, runs, seed } => demo(size, runs.max(1), seed),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `f` once to warm up, then `runs` times; returns the last result and the timings.
+fn timed<T>(
+    runs: usize,
+    mut f: impl FnMut() -> anyhow::Result<T>,
+) -> anyhow::Result<(T, TimingStats)> {
+    let mut out = f()?;
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        out = f()?;
+        samples.push(start.elapsed());
+    }
+    let stats = TimingStats::from_samples(&samples).context("no timing samples")?;
+    Ok((out, stats))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}
+
+fn demo(size: usize, runs: usize, seed: u64) -> anyhow::Result<ExitCode> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let a: Vec<Fq> = (0..size).map(|_| Fq::random(&mut rng)).collect();
+    let b: Vec<Fq> = (0..size).map(|_| Fq::random(&mut rng)).collect();
+    println!("Fq add, {size} elements per batch, median of {runs} runs");
+
+    let (on_cpu, cpu_stats) = timed(runs, || Ok(cpu::add(&a, &b)?))?;
+    println!(
+        "cpu   : {:>12}  (blst, {} threads)",
+        ms(cpu_stats.median),
+        host_threads()
+    );
+
+    let gpu = match ContextConfig::from_env().and_then(|c| Context::new(&c)) {
+        Ok(ctx) => FqGpu::new(Arc::new(ctx)).context("building the Fq kernels")?,
+        Err(e) => {
+            println!("gpu   : not used: {e}");
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    let (on_gpu, gpu_stats) = timed(runs, || Ok(gpu.add(&a, &b)?))?;
+    let name = &gpu.context().info().name;
+    println!(
+        "gpu   : {:>12}  ({name}, host -> device -> host)",
+        ms(gpu_stats.median)
+    );
+    let mismatch = on_cpu.iter().zip(&on_gpu).position(|(x, y)| x != y);
+    match (on_cpu.len() == on_gpu.len(), mismatch) {
+        (true, None) => {
+            println!("match : yes, all {size} results bit-identical on cpu and {name}");
+            Ok(ExitCode::SUCCESS)
+        }
+        (_, first) => {
+            println!("match : NO (first difference at index {first:?})");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn host_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}

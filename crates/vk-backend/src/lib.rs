@@ -1,0 +1,39 @@
+//! A small, safe Vulkan compute backend built on `ash` and `gpu-allocator`.
+//!
+//! All `unsafe` Vulkan code of the project lives in this crate, behind safe RAII types:
+//! every Vulkan object holds an `Arc` of the device it came from and destroys itself in
+//! `Drop`, and the device destroys its memory allocator before itself.
+//!
+//! One file per concern, after wgpu-hal's Vulkan backend:
+//! `instance` (loader, layers, debug messenger), `device` (physical-device choice, logical
+//! device, queue, allocator), `memory` (buffers), `pipeline` (compute kernels), `command`
+//! (recording and submitting one round trip), `sync` (fences), `error` (the error type and
+//! the `vk::Result` mapping) and `context` (the public entry point).
+//!
+//! ```no_run
+//! use vk_backend::{Context, ContextConfig, KernelDesc};
+//! # fn main() -> Result<(), vk_backend::Error> {
+//! let ctx = Context::new(&ContextConfig::from_env()?)?;
+//! println!("running on {}", ctx.info().name);
+//! # let spirv: &[u8] = &[];
+//! let kernel = ctx.create_kernel(&KernelDesc::elementwise("double", spirv, 1, 1))?;
+//! let input = [1u64, 2, 3];
+//! let out = ctx.run_elementwise(&kernel, input.len(), |_, dst| dst.copy_from_slice(&input), |w| w.to_vec())?;
+//! # Ok(()) }
+//! ```
+
+mod command;
+mod context;
+mod device;
+mod error;
+mod instance;
+mod memory;
+mod pipeline;
+mod sync;
+#[cfg(feature = "test-support")]
+pub mod test_support;
+
+pub use context::{Context, ContextConfig, Validation, ENV_DEVICE, ENV_LOADER, ENV_VALIDATION};
+pub use device::{enumerate_devices, DeviceInfo, DeviceSelector, DeviceType};
+pub use error::Error;
+pub use pipeline::{Kernel, KernelDesc};

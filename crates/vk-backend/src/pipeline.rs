@@ -1,0 +1,244 @@
+//! Compute kernels: shader module, descriptor-set layout, pipeline layout and pipeline.
+
+use std::sync::Arc;
+
+use ash::vk;
+
+use crate::device::Device;
+use crate::Error;
+
+/// The specialization constant id that carries the workgroup size (`local_size_x_id = 1`
+/// in GLSL). Id 0 is reported to fail on NVIDIA drivers, so 1 is used.
+pub(crate) const WORKGROUP_SIZE_CONSTANT_ID: u32 = 1;
+
+/// Workgroup size used when neither the kernel nor the caller asks for one: a multiple of
+/// every common subgroup size (32 on NVIDIA, 64 on AMD, 8-32 on others).
+const DEFAULT_WORKGROUP_SIZE: u32 = 256;
+
+/// Size of the push constants of every element-wise kernel: `{ uint count; uint row_stride; }`.
+pub(crate) const PUSH_CONSTANT_BYTES: u32 = 8;
+
+/// The most input buffers an element-wise kernel may have (plus one output binding).
+pub(crate) const MAX_INPUTS: u32 = 7;
+
+/// Describes an element-wise compute kernel.
+///
+/// The kernel's interface is fixed: storage buffers at bindings `0..inputs` are the inputs,
+/// binding `inputs` is the output, each holding `words_per_element` u64 words per element;
+/// the push constants are `{ uint count; uint row_stride; }` (elements in the batch, and
+/// invocations per row of the 2-D dispatch: the element index is
+/// `gl_GlobalInvocationID.y * row_stride + gl_GlobalInvocationID.x`); the workgroup size is
+/// specialization constant 1 and must not be read back through `gl_WorkGroupSize` (see
+/// `shaders/include/fq.glsl`).
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct KernelDesc<'a> {
+    /// Name used in errors and debug output.
+    pub name: &'a str,
+    /// The SPIR-V module (entry point `main`), as bytes.
+    pub spirv: &'a [u8],
+    /// How many input buffers.
+    pub inputs: u32,
+    /// u64 words per element in every buffer.
+    pub words_per_element: u32,
+    /// Workgroup size; `None` picks the device default.
+    pub workgroup_size: Option<u32>,
+}
+
+impl<'a> KernelDesc<'a> {
+    /// An element-wise kernel with `inputs` inputs and one output.
+    pub fn elementwise(
+        name: &'a str,
+        spirv: &'a [u8],
+        inputs: u32,
+        words_per_element: u32,
+    ) -> Self {
+        Self {
+            name,
+            spirv,
+            inputs,
+            words_per_element,
+            workgroup_size: None,
+        }
+    }
+
+    /// The same kernel with an explicit workgroup size.
+    pub fn with_workgroup_size(mut self, size: u32) -> Self {
+        self.workgroup_size = Some(size);
+        self
+    }
+}
+
+/// A compiled compute kernel, ready to dispatch on the device it was made for.
+///
+/// Cheap to clone: clones share one pipeline, which lives until the last clone and the
+/// last submission using it are gone.
+#[derive(Clone)]
+pub struct Kernel {
+    pub(crate) raw: Arc<RawKernel>,
+}
+
+impl std::fmt::Debug for Kernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kernel")
+            .field("name", &self.raw.name)
+            .field("inputs", &self.raw.inputs)
+            .field("workgroup_size", &self.raw.workgroup_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Kernel {
+    /// The kernel's name.
+    pub fn name(&self) -> &str {
+        &self.raw.name
+    }
+
+    /// The workgroup size it was specialised with.
+    pub fn workgroup_size(&self) -> u32 {
+        self.raw.workgroup_size
+    }
+
+    pub(crate) fn new(device: &Arc<Device>, desc: &KernelDesc<'_>) -> Result<Self, Error> {
+        RawKernel::new(device, desc).map(|raw| Kernel { raw: Arc::new(raw) })
+    }
+}
+
+/// The Vulkan objects of a kernel.
+pub(crate) struct RawKernel {
+    pub(crate) device: Arc<Device>,
+    pub(crate) name: String,
+    pub(crate) pipeline: vk::Pipeline,
+    pub(crate) layout: vk::PipelineLayout,
+    pub(crate) set_layout: vk::DescriptorSetLayout,
+    pub(crate) inputs: u32,
+    pub(crate) words_per_element: u32,
+    pub(crate) workgroup_size: u32,
+}
+
+impl RawKernel {
+    fn new(device: &Arc<Device>, desc: &KernelDesc<'_>) -> Result<Self, Error> {
+        let invalid = |reason: String| Error::InvalidSpirv {
+            kernel: desc.name.to_owned(),
+            reason,
+        };
+        let code = ash::util::read_spv(&mut std::io::Cursor::new(desc.spirv))
+            .map_err(|e| invalid(e.to_string()))?;
+        if code.len() < 5 {
+            return Err(invalid(format!(
+                "{} bytes is shorter than a SPIR-V header",
+                desc.spirv.len()
+            )));
+        }
+        if !(1..=MAX_INPUTS).contains(&desc.inputs) || desc.words_per_element == 0 {
+            return Err(Error::InvalidArgument(format!(
+                "kernel `{}` must have 1..={MAX_INPUTS} inputs and at least one word per \
+                 element, got {} inputs and {} words",
+                desc.name, desc.inputs, desc.words_per_element
+            )));
+        }
+        let workgroup_size = pick_workgroup_size(&device.limits, desc)?;
+
+        // Start empty: `RawKernel::drop` destroys whatever has been created when we bail out.
+        let mut kernel = RawKernel {
+            device: Arc::clone(device),
+            name: desc.name.to_owned(),
+            pipeline: vk::Pipeline::null(),
+            layout: vk::PipelineLayout::null(),
+            set_layout: vk::DescriptorSetLayout::null(),
+            inputs: desc.inputs,
+            words_per_element: desc.words_per_element,
+            workgroup_size,
+        };
+        let raw = &device.raw;
+
+        let bindings: Vec<_> = (0..=desc.inputs)
+            .map(|binding| {
+                vk::DescriptorSetLayoutBinding::default()
+                    .binding(binding)
+                    .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                    .descriptor_count(1)
+                    .stage_flags(vk::ShaderStageFlags::COMPUTE)
+            })
+            .collect();
+        let set_info = vk::DescriptorSetLayoutCreateInfo::default().bindings(&bindings);
+        // SAFETY: `raw` is live; `set_info` points at locals.
+        kernel.set_layout = unsafe { raw.create_descriptor_set_layout(&set_info, None) }
+            .map_err(Error::vk("vkCreateDescriptorSetLayout"))?;
+
+        let push = [vk::PushConstantRange::default()
+            .stage_flags(vk::ShaderStageFlags::COMPUTE)
+            .offset(0)
+            .size(PUSH_CONSTANT_BYTES)];
+        let set_layouts = [kernel.set_layout];
+        let layout_info = vk::PipelineLayoutCreateInfo::default()
+            .set_layouts(&set_layouts)
+            .push_constant_ranges(&push);
+        // SAFETY: as above.
+        kernel.layout = unsafe { raw.create_pipeline_layout(&layout_info, None) }
+            .map_err(Error::vk("vkCreatePipelineLayout"))?;
+
+        let module_info = vk::ShaderModuleCreateInfo::default().code(&code);
+        // SAFETY: `code` is word-aligned SPIR-V with a valid magic number (read_spv checks);
+        // the module is destroyed right after pipeline creation, which copies what it needs.
+        let module = unsafe { raw.create_shader_module(&module_info, None) }
+            .map_err(|e| device.note(Error::from_vk("vkCreateShaderModule", e)))?;
+
+        let spec_entries = [vk::SpecializationMapEntry::default()
+            .constant_id(WORKGROUP_SIZE_CONSTANT_ID)
+            .offset(0)
+            .size(4)];
+        let spec_data = workgroup_size.to_ne_bytes();
+        let spec = vk::SpecializationInfo::default()
+            .map_entries(&spec_entries)
+            .data(&spec_data);
+        let stage = vk::PipelineShaderStageCreateInfo::default()
+            .stage(vk::ShaderStageFlags::COMPUTE)
+            .module(module)
+            .name(c"main")
+            .specialization_info(&spec);
+        let pipeline_info = [vk::ComputePipelineCreateInfo::default()
+            .stage(stage)
+            .layout(kernel.layout)];
+        // SAFETY: all handles are live objects of this device; infos point at locals.
+        let created = unsafe {
+            raw.create_compute_pipelines(vk::PipelineCache::null(), &pipeline_info, None)
+        };
+        // SAFETY: the module is no longer needed once pipeline creation has returned.
+        unsafe { raw.destroy_shader_module(module, None) };
+        kernel.pipeline = match created {
+            Ok(p) => p[0],
+            Err((_, e)) => return Err(Error::from_vk("vkCreateComputePipelines", e)),
+        };
+        Ok(kernel)
+    }
+}
+
+fn pick_workgroup_size(
+    limits: &vk::PhysicalDeviceLimits,
+    desc: &KernelDesc<'_>,
+) -> Result<u32, Error> {
+    let max = limits.max_compute_work_group_size[0].min(limits.max_compute_work_group_invocations);
+    match desc.workgroup_size {
+        Some(size) if size == 0 || size > max => Err(Error::InvalidArgument(format!(
+            "workgroup size {size} for kernel `{}` is outside 1..={max} (device limit)",
+            desc.name
+        ))),
+        Some(size) => Ok(size),
+        None => Ok(DEFAULT_WORKGROUP_SIZE.min(max)),
+    }
+}
+
+impl Drop for RawKernel {
+    fn drop(&mut self) {
+        // SAFETY: every submission using this kernel holds an Arc to it until its fence has
+        // signalled, so the GPU no longer uses these objects; null handles (from a partial
+        // construction) are ignored by Vulkan.
+        unsafe {
+            let raw = &self.device.raw;
+            raw.destroy_pipeline(self.pipeline, None);
+            raw.destroy_pipeline_layout(self.layout, None);
+            raw.destroy_descriptor_set_layout(self.set_layout, None);
+        }
+    }
+}
