@@ -172,6 +172,53 @@ const fn limbs_to_be(limbs: &[u64; FQ_LIMBS]) -> [u8; FQ_BYTES] {
     out
 }
 
+/// An Fq element in Montgomery form: the limbs hold `x * R mod p` with `R = 2^384`,
+/// canonical (`< p`).
+///
+/// A distinct type so that canonical and Montgomery representations can never be mixed by
+/// accident: arithmetic that wants Montgomery form takes `FqMont`, and the only ways between
+/// the two are explicit conversions.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct FqMont([u64; FQ_LIMBS]);
+
+impl FqMont {
+    /// Montgomery form of 0.
+    pub const ZERO: FqMont = FqMont([0; FQ_LIMBS]);
+
+    /// The element whose Montgomery-form limbs are `limbs` (little-endian, `x * R mod p`).
+    ///
+    /// # Errors
+    /// [`FieldError::NotCanonical`] when the limbs are `>= p`.
+    pub const fn from_mont_limbs(limbs: [u64; FQ_LIMBS]) -> Result<Self, FieldError> {
+        if is_canonical(&limbs) {
+            Ok(FqMont(limbs))
+        } else {
+            Err(FieldError::NotCanonical { index: None })
+        }
+    }
+
+    /// The Montgomery-form limbs (`x * R mod p`, little-endian).
+    pub const fn mont_limbs(&self) -> &[u64; FQ_LIMBS] {
+        &self.0
+    }
+
+    /// Builds an element from limbs the caller has already proven canonical.
+    pub(crate) const fn from_canonical_mont_limbs(limbs: [u64; FQ_LIMBS]) -> Self {
+        debug_assert!(is_canonical(&limbs));
+        FqMont(limbs)
+    }
+}
+
+impl fmt::Debug for FqMont {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FqMont(0x")?;
+        for limb in self.0.iter().rev() {
+            write!(f, "{limb:016x}")?;
+        }
+        f.write_str(")")
+    }
+}
+
 impl fmt::Debug for Fq {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Fq({self})")

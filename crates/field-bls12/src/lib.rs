@@ -23,5 +23,5 @@ mod gpu;
 
 pub use backend::CpuBackend;
 pub use error::FieldError;
-pub use fq::{Fq, FQ_BYTES, FQ_LIMBS};
+pub use fq::{Fq, FqMont, FQ_BYTES, FQ_LIMBS};
 pub use gpu::FqGpu;
