@@ -1,338 +1,279 @@
-//! Recording and submitting work: one element-wise round trip (upload, dispatch, download)
-//! in one command buffer and one submission.
+//! Command recording: recorders (command pool, command buffer, descriptor pools, timestamp
+//! queries) and automatic barriers between dependent commands.
 
+use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use ash::vk;
 
 use crate::device::Device;
-use crate::memory::{Buffer, MemoryKind};
-use crate::pipeline::{Kernel, RawKernel, MAX_INPUTS, PUSH_CONSTANT_BYTES};
-use crate::sync::Fence;
 use crate::Error;
 
-/// Resources of a submission whose fence has not been seen to signal (its wait timed out).
-/// They stay alive until the fence signals, so the GPU never touches freed memory.
-struct InFlight {
-    _buffers: Vec<Buffer>,
-    _kernel: Arc<RawKernel>,
-}
+/// Descriptor sets per descriptor pool; a recorder adds pools when a batch needs more.
+const SETS_PER_POOL: u32 = 64;
+/// Storage-buffer bindings per set at most (7 inputs + 1 output).
+const BINDINGS_PER_SET: u32 = 8;
+/// Timestamps per batch: start, uploads done, dispatches done, end.
+pub(crate) const TIMESTAMPS: u32 = 4;
 
-/// A command pool with one command buffer, a descriptor pool and a fence: everything one
-/// submission needs, reused from call to call. Callers serialise access (a `Mutex`).
-pub(crate) struct Submitter {
-    pending: Option<InFlight>,
-    fence: Fence,
-    descriptor_pool: vk::DescriptorPool,
-    command_pool: vk::CommandPool,
-    cmd: vk::CommandBuffer,
+/// One command buffer with what recording it needs. Recorders are pooled by the context:
+/// a batch takes one, and it returns to the pool once the GPU has finished with it.
+pub(crate) struct Recorder {
     device: Arc<Device>,
+    command_pool: vk::CommandPool,
+    pub(crate) cmd: vk::CommandBuffer,
+    descriptor_pools: Vec<vk::DescriptorPool>,
+    /// Index of the pool new sets come from.
+    current_pool: usize,
+    queries: Option<vk::QueryPool>,
 }
 
-impl Submitter {
-    pub(crate) fn new(device: &Arc<Device>) -> Result<Self, Error> {
+impl Recorder {
+    pub(crate) fn new(device: &Arc<Device>, family: u32, timestamps: bool) -> Result<Self, Error> {
         let raw = &device.raw;
         let pool_info = vk::CommandPoolCreateInfo::default()
             .flags(vk::CommandPoolCreateFlags::TRANSIENT)
-            .queue_family_index(device.queue_family);
+            .queue_family_index(family);
         // SAFETY: the device is live; the info points at locals.
         let command_pool = unsafe { raw.create_command_pool(&pool_info, None) }
             .map_err(Error::vk("vkCreateCommandPool"))?;
         // Owned from here: Drop destroys what exists if a later step fails.
-        let mut submitter = Self {
-            pending: None,
-            fence: Fence::new(device)?,
-            descriptor_pool: vk::DescriptorPool::null(),
+        let mut rec = Self {
+            device: Arc::clone(device),
             command_pool,
             cmd: vk::CommandBuffer::null(),
-            device: Arc::clone(device),
+            descriptor_pools: Vec::new(),
+            current_pool: 0,
+            queries: None,
         };
         let alloc_info = vk::CommandBufferAllocateInfo::default()
             .command_pool(command_pool)
             .level(vk::CommandBufferLevel::PRIMARY)
             .command_buffer_count(1);
         // SAFETY: `command_pool` is live.
-        submitter.cmd = unsafe { raw.allocate_command_buffers(&alloc_info) }
+        rec.cmd = unsafe { raw.allocate_command_buffers(&alloc_info) }
             .map_err(Error::vk("vkAllocateCommandBuffers"))?[0];
-        let sizes = [vk::DescriptorPoolSize::default()
-            .ty(vk::DescriptorType::STORAGE_BUFFER)
-            .descriptor_count(MAX_INPUTS + 1)];
-        let dp_info = vk::DescriptorPoolCreateInfo::default()
-            .max_sets(1)
-            .pool_sizes(&sizes);
-        // SAFETY: the device is live.
-        submitter.descriptor_pool = unsafe { raw.create_descriptor_pool(&dp_info, None) }
-            .map_err(Error::vk("vkCreateDescriptorPool"))?;
-        Ok(submitter)
+        if timestamps && device.limits.timestamp_period > 0.0 {
+            let info = vk::QueryPoolCreateInfo::default()
+                .query_type(vk::QueryType::TIMESTAMP)
+                .query_count(TIMESTAMPS);
+            // SAFETY: the device is live.
+            rec.queries = Some(
+                unsafe { raw.create_query_pool(&info, None) }
+                    .map_err(Error::vk("vkCreateQueryPool"))?,
+            );
+        }
+        Ok(rec)
     }
 
-    /// Waits for a submission left pending by an earlier timeout, then frees its resources.
-    fn settle(&mut self, timeout: Duration) -> Result<(), Error> {
-        if self.pending.is_some() {
-            self.fence.wait(timeout)?;
-            self.pending = None;
-        }
-        Ok(())
-    }
-
-    /// Runs `kernel` over `count` elements: `fill(i, words)` writes input `i` into upload
-    /// memory, one submission copies it to device-local memory, dispatches, and copies the
-    /// output back; `read(words)` then sees the output in host memory.
-    pub(crate) fn run_elementwise<R>(
-        &mut self,
-        kernel: &Kernel,
-        count: usize,
-        timeout: Duration,
-        mut fill: impl FnMut(usize, &mut [u64]),
-        read: impl FnOnce(&[u64]) -> R,
-    ) -> Result<R, Error> {
-        let device = Arc::clone(&self.device);
-        device.check_alive()?;
-        let k = &kernel.raw;
-        if !Arc::ptr_eq(&k.device, &device) {
-            return Err(Error::InvalidArgument(format!(
-                "kernel `{}` was created on another context",
-                k.name
-            )));
-        }
-        if count == 0 {
-            return Ok(read(&[]));
-        }
-        let plan = DispatchPlan::new(&device.limits, k, count)?;
-        self.settle(timeout)?;
-
-        let inputs = k.inputs as usize;
-        let words = plan.words;
-        let bytes = words as u64 * 8;
-        let transfer_dst = vk::BufferUsageFlags::TRANSFER_DST;
-        let mut staging = Buffer::new(
-            &device,
-            "upload staging",
-            bytes * inputs as u64,
-            vk::BufferUsageFlags::TRANSFER_SRC,
-            MemoryKind::Upload,
-        )?;
-        let mut buffers = Vec::with_capacity(inputs + 1);
-        for _ in 0..inputs {
-            buffers.push(Buffer::new(
-                &device,
-                "kernel input",
-                bytes,
-                vk::BufferUsageFlags::STORAGE_BUFFER | transfer_dst,
-                MemoryKind::DeviceLocal,
-            )?);
-        }
-        buffers.push(Buffer::new(
-            &device,
-            "kernel output",
-            bytes,
-            vk::BufferUsageFlags::STORAGE_BUFFER | vk::BufferUsageFlags::TRANSFER_SRC,
-            MemoryKind::DeviceLocal,
-        )?);
-        let readback = Buffer::new(
-            &device,
-            "readback",
-            bytes,
-            transfer_dst,
-            MemoryKind::Readback,
-        )?;
-
-        for (i, region) in staging
-            .mapped_words_mut(words * inputs)?
-            .chunks_exact_mut(words)
-            .enumerate()
-        {
-            fill(i, region);
-        }
-
-        let set = self.write_descriptors(k, &buffers)?;
-        self.record(k, &plan, set, &staging, &buffers, &readback)?;
-        self.submit()?;
-
-        let waited = self.fence.wait(timeout);
-        if let Err(err) = waited {
-            // The GPU may still be using these: keep them until the fence is seen signalled.
-            let mut all = buffers;
-            all.push(staging);
-            all.push(readback);
-            self.pending = Some(InFlight {
-                _buffers: all,
-                _kernel: Arc::clone(k),
-            });
-            return Err(err);
-        }
-        Ok(read(readback.mapped_words(words)?))
-    }
-
-    fn write_descriptors(
-        &mut self,
-        k: &RawKernel,
-        buffers: &[Buffer],
-    ) -> Result<vk::DescriptorSet, Error> {
+    /// Resets everything and begins recording; writes the start timestamp.
+    ///
+    /// The recorder must not be in use by the GPU (the context only hands out recorders
+    /// whose last submission has completed).
+    pub(crate) fn begin(&mut self) -> Result<(), Error> {
         let raw = &self.device.raw;
-        // SAFETY: the pool's only set belonged to a submission whose fence has signalled.
-        unsafe {
-            raw.reset_descriptor_pool(self.descriptor_pool, vk::DescriptorPoolResetFlags::empty())
-        }
-        .map_err(Error::vk("vkResetDescriptorPool"))?;
-        let layouts = [k.set_layout];
-        let info = vk::DescriptorSetAllocateInfo::default()
-            .descriptor_pool(self.descriptor_pool)
-            .set_layouts(&layouts);
-        // SAFETY: pool and layout are live objects of this device.
-        let set = unsafe { raw.allocate_descriptor_sets(&info) }
-            .map_err(Error::vk("vkAllocateDescriptorSets"))?[0];
-        let infos: Vec<[vk::DescriptorBufferInfo; 1]> = buffers
-            .iter()
-            .map(|b| {
-                [vk::DescriptorBufferInfo::default()
-                    .buffer(b.raw)
-                    .offset(0)
-                    .range(b.size)]
-            })
-            .collect();
-        let writes: Vec<_> = infos
-            .iter()
-            .enumerate()
-            .map(|(binding, info)| {
-                vk::WriteDescriptorSet::default()
-                    .dst_set(set)
-                    .dst_binding(binding as u32)
-                    .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
-                    .buffer_info(info)
-            })
-            .collect();
-        // SAFETY: the set is not in use by any pending command buffer.
-        unsafe { raw.update_descriptor_sets(&writes, &[]) };
-        Ok(set)
-    }
-
-    fn record(
-        &self,
-        k: &RawKernel,
-        plan: &DispatchPlan,
-        set: vk::DescriptorSet,
-        staging: &Buffer,
-        buffers: &[Buffer],
-        readback: &Buffer,
-    ) -> Result<(), Error> {
-        let raw = &self.device.raw;
-        let cmd = self.cmd;
-        let bytes = plan.words as u64 * 8;
-        // SAFETY: the command buffer is not pending (its last submission's fence signalled)
-        // and every handle recorded is a live object of this device that outlives the
-        // submission (the caller keeps them until the fence signals).
+        // SAFETY: nothing recorded from these pools is pending on the GPU (see above).
         unsafe {
             raw.reset_command_pool(self.command_pool, vk::CommandPoolResetFlags::empty())
                 .map_err(Error::vk("vkResetCommandPool"))?;
+            for &pool in &self.descriptor_pools {
+                raw.reset_descriptor_pool(pool, vk::DescriptorPoolResetFlags::empty())
+                    .map_err(Error::vk("vkResetDescriptorPool"))?;
+            }
             let begin = vk::CommandBufferBeginInfo::default()
                 .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT);
-            raw.begin_command_buffer(cmd, &begin)
+            raw.begin_command_buffer(self.cmd, &begin)
                 .map_err(Error::vk("vkBeginCommandBuffer"))?;
-            let inputs = &buffers[..buffers.len() - 1];
-            let output = &buffers[buffers.len() - 1];
-            for (i, input) in inputs.iter().enumerate() {
-                let region = vk::BufferCopy::default()
-                    .src_offset(bytes * i as u64)
-                    .dst_offset(0)
-                    .size(bytes);
-                raw.cmd_copy_buffer(cmd, staging.raw, input.raw, &[region]);
+            if let Some(q) = self.queries {
+                raw.cmd_reset_query_pool(self.cmd, q, 0, TIMESTAMPS);
             }
-            barrier(
-                raw,
-                cmd,
-                (
-                    vk::PipelineStageFlags::TRANSFER,
-                    vk::AccessFlags::TRANSFER_WRITE,
-                ),
-                (
-                    vk::PipelineStageFlags::COMPUTE_SHADER,
-                    vk::AccessFlags::SHADER_READ,
-                ),
-            );
-            raw.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::COMPUTE, k.pipeline);
-            raw.cmd_bind_descriptor_sets(
-                cmd,
-                vk::PipelineBindPoint::COMPUTE,
-                k.layout,
-                0,
-                &[set],
-                &[],
-            );
-            raw.cmd_push_constants(
-                cmd,
-                k.layout,
-                vk::ShaderStageFlags::COMPUTE,
-                0,
-                &plan.push_constants(),
-            );
-            raw.cmd_dispatch(cmd, plan.groups_x, plan.groups_y, 1);
-            barrier(
-                raw,
-                cmd,
-                (
-                    vk::PipelineStageFlags::COMPUTE_SHADER,
-                    vk::AccessFlags::SHADER_WRITE,
-                ),
-                (
-                    vk::PipelineStageFlags::TRANSFER,
-                    vk::AccessFlags::TRANSFER_READ,
-                ),
-            );
-            let region = vk::BufferCopy::default().size(bytes);
-            raw.cmd_copy_buffer(cmd, output.raw, readback.raw, &[region]);
-            // Makes the copy's writes visible to host reads after the fence wait.
-            barrier(
-                raw,
-                cmd,
-                (
-                    vk::PipelineStageFlags::TRANSFER,
-                    vk::AccessFlags::TRANSFER_WRITE,
-                ),
-                (vk::PipelineStageFlags::HOST, vk::AccessFlags::HOST_READ),
-            );
-            raw.end_command_buffer(cmd)
-                .map_err(Error::vk("vkEndCommandBuffer"))?;
         }
+        self.current_pool = 0;
+        self.timestamp(0, vk::PipelineStageFlags::TOP_OF_PIPE);
         Ok(())
     }
 
-    fn submit(&self) -> Result<(), Error> {
-        self.fence.reset()?;
-        let cmds = [self.cmd];
-        let submit = [vk::SubmitInfo::default().command_buffers(&cmds)];
-        let queue = self.device.queue();
-        // SAFETY: the command buffer is fully recorded and not pending; the queue is locked
-        // for the duration of the call as Vulkan requires; the fence is unsignalled.
+    /// Writes timestamp `index` once every earlier command has passed `stage`.
+    pub(crate) fn timestamp(&self, index: u32, stage: vk::PipelineStageFlags) {
+        if let Some(q) = self.queries {
+            // SAFETY: the command buffer is recording and the query was reset in `begin`.
+            unsafe {
+                self.device
+                    .raw
+                    .cmd_write_timestamp(self.cmd, stage, q, index)
+            };
+        }
+    }
+
+    pub(crate) fn end(&mut self) -> Result<(), Error> {
+        // SAFETY: the command buffer is recording.
+        unsafe { self.device.raw.end_command_buffer(self.cmd) }
+            .map_err(Error::vk("vkEndCommandBuffer"))
+    }
+
+    /// The four timestamps of the last completed submission, in ticks.
+    pub(crate) fn read_timestamps(&self) -> Option<[u64; TIMESTAMPS as usize]> {
+        let q = self.queries?;
+        let mut out = [0u64; TIMESTAMPS as usize];
+        // SAFETY: the submission that wrote these queries has completed.
         unsafe {
             self.device
                 .raw
-                .queue_submit(*queue, &submit, self.fence.raw)
+                .get_query_pool_results(q, 0, &mut out, vk::QueryResultFlags::TYPE_64)
         }
-        .map_err(|e| self.device.note(Error::from_vk("vkQueueSubmit", e)))
+        .ok()?;
+        Some(out)
+    }
+
+    /// A descriptor set for `layout`, from this recorder's pools.
+    pub(crate) fn allocate_set(
+        &mut self,
+        layout: vk::DescriptorSetLayout,
+    ) -> Result<vk::DescriptorSet, Error> {
+        let layouts = [layout];
+        loop {
+            if self.current_pool == self.descriptor_pools.len() {
+                self.add_descriptor_pool()?;
+            }
+            let info = vk::DescriptorSetAllocateInfo::default()
+                .descriptor_pool(self.descriptor_pools[self.current_pool])
+                .set_layouts(&layouts);
+            // SAFETY: pool and layout are live objects of this device.
+            match unsafe { self.device.raw.allocate_descriptor_sets(&info) } {
+                Ok(sets) => return Ok(sets[0]),
+                Err(vk::Result::ERROR_OUT_OF_POOL_MEMORY | vk::Result::ERROR_FRAGMENTED_POOL) => {
+                    self.current_pool += 1;
+                }
+                Err(e) => return Err(Error::from_vk("vkAllocateDescriptorSets", e)),
+            }
+        }
+    }
+
+    fn add_descriptor_pool(&mut self) -> Result<(), Error> {
+        let sizes = [vk::DescriptorPoolSize::default()
+            .ty(vk::DescriptorType::STORAGE_BUFFER)
+            .descriptor_count(SETS_PER_POOL * BINDINGS_PER_SET)];
+        let info = vk::DescriptorPoolCreateInfo::default()
+            .max_sets(SETS_PER_POOL)
+            .pool_sizes(&sizes);
+        // SAFETY: the device is live.
+        let pool = unsafe { self.device.raw.create_descriptor_pool(&info, None) }
+            .map_err(Error::vk("vkCreateDescriptorPool"))?;
+        self.descriptor_pools.push(pool);
+        Ok(())
     }
 }
 
-/// A global memory barrier from `src` (stage, access) to `dst`.
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        // SAFETY: recorders are dropped only when their last submission has completed
+        // (or the device is idle); null handles are ignored.
+        unsafe {
+            let raw = &self.device.raw;
+            for &pool in &self.descriptor_pools {
+                raw.destroy_descriptor_pool(pool, None);
+            }
+            if let Some(q) = self.queries {
+                raw.destroy_query_pool(q, None);
+            }
+            raw.destroy_command_pool(self.command_pool, None);
+        }
+    }
+}
+
+/// Tracks which buffers the commands since the last barrier read and wrote, and says
+/// when a new command needs a barrier (read-after-write, write-after-write,
+/// write-after-read). Independent commands get none, so they may overlap on the GPU.
+#[derive(Default)]
+pub(crate) struct Hazards {
+    written: HashSet<vk::Buffer>,
+    read: HashSet<vk::Buffer>,
+    /// Stages of the commands since the last barrier.
+    stages: vk::PipelineStageFlags,
+}
+
+/// A memory barrier to record: (source stages, destination stages).
+pub(crate) type BarrierNeed = (vk::PipelineStageFlags, vk::PipelineStageFlags);
+
+impl Hazards {
+    /// Notes a command at `stage` reading `reads` and writing `writes`; returns the barrier
+    /// to record before it, if one is needed.
+    ///
+    /// A barrier makes every earlier write visible to both transfer and compute stages,
+    /// not just to `stage`: the sets are cleared after it, so a later command of the other
+    /// kind (say a download after a dispatch that followed the barrier) must be covered too.
+    pub(crate) fn access(
+        &mut self,
+        reads: &[vk::Buffer],
+        writes: &[vk::Buffer],
+        stage: vk::PipelineStageFlags,
+    ) -> Option<BarrierNeed> {
+        let hazard = reads.iter().any(|b| self.written.contains(b))
+            || writes
+                .iter()
+                .any(|b| self.written.contains(b) || self.read.contains(b));
+        let need = hazard.then(|| {
+            let need = (
+                self.stages,
+                vk::PipelineStageFlags::TRANSFER | vk::PipelineStageFlags::COMPUTE_SHADER,
+            );
+            self.written.clear();
+            self.read.clear();
+            self.stages = vk::PipelineStageFlags::empty();
+            need
+        });
+        self.read.extend(reads);
+        self.written.extend(writes);
+        self.stages |= stage;
+        need
+    }
+}
+
+/// Access flags matching the transfer/compute stages we use.
+fn write_access(stages: vk::PipelineStageFlags) -> vk::AccessFlags {
+    let mut access = vk::AccessFlags::empty();
+    if stages.contains(vk::PipelineStageFlags::TRANSFER) {
+        access |= vk::AccessFlags::TRANSFER_WRITE;
+    }
+    if stages.contains(vk::PipelineStageFlags::COMPUTE_SHADER) {
+        access |= vk::AccessFlags::SHADER_WRITE;
+    }
+    access
+}
+
+fn read_write_access(stages: vk::PipelineStageFlags) -> vk::AccessFlags {
+    let mut access = vk::AccessFlags::empty();
+    if stages.contains(vk::PipelineStageFlags::TRANSFER) {
+        access |= vk::AccessFlags::TRANSFER_READ | vk::AccessFlags::TRANSFER_WRITE;
+    }
+    if stages.contains(vk::PipelineStageFlags::COMPUTE_SHADER) {
+        access |= vk::AccessFlags::SHADER_READ | vk::AccessFlags::SHADER_WRITE;
+    }
+    if stages.contains(vk::PipelineStageFlags::HOST) {
+        access |= vk::AccessFlags::HOST_READ;
+    }
+    access
+}
+
+/// Records a global memory barrier making writes of `src` stages visible to `dst` stages.
 ///
 /// # Safety
 /// `cmd` must be a command buffer of `raw` in the recording state.
-unsafe fn barrier(
+pub(crate) unsafe fn memory_barrier(
     raw: &ash::Device,
     cmd: vk::CommandBuffer,
-    src: (vk::PipelineStageFlags, vk::AccessFlags),
-    dst: (vk::PipelineStageFlags, vk::AccessFlags),
+    src: vk::PipelineStageFlags,
+    dst: vk::PipelineStageFlags,
 ) {
     let barrier = [vk::MemoryBarrier::default()
-        .src_access_mask(src.1)
-        .dst_access_mask(dst.1)];
+        .src_access_mask(write_access(src))
+        .dst_access_mask(read_write_access(dst))];
     // SAFETY: guaranteed by the caller.
     unsafe {
         raw.cmd_pipeline_barrier(
             cmd,
-            src.0,
-            dst.0,
+            src,
+            dst,
             vk::DependencyFlags::empty(),
             &barrier,
             &[],
@@ -341,84 +282,33 @@ unsafe fn barrier(
     };
 }
 
-/// Sizes of one element-wise dispatch, checked against the device's limits.
-struct DispatchPlan {
-    count: u32,
-    words: usize,
-    groups_x: u32,
-    groups_y: u32,
-    /// Invocations per dispatch row: the shader's flat index is `y * row_stride + x`.
-    row_stride: u32,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl DispatchPlan {
-    fn new(limits: &vk::PhysicalDeviceLimits, k: &RawKernel, count: usize) -> Result<Self, Error> {
-        let too_large = |why: String| {
-            Error::InvalidArgument(format!(
-                "batch of {count} elements is too large for kernel `{}`: {why}",
-                k.name
-            ))
-        };
-        let count32 = u32::try_from(count)
-            .map_err(|_| too_large("more than u32::MAX elements".to_owned()))?;
-        let words = count
-            .checked_mul(k.words_per_element as usize)
-            .ok_or_else(|| too_large("size overflows".to_owned()))?;
-        let bytes = words as u64 * 8;
-        if bytes > u64::from(limits.max_storage_buffer_range) {
-            return Err(too_large(format!(
-                "{bytes} bytes per buffer exceeds the device's maxStorageBufferRange of {} bytes",
-                limits.max_storage_buffer_range
-            )));
-        }
-        // A 2-D grid, because maxComputeWorkGroupCount[0] may be as small as 65535.
-        let groups = count32.div_ceil(k.workgroup_size);
-        let groups_x = groups.min(limits.max_compute_work_group_count[0]);
-        let groups_y = groups.div_ceil(groups_x);
-        if groups_y > limits.max_compute_work_group_count[1] {
-            return Err(too_large(format!(
-                "{groups} workgroups exceed the device's dispatch limits"
-            )));
-        }
-        // The shader's flat index is a u32: every invocation's index must fit, or one that
-        // wrapped around would pass the bounds guard and write a wrong element.
-        let invocations = u64::from(groups_x) * u64::from(groups_y) * u64::from(k.workgroup_size);
-        if invocations > u64::from(u32::MAX) {
-            return Err(too_large(format!(
-                "{invocations} invocations overflow the 32-bit element index"
-            )));
-        }
-        Ok(Self {
-            count: count32,
-            words,
-            groups_x,
-            groups_y,
-            row_stride: groups_x * k.workgroup_size, // <= invocations, checked above
-        })
+    fn buf(n: u64) -> vk::Buffer {
+        use ash::vk::Handle;
+        vk::Buffer::from_raw(n)
     }
 
-    /// The push constants every element-wise kernel declares: `{ uint count; uint row_stride; }`.
-    fn push_constants(&self) -> [u8; PUSH_CONSTANT_BYTES as usize] {
-        let mut bytes = [0u8; PUSH_CONSTANT_BYTES as usize];
-        bytes[..4].copy_from_slice(&self.count.to_ne_bytes());
-        bytes[4..].copy_from_slice(&self.row_stride.to_ne_bytes());
-        bytes
-    }
-}
-
-impl Drop for Submitter {
-    fn drop(&mut self) {
-        // A submission left pending by a timeout must finish before its resources and our
-        // pools go; an error here means the device is lost, when nothing runs any more.
-        if self.pending.is_some() {
-            let _ = self.fence.wait(Duration::MAX);
-            self.pending = None;
-        }
-        // SAFETY: no submission of ours is pending any more; null handles are ignored.
-        unsafe {
-            let raw = &self.device.raw;
-            raw.destroy_descriptor_pool(self.descriptor_pool, None);
-            raw.destroy_command_pool(self.command_pool, None);
-        }
+    #[test]
+    fn barriers_only_where_data_flows() {
+        let (t, c) = (
+            vk::PipelineStageFlags::TRANSFER,
+            vk::PipelineStageFlags::COMPUTE_SHADER,
+        );
+        let both = t | c;
+        let mut h = Hazards::default();
+        // Two independent uploads: no barrier.
+        assert_eq!(h.access(&[buf(1)], &[buf(2)], t), None);
+        assert_eq!(h.access(&[buf(3)], &[buf(4)], t), None);
+        // A dispatch reading an uploaded buffer: read-after-write.
+        assert_eq!(h.access(&[buf(2), buf(4)], &[buf(5)], c), Some((t, both)));
+        // Another dispatch on different buffers: none.
+        assert_eq!(h.access(&[buf(6)], &[buf(7)], c), None);
+        // Overwriting an input read since the barrier: write-after-read.
+        assert_eq!(h.access(&[], &[buf(6)], t), Some((c, both)));
+        // Writing the same buffer twice: write-after-write.
+        assert_eq!(h.access(&[], &[buf(6)], c), Some((t, both)));
     }
 }

@@ -1,12 +1,21 @@
-//! The public entry point: open a device, build kernels, run batches.
+//! The public entry point: open a device, build kernels, allocate resident buffers,
+//! record and submit batches.
 
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::command::Submitter;
+use ash::vk;
+
+use crate::batch::{Batch, InFlight};
+use crate::command::Recorder;
 use crate::device::Device;
-use crate::{DeviceInfo, DeviceSelector, Error, Kernel, KernelDesc};
+use crate::memory::{BufferPool, MemoryKind, PoolStats, RawBuffer};
+use crate::pipeline::{Kernel, KernelKey, PipelineCache};
+use crate::sync::Timeline;
+use crate::{DeviceBuffer, DeviceInfo, DeviceSelector, Error, KernelDesc};
 
 /// Environment variable that picks the device: an enumeration index (`0`, `1`, ...) or a
 /// case-insensitive substring of the device name (`llvmpipe`, `H100`).
@@ -17,6 +26,9 @@ pub const ENV_VALIDATION: &str = "VK_BACKEND_VALIDATION";
 /// Environment variable with the path of the Vulkan loader library to use instead of the
 /// system's `libvulkan.so.1`.
 pub const ENV_LOADER: &str = "VK_BACKEND_LOADER";
+/// Environment variable with the directory of the on-disk pipeline cache, or `off`.
+/// Unset: `$XDG_CACHE_HOME/vk-backend`, else `$HOME/.cache/vk-backend`.
+pub const ENV_PIPELINE_CACHE: &str = "VK_BACKEND_PIPELINE_CACHE";
 
 /// Whether to run with the Khronos validation layer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -40,8 +52,23 @@ pub struct ContextConfig {
     pub validation: Validation,
     /// The Vulkan loader library; `None` for the system's.
     pub loader: Option<PathBuf>,
-    /// How long to wait for submitted work before giving up with [`Error::Timeout`].
+    /// How long [`crate::Ticket::finish`] and the one-call helpers wait for the GPU before
+    /// giving up with [`Error::Timeout`].
     pub timeout: Duration,
+    /// How long a wait spins on the timeline counter before blocking in the driver. On the
+    /// H100 a blocking wait wakes ~20 us later than a spin, so short jobs spin.
+    pub spin: Duration,
+    /// Use the device's transfer-only queue (copy engines) for streamed uploads when it
+    /// has one.
+    pub transfer_queue: bool,
+    /// Buffers up to this many bytes are allocated in host-writable device memory when the
+    /// device has resizable BAR (and kernel outputs of one-call jobs go straight to host
+    /// memory), so small uploads need no copy. `0` turns this off.
+    pub direct_limit: u64,
+    /// Idle bytes the buffer pool keeps for reuse.
+    pub pool_idle_limit: u64,
+    /// Directory of the on-disk pipeline cache; `None` for none.
+    pub pipeline_cache_dir: Option<PathBuf>,
 }
 
 impl Default for ContextConfig {
@@ -51,12 +78,18 @@ impl Default for ContextConfig {
             validation: Validation::Off,
             loader: None,
             timeout: Duration::from_secs(10),
+            spin: Duration::from_micros(200),
+            transfer_queue: true,
+            direct_limit: 4 << 20,
+            pool_idle_limit: 2 << 30,
+            pipeline_cache_dir: None,
         }
     }
 }
 
 impl ContextConfig {
-    /// The defaults, overridden by [`ENV_DEVICE`], [`ENV_VALIDATION`] and [`ENV_LOADER`].
+    /// The defaults, overridden by [`ENV_DEVICE`], [`ENV_VALIDATION`], [`ENV_LOADER`] and
+    /// [`ENV_PIPELINE_CACHE`] (which defaults to the user's cache directory here).
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] naming the variable when a value is not understood.
@@ -71,6 +104,11 @@ impl ContextConfig {
         if let Some(v) = env_value(ENV_LOADER)? {
             config.loader = Some(PathBuf::from(v));
         }
+        config.pipeline_cache_dir = match env_value(ENV_PIPELINE_CACHE)? {
+            Some(v) if v.eq_ignore_ascii_case("off") => None,
+            Some(v) => Some(PathBuf::from(v)),
+            None => default_cache_dir(),
+        };
         Ok(config)
     }
 
@@ -97,6 +135,38 @@ impl ContextConfig {
         self.timeout = timeout;
         self
     }
+
+    /// The same config with a different spin time before blocking waits.
+    pub fn with_spin(mut self, spin: Duration) -> Self {
+        self.spin = spin;
+        self
+    }
+
+    /// The same config with a different direct-write limit (`0`: always stage).
+    pub fn with_direct_limit(mut self, bytes: u64) -> Self {
+        self.direct_limit = bytes;
+        self
+    }
+
+    /// The same config with or without the transfer queue.
+    pub fn with_transfer_queue(mut self, on: bool) -> Self {
+        self.transfer_queue = on;
+        self
+    }
+
+    /// The same config with a different pipeline-cache directory.
+    pub fn with_pipeline_cache_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.pipeline_cache_dir = dir;
+        self
+    }
+}
+
+fn default_cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))?;
+    Some(base.join("vk-backend"))
 }
 
 fn env_value(name: &str) -> Result<Option<String>, Error> {
@@ -121,21 +191,153 @@ pub(crate) fn parse_validation(value: &str) -> Result<Validation, Error> {
     }
 }
 
+/// What the context and everything it hands out share.
+pub(crate) struct Shared {
+    /// Submissions dropped before completion, with the value that completes them.
+    deferred: Mutex<Vec<(u64, InFlight)>>,
+    recorders: Mutex<Vec<Recorder>>,
+    kernels: Mutex<HashMap<KernelKey, Kernel>>,
+    pipeline_cache: PipelineCache,
+    pub(crate) timeline: Timeline,
+    /// The last timeline value handed to a submission; held while submitting so values
+    /// reach the queue in increasing order.
+    last_value: Mutex<u64>,
+    pub(crate) pool: Arc<BufferPool>,
+    serial: AtomicU64,
+    pub(crate) timeout: Duration,
+    pub(crate) spin: Duration,
+    pub(crate) direct_limit: u64,
+    pub(crate) device: Arc<Device>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Poisoning means a panic elsewhere while holding the lock; the data is still whole.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    /// A recorder whose last submission has completed.
+    fn recorder(&self) -> Result<Recorder, Error> {
+        self.collect()?;
+        match lock(&self.recorders).pop() {
+            Some(r) => Ok(r),
+            None => Recorder::new(
+                &self.device,
+                self.device.compute.family,
+                self.device.compute.timestamps,
+            ),
+        }
+    }
+
+    /// Returns a completed submission's resources: the recorder to the pool, buffers to
+    /// theirs (when no one else holds them).
+    pub(crate) fn reclaim(&self, in_flight: &mut InFlight) {
+        if let Some(r) = in_flight.recorder.take() {
+            lock(&self.recorders).push(r);
+        }
+        in_flight.buffers.clear();
+        in_flight.kernels.clear();
+    }
+
+    pub(crate) fn defer(&self, value: u64, in_flight: InFlight) {
+        lock(&self.deferred).push((value, in_flight));
+    }
+
+    /// Reclaims deferred submissions the GPU has finished.
+    fn collect(&self) -> Result<(), Error> {
+        let done: Vec<(u64, InFlight)> = {
+            let mut deferred = lock(&self.deferred);
+            if deferred.is_empty() {
+                return Ok(());
+            }
+            let completed = self.timeline.completed()?;
+            let (done, pending) = std::mem::take(&mut *deferred)
+                .into_iter()
+                .partition(|(v, _)| *v <= completed);
+            *deferred = pending;
+            done
+        };
+        for (_, mut in_flight) in done {
+            self.reclaim(&mut in_flight);
+        }
+        Ok(())
+    }
+
+    /// A host-memory buffer for staging `bytes` (uploads, downloads, host outputs).
+    pub(crate) fn staging(&self, bytes: u64) -> Result<Arc<RawBuffer>, Error> {
+        let usage = vk::BufferUsageFlags::TRANSFER_SRC
+            | vk::BufferUsageFlags::TRANSFER_DST
+            | vk::BufferUsageFlags::STORAGE_BUFFER;
+        self.pool.acquire(bytes, usage, MemoryKind::HostStaging)
+    }
+
+    /// Submits `cmd` to the compute queue after `waits` (timeline semaphore, value, stage),
+    /// signalling the context timeline; returns the value that marks its completion.
+    pub(crate) fn submit_compute(
+        &self,
+        cmd: vk::CommandBuffer,
+        waits: &[(vk::Semaphore, u64, vk::PipelineStageFlags)],
+    ) -> Result<u64, Error> {
+        self.device.check_alive()?;
+        let mut last = lock(&self.last_value);
+        let value = *last + 1;
+        let cmds = [cmd];
+        let signal = [self.timeline.raw];
+        let signal_values = [value];
+        let wait_sems: Vec<_> = waits.iter().map(|w| w.0).collect();
+        let wait_values: Vec<_> = waits.iter().map(|w| w.1).collect();
+        let wait_stages: Vec<_> = waits.iter().map(|w| w.2).collect();
+        let mut timeline_info = vk::TimelineSemaphoreSubmitInfo::default()
+            .wait_semaphore_values(&wait_values)
+            .signal_semaphore_values(&signal_values);
+        let submit = [vk::SubmitInfo::default()
+            .command_buffers(&cmds)
+            .wait_semaphores(&wait_sems)
+            .wait_dst_stage_mask(&wait_stages)
+            .signal_semaphores(&signal)
+            .push_next(&mut timeline_info)];
+        let queue = self.device.compute.lock();
+        // SAFETY: `cmd` is fully recorded and not pending; the queue is locked as Vulkan
+        // requires; `value` is above every value signalled or pending on the timeline
+        // (values are handed out under `last_value`, in submission order).
+        unsafe {
+            self.device
+                .raw
+                .queue_submit(*queue, &submit, vk::Fence::null())
+        }
+        .map_err(|e| self.device.note(Error::from_vk("vkQueueSubmit", e)))?;
+        *last = value;
+        Ok(value)
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // SAFETY: the device is live; waiting for idle makes every deferred submission
+        // complete before its resources are released below.
+        unsafe {
+            let _ = self.device.raw.device_wait_idle();
+        }
+        lock(&self.deferred).clear();
+        // Losing the cache file only costs compile time next run.
+        let _ = self.pipeline_cache.save();
+    }
+}
+
 /// An open Vulkan device ready to run kernels. `Send + Sync`; share it with an `Arc`.
 ///
-/// Submissions from several threads are serialised for now (one submission in flight per
-/// context); the GPU work itself is never shared between callers.
+/// Threads may record and submit batches concurrently: each batch takes its own recorder
+/// (command pool, command buffer, descriptor pools), and only the `vkQueueSubmit` itself
+/// is serialised.
 pub struct Context {
-    submitter: Mutex<Submitter>,
-    device: Arc<Device>,
-    timeout: Duration,
+    shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Context")
-            .field("device", &self.device.info.name)
-            .field("timeout", &self.timeout)
+            .field("device", &self.shared.device.info.name)
+            .field("timeout", &self.shared.timeout)
             .finish_non_exhaustive()
     }
 }
@@ -149,50 +351,213 @@ impl Context {
     /// required but not installed; never panics.
     pub fn new(config: &ContextConfig) -> Result<Self, Error> {
         let device = Device::new(config)?;
-        Ok(Self {
-            submitter: Mutex::new(Submitter::new(&device)?),
-            device,
+        let pipeline_cache = PipelineCache::new(&device, config.pipeline_cache_dir.as_deref())?;
+        let shared = Shared {
+            deferred: Mutex::default(),
+            recorders: Mutex::default(),
+            kernels: Mutex::default(),
+            pipeline_cache,
+            timeline: Timeline::new(&device)?,
+            last_value: Mutex::new(0),
+            pool: BufferPool::new(&device, config.pool_idle_limit),
+            serial: AtomicU64::new(0),
             timeout: config.timeout,
+            spin: config.spin,
+            direct_limit: if device.memory.rebar {
+                config.direct_limit
+            } else {
+                0
+            },
+            device,
+        };
+        Ok(Self {
+            shared: Arc::new(shared),
         })
     }
 
     /// Facts about the device in use.
     pub fn info(&self) -> &DeviceInfo {
-        &self.device.info
+        &self.shared.device.info
     }
 
     /// Whether the validation layer is active on this context.
     pub fn validation_enabled(&self) -> bool {
-        self.device.instance.validation_enabled
+        self.shared.device.instance.validation_enabled
     }
 
     /// Returns and clears the warnings and errors the validation layer has reported.
     pub fn take_validation_messages(&self) -> Vec<String> {
-        self.device.instance.validation_log.take()
+        self.shared.device.instance.validation_log.take()
     }
 
-    /// How many device-memory allocations are live (a leak check for tests).
+    /// Whether the device has been lost; every operation then fails with
+    /// [`Error::DeviceLost`] and the context must be recreated.
+    pub fn is_lost(&self) -> bool {
+        self.shared.device.is_lost()
+    }
+
+    #[cfg(feature = "test-support")]
+    pub(crate) fn leak_probes(
+        &self,
+    ) -> (
+        Arc<crate::instance::ValidationLog>,
+        Arc<std::sync::atomic::AtomicUsize>,
+    ) {
+        let device = &self.shared.device;
+        (
+            Arc::clone(&device.instance.validation_log),
+            device.allocation_counter(),
+        )
+    }
+
+    /// How many device-memory allocations are live (pooled buffers included).
     pub fn live_allocations(&self) -> usize {
-        self.device.live_allocations()
+        self.shared.device.live_allocations()
     }
 
-    /// Builds a compute kernel.
+    /// Buffer-pool statistics: hits, misses, bytes held.
+    pub fn pool_stats(&self) -> PoolStats {
+        self.shared.pool.stats()
+    }
+
+    /// Frees every idle pooled buffer.
+    pub fn trim_pool(&self) {
+        self.shared.pool.trim();
+    }
+
+    /// Whether streamed uploads use a transfer-only queue (copy engines).
+    pub fn has_transfer_queue(&self) -> bool {
+        self.shared.device.upload.is_some()
+    }
+
+    /// Whether small buffers live in host-writable device memory (resizable BAR).
+    pub fn direct_writes(&self) -> bool {
+        self.shared.direct_limit > 0
+    }
+
+    /// What happened to the on-disk pipeline cache when the context opened.
+    pub fn pipeline_cache_status(&self) -> &str {
+        &self.shared.pipeline_cache.status
+    }
+
+    /// Saves the pipeline cache now (it is also saved when the context is dropped).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming the file when it cannot be written.
+    pub fn save_pipeline_cache(&self) -> Result<(), Error> {
+        self.shared.pipeline_cache.save()
+    }
+
+    /// The compute kernel `desc` describes. Kernels are cached per (SPIR-V, interface,
+    /// workgroup size): asking again returns the same pipeline.
     ///
     /// # Errors
     /// [`Error::InvalidSpirv`] for bytes that are not SPIR-V, [`Error::InvalidArgument`]
     /// for a workgroup size outside the device limits, Vulkan errors otherwise.
     pub fn create_kernel(&self, desc: &KernelDesc<'_>) -> Result<Kernel, Error> {
-        self.device.check_alive()?;
-        Kernel::new(&self.device, desc)
+        let device = &self.shared.device;
+        device.check_alive()?;
+        let key = KernelKey::new(device, desc)?;
+        if let Some(k) = lock(&self.shared.kernels).get(&key) {
+            return Ok(k.clone());
+        }
+        let kernel = Kernel::new(device, self.shared.pipeline_cache.raw, desc)?;
+        Ok(lock(&self.shared.kernels)
+            .entry(key)
+            .or_insert(kernel)
+            .clone())
+    }
+
+    /// A resident buffer of `len` elements of `words_per_element` u64 words, contents
+    /// undefined until uploaded or written by a kernel.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the size overflows; memory errors.
+    pub fn alloc(&self, len: usize, words_per_element: u32) -> Result<DeviceBuffer, Error> {
+        let bytes = self.bytes(len, words_per_element)?;
+        let kind = if bytes <= self.shared.direct_limit {
+            MemoryKind::DeviceMapped
+        } else {
+            MemoryKind::DeviceLocal
+        };
+        let usage = vk::BufferUsageFlags::STORAGE_BUFFER
+            | vk::BufferUsageFlags::TRANSFER_SRC
+            | vk::BufferUsageFlags::TRANSFER_DST;
+        let buf = self.shared.pool.acquire(bytes, usage, kind)?;
+        Ok(DeviceBuffer::new(buf, len, words_per_element))
+    }
+
+    /// A buffer in host memory that a kernel writes its output into directly, read without
+    /// a copy once the batch finishes: the fastest way back for small outputs.
+    fn alloc_host_output(&self, len: usize, words_per_element: u32) -> Result<DeviceBuffer, Error> {
+        let bytes = self.bytes(len, words_per_element)?;
+        Ok(DeviceBuffer::new(
+            self.shared.staging(bytes)?,
+            len,
+            words_per_element,
+        ))
+    }
+
+    fn bytes(&self, len: usize, words_per_element: u32) -> Result<u64, Error> {
+        (len as u64)
+            .checked_mul(u64::from(words_per_element) * 8)
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "{len} elements of {words_per_element} words overflow"
+                ))
+            })
+    }
+
+    /// Starts recording a batch. Record batch N+1 while batch N runs: they use separate
+    /// recorders.
+    ///
+    /// # Errors
+    /// [`Error::DeviceLost`]; Vulkan errors creating a recorder.
+    pub fn batch(&self) -> Result<Batch<'_>, Error> {
+        self.shared.device.check_alive()?;
+        let serial = self.shared.serial.fetch_add(1, Ordering::Relaxed);
+        Batch::new(&self.shared, serial, self.shared.recorder()?)
+    }
+
+    /// Uploads `len` elements written by `fill` into a new resident buffer, and waits.
+    ///
+    /// # Errors
+    /// As [`Context::alloc`], [`Batch::upload`] and [`crate::Ticket::finish`].
+    pub fn upload(
+        &self,
+        len: usize,
+        words_per_element: u32,
+        fill: impl FnOnce(&mut [u64]),
+    ) -> Result<DeviceBuffer, Error> {
+        let buf = self.alloc(len, words_per_element)?;
+        let mut batch = self.batch()?;
+        batch.upload(&buf, fill)?;
+        batch.submit()?.finish()?;
+        Ok(buf)
+    }
+
+    /// Downloads a resident buffer, waits, and calls `read` with its words.
+    ///
+    /// # Errors
+    /// As [`Batch::download`] and [`crate::Ticket::finish`].
+    pub fn download<R>(
+        &self,
+        buf: &DeviceBuffer,
+        read: impl FnOnce(&[u64]) -> R,
+    ) -> Result<R, Error> {
+        let mut batch = self.batch()?;
+        let id = batch.download(buf)?;
+        batch.submit()?.finish()?.read(id, read)
     }
 
     /// Runs an element-wise `kernel` over `count` elements in one round trip: one command
     /// buffer uploads the inputs, dispatches and downloads the output; one submission; one
-    /// wait (with the configured timeout).
+    /// wait (spin, then block, up to the configured timeout).
     ///
     /// `fill(i, words)` writes input `i` (`count * words_per_element` u64 words) straight
-    /// into upload memory; `read(words)` receives the output words. With `count == 0`
-    /// nothing is submitted and `read` gets an empty slice.
+    /// into upload memory (device memory itself on resizable-BAR devices); `read(words)`
+    /// receives the output words (which small jobs' kernels write straight into host
+    /// memory). With `count == 0` nothing is submitted and `read` gets an empty slice.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a batch above the device's buffer or dispatch limits
@@ -202,11 +567,43 @@ impl Context {
         &self,
         kernel: &Kernel,
         count: usize,
-        fill: impl FnMut(usize, &mut [u64]),
+        mut fill: impl FnMut(usize, &mut [u64]),
         read: impl FnOnce(&[u64]) -> R,
     ) -> Result<R, Error> {
-        let mut submitter = self.submitter.lock().unwrap_or_else(|p| p.into_inner());
-        submitter.run_elementwise(kernel, count, self.timeout, fill, read)
+        let k = &kernel.raw;
+        if !Arc::ptr_eq(&k.device, &self.shared.device) {
+            return Err(Error::InvalidArgument(format!(
+                "kernel `{}` was created on another context",
+                k.name
+            )));
+        }
+        if count == 0 {
+            return Ok(read(&[]));
+        }
+        let wpe = k.words_per_element;
+        // Checks the limits before any allocation or call of `fill`.
+        crate::batch::DispatchPlan::new(&self.shared.device.limits, k, count)?;
+        let inputs = (0..k.inputs)
+            .map(|_| self.alloc(count, wpe))
+            .collect::<Result<Vec<_>, _>>()?;
+        let direct_out = self.bytes(count, wpe)? <= self.shared.direct_limit;
+        let output = if direct_out {
+            self.alloc_host_output(count, wpe)?
+        } else {
+            self.alloc(count, wpe)?
+        };
+        let mut batch = self.batch()?;
+        for (i, buf) in inputs.iter().enumerate() {
+            batch.upload(buf, |words| fill(i, words))?;
+        }
+        let refs: Vec<&DeviceBuffer> = inputs.iter().collect();
+        batch.dispatch(kernel, &refs, &output)?;
+        let id = if direct_out {
+            batch.read_in_place(&output)
+        } else {
+            batch.download(&output)?
+        };
+        batch.submit()?.finish()?.read(id, read)
     }
 }
 
@@ -240,7 +637,7 @@ mod tests {
             eprintln!("validation layer not installed: nothing to check");
             return;
         }
-        let device = &ctx.device;
+        let device = &ctx.shared.device;
         // Usage must not be empty (VUID-VkBufferCreateInfo-usage-requiredbitmask).
         let info = vk::BufferCreateInfo::default()
             .size(64)

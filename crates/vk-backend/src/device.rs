@@ -192,6 +192,18 @@ fn device_uuid(instance: &Instance, pd: vk::PhysicalDevice) -> [u8; 16] {
     id.device_uuid
 }
 
+/// Whether some heap of at least 1 GiB is reachable through a DEVICE_LOCAL | HOST_VISIBLE
+/// memory type (a plain BAR window is 256 MiB).
+fn has_rebar(props: &vk::PhysicalDeviceMemoryProperties) -> bool {
+    let wanted = vk::MemoryPropertyFlags::DEVICE_LOCAL | vk::MemoryPropertyFlags::HOST_VISIBLE;
+    props.memory_types[..props.memory_type_count as usize]
+        .iter()
+        .any(|t| {
+            t.property_flags.contains(wanted)
+                && props.memory_heaps[t.heap_index as usize].size >= 1 << 30
+        })
+}
+
 fn choose(
     candidates: &[(vk::PhysicalDevice, DeviceInfo)],
     selector: &DeviceSelector,
@@ -240,7 +252,31 @@ fn choose(
     }
 }
 
-/// The logical device: one compute queue and a gpu-allocator.
+/// A queue with the lock Vulkan requires around `vkQueueSubmit`.
+pub(crate) struct Queue {
+    raw: Mutex<vk::Queue>,
+    pub(crate) family: u32,
+    /// Whether the family supports timestamp queries.
+    pub(crate) timestamps: bool,
+}
+
+impl Queue {
+    /// The queue, locked for a submission.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, vk::Queue> {
+        self.raw.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Memory facts that steer where buffers go.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MemoryFacts {
+    /// A large (>= 1 GiB) heap is both DEVICE_LOCAL and HOST_VISIBLE (resizable BAR):
+    /// small uploads can be written straight into device memory.
+    pub(crate) rebar: bool,
+}
+
+/// The logical device: a compute queue, transfer queues where the device has a
+/// transfer-only family, and a gpu-allocator.
 ///
 /// Every object created from it holds an `Arc<Device>`, so it is destroyed last; its own
 /// `Drop` waits for the GPU to go idle, then destroys the allocator, then the device.
@@ -250,19 +286,39 @@ pub(crate) struct Device {
     pub(crate) instance: Arc<Instance>,
     pub(crate) info: DeviceInfo,
     pub(crate) limits: vk::PhysicalDeviceLimits,
-    queue: Mutex<vk::Queue>,
-    pub(crate) queue_family: u32,
+    pub(crate) memory: MemoryFacts,
+    /// The driver's pipeline-cache UUID (changes with the driver build).
+    pub(crate) pipeline_cache_uuid: [u8; 16],
+    pub(crate) compute: Queue,
+    /// Uploads of streamed jobs, on the copy engines; `None` without a transfer-only family.
+    pub(crate) upload: Option<Queue>,
+    /// Queue families buffers are shared between (CONCURRENT sharing when more than one).
+    pub(crate) families: Vec<u32>,
     lost: AtomicBool,
-    live_allocations: AtomicUsize,
+    live_allocations: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for Device {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Device")
             .field("name", &self.info.name)
-            .field("queue_family", &self.queue_family)
+            .field("families", &self.families)
             .finish_non_exhaustive()
     }
+}
+
+/// A family with TRANSFER and neither COMPUTE nor GRAPHICS: the copy engines.
+fn pick_transfer_family(families: &[vk::QueueFamilyProperties]) -> Option<u32> {
+    families
+        .iter()
+        .position(|f| {
+            f.queue_count > 0
+                && f.queue_flags.contains(vk::QueueFlags::TRANSFER)
+                && !f
+                    .queue_flags
+                    .intersects(vk::QueueFlags::COMPUTE | vk::QueueFlags::GRAPHICS)
+        })
+        .map(|i| i as u32)
 }
 
 impl Device {
@@ -270,22 +326,56 @@ impl Device {
         let instance = Instance::new(config.validation, config.loader.as_deref())?;
         let candidates = probe_all(&instance)?;
         let (physical, info) = choose(&candidates, &config.device)?;
-        let queue_family = info
+        let compute_family = info
             .compute_family
             .expect("choose() returns usable devices only, which have a compute family");
+        // SAFETY: `physical` comes from this live instance.
+        let family_props = unsafe {
+            instance
+                .raw
+                .get_physical_device_queue_family_properties(physical)
+        };
+        let transfer_family = if config.transfer_queue {
+            pick_transfer_family(&family_props)
+        } else {
+            None
+        };
 
         let priorities = [1.0];
-        let queue_info = [vk::DeviceQueueCreateInfo::default()
-            .queue_family_index(queue_family)
+        let mut queue_infos = vec![vk::DeviceQueueCreateInfo::default()
+            .queue_family_index(compute_family)
             .queue_priorities(&priorities)];
-        let create_info = vk::DeviceCreateInfo::default().queue_create_infos(&queue_info);
+        if let Some(family) = transfer_family {
+            queue_infos.push(
+                vk::DeviceQueueCreateInfo::default()
+                    .queue_family_index(family)
+                    .queue_priorities(&priorities),
+            );
+        }
+        // Timeline semaphores are core in Vulkan 1.2 and mandatory there.
+        let mut features12 = vk::PhysicalDeviceVulkan12Features::default().timeline_semaphore(true);
+        let create_info = vk::DeviceCreateInfo::default()
+            .queue_create_infos(&queue_infos)
+            .push_next(&mut features12);
         // SAFETY: `physical` comes from this instance; the create info points at locals.
         let raw = unsafe { instance.raw.create_device(physical, &create_info, None) }
             .map_err(Error::vk("vkCreateDevice"))?;
-        // SAFETY: family `queue_family` was created with one queue.
-        let queue = unsafe { raw.get_device_queue(queue_family, 0) };
+        let queue = |family: u32| Queue {
+            // SAFETY: every family in `queue_infos` was created with one queue.
+            raw: Mutex::new(unsafe { raw.get_device_queue(family, 0) }),
+            family,
+            timestamps: family_props[family as usize].timestamp_valid_bits > 0,
+        };
+        let compute = queue(compute_family);
+        let upload = transfer_family.map(queue);
         // SAFETY: `physical` comes from this live instance.
-        let limits = unsafe { instance.raw.get_physical_device_properties(physical) }.limits;
+        let props = unsafe { instance.raw.get_physical_device_properties(physical) };
+        let (limits, pipeline_cache_uuid) = (props.limits, props.pipeline_cache_uuid);
+        // SAFETY: as above.
+        let memory_props = unsafe { instance.raw.get_physical_device_memory_properties(physical) };
+        let memory = MemoryFacts {
+            rebar: has_rebar(&memory_props),
+        };
 
         let allocator = Allocator::new(&AllocatorCreateDesc {
             instance: instance.raw.clone(),
@@ -303,6 +393,8 @@ impl Device {
                 return Err(Error::from_allocation(e));
             }
         };
+        let mut families = vec![compute_family];
+        families.extend(transfer_family);
 
         Ok(Arc::new(Self {
             allocator: ManuallyDrop::new(Mutex::new(allocator)),
@@ -310,10 +402,13 @@ impl Device {
             instance,
             info,
             limits,
-            queue: Mutex::new(queue),
-            queue_family,
+            memory,
+            pipeline_cache_uuid,
+            compute,
+            upload,
+            families,
             lost: AtomicBool::new(false),
-            live_allocations: AtomicUsize::new(0),
+            live_allocations: Arc::default(),
         }))
     }
 
@@ -322,9 +417,9 @@ impl Device {
         self.allocator.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The queue, locked: Vulkan requires external synchronisation of vkQueueSubmit.
-    pub(crate) fn queue(&self) -> MutexGuard<'_, vk::Queue> {
-        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    /// Nanoseconds per timestamp tick.
+    pub(crate) fn timestamp_period(&self) -> f64 {
+        f64::from(self.limits.timestamp_period)
     }
 
     /// Fails fast with [`Error::DeviceLost`] once the device has been lost.
@@ -344,6 +439,10 @@ impl Device {
         err
     }
 
+    pub(crate) fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::Acquire)
+    }
+
     pub(crate) fn allocation_created(&self) {
         self.live_allocations.fetch_add(1, Ordering::Relaxed);
     }
@@ -354,6 +453,11 @@ impl Device {
 
     pub(crate) fn live_allocations(&self) -> usize {
         self.live_allocations.load(Ordering::Relaxed)
+    }
+
+    /// The live-allocation counter itself, which outlives the device (leak checks).
+    pub(crate) fn allocation_counter(&self) -> Arc<AtomicUsize> {
+        Arc::clone(&self.live_allocations)
     }
 }
 

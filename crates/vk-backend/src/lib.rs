@@ -6,9 +6,11 @@
 //!
 //! One file per concern, after wgpu-hal's Vulkan backend:
 //! `instance` (loader, layers, debug messenger), `device` (physical-device choice, logical
-//! device, queue, allocator), `memory` (buffers), `pipeline` (compute kernels), `command`
-//! (recording and submitting one round trip), `sync` (fences), `error` (the error type and
-//! the `vk::Result` mapping) and `context` (the public entry point).
+//! device, queues, allocator), `memory` (pooled buffers), `resident` (device buffers that
+//! outlive operations), `pipeline` (compute kernels, the on-disk pipeline cache),
+//! `command` (recorders, automatic barriers), `batch` (one-submit batches and their
+//! tickets), `sync` (timeline semaphores, spin-then-block waits), `error` (the error type
+//! and the `vk::Result` mapping) and `context` (the public entry point).
 //!
 //! ```no_run
 //! use vk_backend::{Context, ContextConfig, KernelDesc};
@@ -22,6 +24,7 @@
 //! # Ok(()) }
 //! ```
 
+mod batch;
 mod command;
 mod context;
 mod device;
@@ -29,11 +32,17 @@ mod error;
 mod instance;
 mod memory;
 mod pipeline;
+mod resident;
 mod sync;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
-pub use context::{Context, ContextConfig, Validation, ENV_DEVICE, ENV_LOADER, ENV_VALIDATION};
+pub use batch::{Batch, DownloadId, Finished, GpuTimings, Ticket};
+pub use context::{
+    Context, ContextConfig, Validation, ENV_DEVICE, ENV_LOADER, ENV_PIPELINE_CACHE, ENV_VALIDATION,
+};
 pub use device::{enumerate_devices, DeviceInfo, DeviceSelector, DeviceType};
 pub use error::Error;
+pub use memory::PoolStats;
 pub use pipeline::{Kernel, KernelDesc};
+pub use resident::DeviceBuffer;

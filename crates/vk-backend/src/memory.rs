@@ -1,158 +1,363 @@
-//! Buffers and their memory, through gpu-allocator.
+//! Buffers, their memory (through gpu-allocator) and the buffer pool.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use ash::vk;
 use gpu_allocator::vulkan::{Allocation, AllocationCreateDesc, AllocationScheme};
 use gpu_allocator::MemoryLocation;
+use gpu_core::SizeBucket;
 
 use crate::device::Device;
 use crate::Error;
 
 /// Where a buffer's memory lives, and so what it is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum MemoryKind {
     /// Device-local memory for kernel data; not mapped.
     DeviceLocal,
-    /// Host-visible, write-combined memory the host fills and the GPU copies from.
-    Upload,
-    /// Host-visible memory, cached on the host where available (fast reads), that the GPU
-    /// copies results into.
-    Readback,
+    /// Device memory the host can write (resizable BAR) where the device has it, else
+    /// host-visible memory: small uploads are written straight into it.
+    DeviceMapped,
+    /// Host memory, cached on the host where available: upload staging (fast host writes,
+    /// copy engines read it) and readback (fast host reads).
+    HostStaging,
 }
 
 impl MemoryKind {
     fn location(self) -> MemoryLocation {
         match self {
             MemoryKind::DeviceLocal => MemoryLocation::GpuOnly,
-            MemoryKind::Upload => MemoryLocation::CpuToGpu,
-            // gpu-allocator picks HOST_VISIBLE | HOST_COHERENT | HOST_CACHED here when the
-            // device offers it, falling back to uncached coherent memory.
-            MemoryKind::Readback => MemoryLocation::GpuToCpu,
+            // gpu-allocator prefers DEVICE_LOCAL | HOST_VISIBLE | HOST_COHERENT here.
+            MemoryKind::DeviceMapped => MemoryLocation::CpuToGpu,
+            // gpu-allocator prefers HOST_VISIBLE | HOST_COHERENT | HOST_CACHED here, falling
+            // back to uncached coherent memory. Both directions of staging use it: host
+            // writes to cached memory run at memcpy speed, unlike write-combined BAR memory.
+            MemoryKind::HostStaging => MemoryLocation::GpuToCpu,
         }
     }
-}
 
-/// A `VkBuffer` bound to its own gpu-allocator allocation. Frees both on drop.
-pub(crate) struct Buffer {
-    device: Arc<Device>,
-    pub(crate) raw: vk::Buffer,
-    // gpu-allocator's `Allocation` has no Drop: it is handed back to the allocator in ours.
-    allocation: Option<Allocation>,
-    pub(crate) size: vk::DeviceSize,
-}
-
-impl std::fmt::Debug for Buffer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Buffer")
-            .field("size", &self.size)
-            .finish_non_exhaustive()
+    pub(crate) fn is_mapped(self) -> bool {
+        self != MemoryKind::DeviceLocal
     }
 }
 
-impl Buffer {
-    /// Creates a buffer of `size` bytes (> 0) with `usage`, in memory of `kind`.
-    pub(crate) fn new(
-        device: &Arc<Device>,
-        name: &str,
-        size: vk::DeviceSize,
+/// The Vulkan parts of a pooled buffer.
+struct BufferParts {
+    raw: vk::Buffer,
+    // gpu-allocator's `Allocation` has no Drop: it goes back to the allocator explicitly.
+    allocation: Allocation,
+    capacity: u64,
+    usage: vk::BufferUsageFlags,
+    kind: MemoryKind,
+}
+
+/// Pool statistics, readable at run time through `Context::pool_stats`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// Requests served by an idle pooled buffer.
+    pub hits: u64,
+    /// Requests that created a new buffer.
+    pub misses: u64,
+    /// Idle buffers held for reuse.
+    pub idle_buffers: usize,
+    /// Bytes of idle buffers held for reuse.
+    pub idle_bytes: u64,
+    /// Bytes of pooled buffers in use.
+    pub in_use_bytes: u64,
+    /// Idle buffers destroyed because the pool was over its byte limit.
+    pub evictions: u64,
+}
+
+#[derive(Default)]
+struct PoolState {
+    /// Idle buffers by (memory kind, capacity bucket in bytes).
+    idle: HashMap<(MemoryKind, u64), Vec<BufferParts>>,
+    stats: PoolStats,
+}
+
+/// Reuses buffers by (memory kind, power-of-two size bucket), so steady-state batches
+/// allocate nothing. A pooled buffer is only handed out when its usage flags cover the
+/// request (seed 001's crash came from a pool that did not check).
+pub(crate) struct BufferPool {
+    device: Arc<Device>,
+    buckets: SizeBucket,
+    /// Idle bytes above this are freed rather than kept.
+    idle_limit: u64,
+    state: Mutex<PoolState>,
+}
+
+/// Smallest buffer the pool makes: below this, allocations cost the same.
+const MIN_BUCKET_BYTES: usize = 64 * 1024;
+
+impl BufferPool {
+    pub(crate) fn new(device: &Arc<Device>, idle_limit: u64) -> Arc<Self> {
+        Arc::new(Self {
+            device: Arc::clone(device),
+            buckets: SizeBucket::new(MIN_BUCKET_BYTES).expect("a power of two"),
+            idle_limit,
+            state: Mutex::default(),
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn stats(&self) -> PoolStats {
+        self.state().stats
+    }
+
+    /// A buffer of at least `bytes` (> 0) with at least `usage`, in `kind` memory.
+    pub(crate) fn acquire(
+        self: &Arc<Self>,
+        bytes: u64,
         usage: vk::BufferUsageFlags,
         kind: MemoryKind,
-    ) -> Result<Self, Error> {
-        debug_assert!(size > 0, "Vulkan buffers cannot be empty");
-        let info = vk::BufferCreateInfo::default()
-            .size(size)
-            .usage(usage)
-            .sharing_mode(vk::SharingMode::EXCLUSIVE);
-        // SAFETY: `device.raw` is live and `info` is a valid create info.
+    ) -> Result<Arc<RawBuffer>, Error> {
+        let bucket = usize::try_from(bytes.max(1))
+            .ok()
+            .and_then(|b| self.buckets.bucket(b))
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!("a buffer of {bytes} bytes is too large"))
+            })? as u64;
+        let reused = {
+            let mut state = self.state();
+            let found = state.idle.get_mut(&(kind, bucket)).and_then(|list| {
+                let i = list.iter().position(|p| p.usage.contains(usage))?;
+                Some(list.swap_remove(i))
+            });
+            match &found {
+                Some(parts) => {
+                    state.stats.hits += 1;
+                    state.stats.idle_buffers -= 1;
+                    state.stats.idle_bytes -= parts.capacity;
+                    state.stats.in_use_bytes += parts.capacity;
+                }
+                None => state.stats.misses += 1,
+            }
+            found
+        };
+        let parts = match reused {
+            Some(parts) => parts,
+            None => {
+                let parts = self.create(bucket, usage, kind)?;
+                self.state().stats.in_use_bytes += parts.capacity;
+                parts
+            }
+        };
+        Ok(Arc::new(RawBuffer {
+            raw: parts.raw,
+            mapped: parts
+                .allocation
+                .mapped_ptr()
+                .map(|p| p.as_ptr().cast::<u64>()),
+            kind,
+            capacity: parts.capacity,
+            parts: Some(parts),
+            pool: Arc::clone(self),
+            last_use: AtomicU64::new(0),
+        }))
+    }
+
+    fn create(
+        &self,
+        capacity: u64,
+        usage: vk::BufferUsageFlags,
+        kind: MemoryKind,
+    ) -> Result<BufferParts, Error> {
+        let device = &self.device;
+        let concurrent = device.families.len() > 1;
+        let mut info = vk::BufferCreateInfo::default().size(capacity).usage(usage);
+        // Buffers of streamed jobs move between the transfer and compute families; sharing
+        // them concurrently avoids ownership transfers (one barrier pair per queue hop).
+        info = if concurrent {
+            info.sharing_mode(vk::SharingMode::CONCURRENT)
+                .queue_family_indices(&device.families)
+        } else {
+            info.sharing_mode(vk::SharingMode::EXCLUSIVE)
+        };
+        // SAFETY: the device is live and `info` points at live data.
         let raw = unsafe { device.raw.create_buffer(&info, None) }
             .map_err(Error::vk("vkCreateBuffer"))?;
-        // From here on `buffer` owns `raw`, so an early return destroys it.
-        let mut buffer = Self {
-            device: Arc::clone(device),
-            raw,
-            allocation: None,
-            size,
-        };
         // SAFETY: `raw` is a live buffer of this device.
         let requirements = unsafe { device.raw.get_buffer_memory_requirements(raw) };
-        let allocation = device
-            .allocator()
-            .allocate(&AllocationCreateDesc {
-                name,
-                requirements,
-                location: kind.location(),
-                linear: true,
-                allocation_scheme: AllocationScheme::GpuAllocatorManaged,
-            })
-            .map_err(Error::from_allocation)?;
+        let allocation = device.allocator().allocate(&AllocationCreateDesc {
+            name: "pooled buffer",
+            requirements,
+            location: kind.location(),
+            linear: true,
+            allocation_scheme: AllocationScheme::GpuAllocatorManaged,
+        });
+        let allocation = match allocation {
+            Ok(a) => a,
+            Err(e) => {
+                // SAFETY: `raw` is unbound and unused.
+                unsafe { device.raw.destroy_buffer(raw, None) };
+                return Err(Error::from_allocation(e));
+            }
+        };
         device.allocation_created();
+        let parts = BufferParts {
+            raw,
+            allocation,
+            capacity,
+            usage,
+            kind,
+        };
         // SAFETY: the allocation satisfies `requirements` of `raw`, which is unbound.
         let bound = unsafe {
             device
                 .raw
-                .bind_buffer_memory(raw, allocation.memory(), allocation.offset())
+                .bind_buffer_memory(raw, parts.allocation.memory(), parts.allocation.offset())
         };
-        buffer.allocation = Some(allocation);
-        bound.map_err(Error::vk("vkBindBufferMemory"))?;
-        Ok(buffer)
-    }
-
-    /// The mapped memory as u64 words; `None` for memory that is not host-visible.
-    fn mapped_words_ptr(&self) -> Option<*mut u64> {
-        let ptr = self
+        if let Err(e) = bound {
+            self.destroy(parts);
+            return Err(Error::from_vk("vkBindBufferMemory", e));
+        }
+        let aligned = parts
             .allocation
-            .as_ref()?
-            .mapped_ptr()?
-            .as_ptr()
-            .cast::<u64>();
-        // Vulkan maps at least minMemoryMapAlignment (>= 64) bytes aligned and gpu-allocator
-        // offsets respect the buffer's alignment; checked anyway since we cast to u64.
-        ptr.is_aligned().then_some(ptr)
+            .mapped_ptr()
+            .is_none_or(|p| p.as_ptr().cast::<u64>().is_aligned());
+        if kind.is_mapped() && (parts.allocation.mapped_ptr().is_none() || !aligned) {
+            self.destroy(parts);
+            return Err(Error::Allocation(format!(
+                "{kind:?} memory is not host-visible and 8-byte aligned"
+            )));
+        }
+        Ok(parts)
     }
 
-    /// The first `words` u64 words of the mapped memory, for writing.
-    pub(crate) fn mapped_words_mut(&mut self, words: usize) -> Result<&mut [u64], Error> {
-        self.check_words(words)?;
-        let ptr = self.mapped_words_ptr().ok_or_else(not_mapped)?;
-        // SAFETY: the mapping is at least `size` bytes (checked above), 8-byte aligned and
-        // lives as long as `self`; `&mut self` makes this the only reference to it, and no
-        // GPU work touches it while the host holds it (callers wait for their fences).
+    fn destroy(&self, parts: BufferParts) {
+        // SAFETY: the buffer is idle (its last user's submission has completed) and owned
+        // by us alone.
+        unsafe { self.device.raw.destroy_buffer(parts.raw, None) };
+        // A failed free leaves the block in gpu-allocator's leak report; nothing else to do.
+        let _ = self.device.allocator().free(parts.allocation);
+        self.device.allocation_freed();
+    }
+
+    fn release(&self, parts: BufferParts) {
+        let key = (parts.kind, parts.capacity);
+        let evict = {
+            let mut state = self.state();
+            state.stats.in_use_bytes -= parts.capacity;
+            if state.stats.idle_bytes + parts.capacity > self.idle_limit {
+                state.stats.evictions += 1;
+                Some(parts)
+            } else {
+                state.stats.idle_buffers += 1;
+                state.stats.idle_bytes += parts.capacity;
+                state.idle.entry(key).or_default().push(parts);
+                None
+            }
+        };
+        if let Some(parts) = evict {
+            self.destroy(parts);
+        }
+    }
+
+    /// Frees every idle buffer.
+    pub(crate) fn trim(&self) {
+        let idle: Vec<BufferParts> = {
+            let mut state = self.state();
+            state.stats.idle_buffers = 0;
+            state.stats.idle_bytes = 0;
+            state.idle.drain().flat_map(|(_, v)| v).collect()
+        };
+        for parts in idle {
+            self.destroy(parts);
+        }
+    }
+}
+
+impl Drop for BufferPool {
+    fn drop(&mut self) {
+        // Buffers in use hold an Arc to the pool, so only idle ones are left.
+        self.trim();
+    }
+}
+
+/// A buffer handed out by the pool. Goes back to the pool when the last `Arc` drops;
+/// in-flight submissions hold an `Arc` too, so that only happens after the GPU is done.
+pub(crate) struct RawBuffer {
+    pub(crate) raw: vk::Buffer,
+    mapped: Option<*mut u64>,
+    pub(crate) kind: MemoryKind,
+    pub(crate) capacity: u64,
+    parts: Option<BufferParts>,
+    pool: Arc<BufferPool>,
+    /// Timeline value of the last submission that used this buffer (0: none).
+    pub(crate) last_use: AtomicU64,
+}
+
+// SAFETY: `mapped` points into memory owned by this buffer's allocation; access to it goes
+// through `&self`/`&mut self` methods whose callers uphold the host/GPU ordering rules.
+unsafe impl Send for RawBuffer {}
+// SAFETY: as above; shared access only reads the mapping (see `words`).
+unsafe impl Sync for RawBuffer {}
+
+impl std::fmt::Debug for RawBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawBuffer")
+            .field("kind", &self.kind)
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RawBuffer {
+    pub(crate) fn pool(&self) -> &Arc<BufferPool> {
+        &self.pool
+    }
+
+    fn check_words(&self, words: usize) -> Result<*mut u64, Error> {
+        let ptr = self
+            .mapped
+            .ok_or_else(|| Error::Allocation("buffer memory is not host-visible".to_owned()))?;
+        if (words as u64).saturating_mul(8) > self.capacity {
+            return Err(Error::InvalidArgument(format!(
+                "{words} words do not fit a buffer of {} bytes",
+                self.capacity
+            )));
+        }
+        Ok(ptr)
+    }
+
+    /// The first `words` words of the mapping, for the host to write.
+    ///
+    /// # Safety
+    /// No GPU work that reads or writes this buffer may be pending, and no other host
+    /// reference to the mapping may exist while the returned slice lives.
+    pub(crate) unsafe fn words_mut(&self, words: usize) -> Result<&mut [u64], Error> {
+        let ptr = self.check_words(words)?;
+        // SAFETY: the mapping is at least `capacity` bytes, 8-byte aligned (checked at
+        // creation) and lives as long as `self`; exclusivity is the caller's promise.
         Ok(unsafe { std::slice::from_raw_parts_mut(ptr, words) })
     }
 
-    /// The first `words` u64 words of the mapped memory, for reading.
-    pub(crate) fn mapped_words(&self, words: usize) -> Result<&[u64], Error> {
-        self.check_words(words)?;
-        let ptr = self.mapped_words_ptr().ok_or_else(not_mapped)?;
-        // SAFETY: as in `mapped_words_mut`; shared access only.
+    /// The first `words` words of the mapping, for the host to read.
+    ///
+    /// # Safety
+    /// No GPU work that writes this buffer may be pending, its writes must have been made
+    /// visible to the host, and no `words_mut` slice may be alive.
+    pub(crate) unsafe fn words(&self, words: usize) -> Result<&[u64], Error> {
+        let ptr = self.check_words(words)?;
+        // SAFETY: as in `words_mut`, shared access.
         Ok(unsafe { std::slice::from_raw_parts(ptr, words) })
     }
 
-    fn check_words(&self, words: usize) -> Result<(), Error> {
-        if (words as u64).saturating_mul(8) > self.size {
-            return Err(Error::InvalidArgument(format!(
-                "{words} words do not fit a buffer of {} bytes",
-                self.size
-            )));
-        }
-        Ok(())
+    pub(crate) fn mark_used(&self, value: u64) {
+        self.last_use.fetch_max(value, Ordering::AcqRel);
     }
 }
 
-fn not_mapped() -> Error {
-    Error::Allocation("buffer memory is not host-visible and 8-byte aligned".to_owned())
-}
-
-impl Drop for Buffer {
+impl Drop for RawBuffer {
     fn drop(&mut self) {
-        // SAFETY: the owner of a Buffer keeps it alive until the GPU work using it has
-        // completed (see command.rs), so neither the buffer nor its memory is in use.
-        unsafe { self.device.raw.destroy_buffer(self.raw, None) };
-        if let Some(allocation) = self.allocation.take() {
-            // A failed free leaves the block in gpu-allocator's leak report; nothing else to do.
-            let _ = self.device.allocator().free(allocation);
-            self.device.allocation_freed();
+        if let Some(parts) = self.parts.take() {
+            self.pool.release(parts);
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Compute kernels: shader module, descriptor-set layout, pipeline layout and pipeline.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ash::vk;
@@ -99,8 +100,38 @@ impl Kernel {
         self.raw.workgroup_size
     }
 
-    pub(crate) fn new(device: &Arc<Device>, desc: &KernelDesc<'_>) -> Result<Self, Error> {
-        RawKernel::new(device, desc).map(|raw| Kernel { raw: Arc::new(raw) })
+    pub(crate) fn new(
+        device: &Arc<Device>,
+        cache: vk::PipelineCache,
+        desc: &KernelDesc<'_>,
+    ) -> Result<Self, Error> {
+        RawKernel::new(device, cache, desc).map(|raw| Kernel { raw: Arc::new(raw) })
+    }
+}
+
+/// Identifies a pipeline: the same SPIR-V and interface with the same specialization
+/// constants is the same pipeline, whatever the batch size.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct KernelKey {
+    spirv_hash: u64,
+    spirv_len: usize,
+    inputs: u32,
+    words_per_element: u32,
+    workgroup_size: u32,
+}
+
+impl KernelKey {
+    pub(crate) fn new(device: &Device, desc: &KernelDesc<'_>) -> Result<Self, Error> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        desc.spirv.hash(&mut hasher);
+        Ok(Self {
+            spirv_hash: hasher.finish(),
+            spirv_len: desc.spirv.len(),
+            inputs: desc.inputs,
+            words_per_element: desc.words_per_element,
+            workgroup_size: pick_workgroup_size(&device.limits, desc)?,
+        })
     }
 }
 
@@ -117,7 +148,11 @@ pub(crate) struct RawKernel {
 }
 
 impl RawKernel {
-    fn new(device: &Arc<Device>, desc: &KernelDesc<'_>) -> Result<Self, Error> {
+    fn new(
+        device: &Arc<Device>,
+        cache: vk::PipelineCache,
+        desc: &KernelDesc<'_>,
+    ) -> Result<Self, Error> {
         let invalid = |reason: String| Error::InvalidSpirv {
             kernel: desc.name.to_owned(),
             reason,
@@ -201,9 +236,7 @@ impl RawKernel {
             .stage(stage)
             .layout(kernel.layout)];
         // SAFETY: all handles are live objects of this device; infos point at locals.
-        let created = unsafe {
-            raw.create_compute_pipelines(vk::PipelineCache::null(), &pipeline_info, None)
-        };
+        let created = unsafe { raw.create_compute_pipelines(cache, &pipeline_info, None) };
         // SAFETY: the module is no longer needed once pipeline creation has returned.
         unsafe { raw.destroy_shader_module(module, None) };
         kernel.pipeline = match created {
@@ -214,7 +247,7 @@ impl RawKernel {
     }
 }
 
-fn pick_workgroup_size(
+pub(crate) fn pick_workgroup_size(
     limits: &vk::PhysicalDeviceLimits,
     desc: &KernelDesc<'_>,
 ) -> Result<u32, Error> {
@@ -240,5 +273,114 @@ impl Drop for RawKernel {
             raw.destroy_pipeline_layout(self.layout, None);
             raw.destroy_descriptor_set_layout(self.set_layout, None);
         }
+    }
+}
+
+/// A `VkPipelineCache`, loaded from and saved to a file keyed by device UUID and driver
+/// version, so later processes skip shader compilation.
+pub(crate) struct PipelineCache {
+    device: Arc<Device>,
+    pub(crate) raw: vk::PipelineCache,
+    path: Option<PathBuf>,
+    /// What happened to the file on load, for `Context::pipeline_cache_status`.
+    pub(crate) status: String,
+}
+
+/// `VkPipelineCacheHeaderVersionOne`: 16 + 16-byte UUID = 32 bytes.
+const CACHE_HEADER_BYTES: usize = 32;
+
+impl PipelineCache {
+    /// Opens the cache file in `dir` for this device, if any; a missing, stale (other
+    /// device or driver) or corrupt file is ignored, and the status says why.
+    pub(crate) fn new(device: &Arc<Device>, dir: Option<&Path>) -> Result<Self, Error> {
+        let path = dir.map(|d| {
+            let uuid: String = device
+                .info
+                .uuid
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            d.join(format!(
+                "pipelines-{uuid}-{:08x}.bin",
+                device.info.driver_version
+            ))
+        });
+        let (data, status) = match &path {
+            None => (Vec::new(), "disabled".to_owned()),
+            Some(p) => match std::fs::read(p) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    (Vec::new(), format!("new file {}", p.display()))
+                }
+                Err(e) => (Vec::new(), format!("ignored {}: {e}", p.display())),
+                Ok(bytes) => match check_header(device, &bytes) {
+                    Ok(()) => {
+                        let n = bytes.len();
+                        (bytes, format!("loaded {n} bytes from {}", p.display()))
+                    }
+                    Err(why) => (Vec::new(), format!("ignored {}: {why}", p.display())),
+                },
+            },
+        };
+        let info = vk::PipelineCacheCreateInfo::default().initial_data(&data);
+        // SAFETY: the device is live; the data passed the header check (drivers also
+        // validate it, but some crash on garbage, so we never hand them unchecked bytes).
+        let raw = unsafe { device.raw.create_pipeline_cache(&info, None) }
+            .map_err(Error::vk("vkCreatePipelineCache"))?;
+        Ok(Self {
+            device: Arc::clone(device),
+            raw,
+            path,
+            status,
+        })
+    }
+
+    /// Writes the cache to its file (atomically: temp file + rename).
+    pub(crate) fn save(&self) -> Result<(), Error> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        // SAFETY: the cache is a live object of this device.
+        let data = unsafe { self.device.raw.get_pipeline_cache_data(self.raw) }
+            .map_err(Error::vk("vkGetPipelineCacheData"))?;
+        let io = |e: std::io::Error| {
+            Error::InvalidArgument(format!("pipeline cache {}: {e}", path.display()))
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, &data).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+}
+
+/// Checks a cache blob's header against this device (Vulkan spec, "Pipeline Cache").
+fn check_header(device: &Device, bytes: &[u8]) -> Result<(), String> {
+    if bytes.len() < CACHE_HEADER_BYTES {
+        return Err(format!(
+            "{} bytes is shorter than a pipeline cache header",
+            bytes.len()
+        ));
+    }
+    let word = |i: usize| u32::from_le_bytes(bytes[4 * i..4 * i + 4].try_into().expect("4 bytes"));
+    let (len, version, vendor, device_id) = (word(0), word(1), word(2), word(3));
+    if len as usize != CACHE_HEADER_BYTES
+        || version != vk::PipelineCacheHeaderVersion::ONE.as_raw() as u32
+    {
+        return Err("unknown header format".to_owned());
+    }
+    if vendor != device.info.vendor_id || device_id != device.info.device_id {
+        return Err("written for another device".to_owned());
+    }
+    if bytes[16..32] != device.pipeline_cache_uuid {
+        return Err("written by another driver version".to_owned());
+    }
+    Ok(())
+}
+
+impl Drop for PipelineCache {
+    fn drop(&mut self) {
+        // SAFETY: no pipeline creation is running (the owner is being dropped).
+        unsafe { self.device.raw.destroy_pipeline_cache(self.raw, None) };
     }
 }

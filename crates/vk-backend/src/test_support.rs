@@ -9,37 +9,44 @@
 //! reports fails the test when the [`TestContext`] is dropped.
 
 use std::ops::Deref;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::{Context, ContextConfig, Validation, ENV_VALIDATION};
+use crate::instance::ValidationLog;
+
+use crate::{Context, ContextConfig, Validation, ENV_PIPELINE_CACHE, ENV_VALIDATION};
 
 /// Set to `1` to skip tests that need a Vulkan device (they print that they skipped).
 pub const ENV_SKIP_GPU_TESTS: &str = "HYBRID_SKIP_GPU_TESTS";
 
-/// A [`Context`] for a test; fails the test on drop if the validation layer reported
-/// anything or device memory is still allocated.
+/// A [`Context`] for a test. When dropped it fails the test if the validation layer
+/// reported anything (including while the context was destroyed) or if any device memory
+/// is still allocated after the context is gone.
 #[derive(Debug)]
 pub struct TestContext {
-    ctx: Arc<Context>,
+    ctx: Option<Arc<Context>>,
+    log: Arc<ValidationLog>,
+    allocations: Arc<AtomicUsize>,
     test: String,
 }
 
 impl Deref for TestContext {
     type Target = Context;
     fn deref(&self) -> &Context {
-        &self.ctx
+        self.ctx.as_ref().expect("present until drop")
     }
 }
 
 impl TestContext {
-    /// The context as an `Arc`, for APIs that keep it.
+    /// The context as an `Arc`, for APIs that keep it. Drop every clone before the
+    /// `TestContext` (declare the `TestContext` first), or the leak check fails.
     pub fn arc(&self) -> Arc<Context> {
-        Arc::clone(&self.ctx)
+        Arc::clone(self.ctx.as_ref().expect("present until drop"))
     }
 
     /// Asserts that the validation layer has reported nothing so far.
     pub fn assert_no_validation_messages(&self) {
-        let messages = self.take_validation_messages();
+        let messages = self.log.take();
         assert!(
             messages.is_empty(),
             "{}: the Vulkan validation layer reported {} message(s):\n{}",
@@ -52,14 +59,21 @@ impl TestContext {
 
 impl Drop for TestContext {
     fn drop(&mut self) {
+        let ctx = self.ctx.take().expect("present until drop");
+        let last = Arc::into_inner(ctx).is_some(); // dropped here when we held the last Arc
         if std::thread::panicking() {
             return;
         }
+        assert!(
+            last,
+            "{}: an Arc<Context> outlived the TestContext (leak check impossible)",
+            self.test
+        );
         self.assert_no_validation_messages();
-        let live = self.live_allocations();
+        let live = self.allocations.load(Ordering::Relaxed);
         assert_eq!(
             live, 0,
-            "{}: {live} device allocation(s) still live at the end of the test",
+            "{}: {live} device allocation(s) still live after the context was dropped",
             self.test
         );
     }
@@ -71,6 +85,18 @@ impl Drop for TestContext {
 /// # Panics
 /// When no Vulkan device can be opened and skipping was not asked for.
 pub fn test_context(test: &str) -> Option<TestContext> {
+    test_context_with(test, |c| c)
+}
+
+/// Like [`test_context`], with the configuration adjusted by `adjust` (e.g. to force the
+/// staging path with `with_direct_limit(0)`).
+///
+/// # Panics
+/// When no Vulkan device can be opened and skipping was not asked for.
+pub fn test_context_with(
+    test: &str,
+    adjust: impl FnOnce(ContextConfig) -> ContextConfig,
+) -> Option<TestContext> {
     if std::env::var(ENV_SKIP_GPU_TESTS).as_deref() == Ok("1") {
         eprintln!(
             "SKIPPED {test}: {ENV_SKIP_GPU_TESTS}=1 asks to skip tests that need a Vulkan device"
@@ -84,11 +110,21 @@ pub fn test_context(test: &str) -> Option<TestContext> {
     if std::env::var_os(ENV_VALIDATION).is_none() {
         config.validation = Validation::IfInstalled;
     }
+    // Tests stay hermetic: no pipeline cache file unless one is asked for explicitly.
+    if std::env::var_os(ENV_PIPELINE_CACHE).is_none() {
+        config.pipeline_cache_dir = None;
+    }
+    let config = adjust(config);
     match Context::new(&config) {
-        Ok(ctx) => Some(TestContext {
-            ctx: Arc::new(ctx),
-            test: test.to_owned(),
-        }),
+        Ok(ctx) => {
+            let (log, allocations) = ctx.leak_probes();
+            Some(TestContext {
+                ctx: Some(Arc::new(ctx)),
+                log,
+                allocations,
+                test: test.to_owned(),
+            })
+        }
         Err(e) => panic!(
             "{test}: this test needs a Vulkan device and none could be opened: {e}.\n\
              Install a driver (`cargo xtask test` installs Mesa lavapipe on Debian/Ubuntu), \

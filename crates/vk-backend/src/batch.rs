@@ -1,0 +1,632 @@
+//! One-submit batches: many uploads, dispatches and downloads recorded into one command
+//! buffer with automatic barriers, one submission, one wait; and the ticket to wait on.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ash::vk;
+
+use crate::command::{memory_barrier, Hazards, Recorder};
+use crate::context::Shared;
+use crate::memory::{MemoryKind, RawBuffer};
+use crate::pipeline::{Kernel, RawKernel, PUSH_CONSTANT_BYTES};
+use crate::{DeviceBuffer, Error};
+
+/// GPU time of a batch by phase, in nanoseconds (timestamp queries, `timestampPeriod`
+/// applied). Phases are split at the first dispatch and the first download.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GpuTimings {
+    /// From the start of the batch to the first dispatch: uploads.
+    pub upload_ns: u64,
+    /// From the first dispatch to the first download: compute.
+    pub compute_ns: u64,
+    /// From the first download to the end.
+    pub download_ns: u64,
+    /// The whole batch on the GPU.
+    pub total_ns: u64,
+}
+
+/// Names a download of a batch, to read its data from the [`Finished`] batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DownloadId {
+    batch: u64,
+    index: usize,
+}
+
+/// Everything a submission needs kept alive until the GPU has finished with it.
+pub(crate) struct InFlight {
+    pub(crate) recorder: Option<Recorder>,
+    pub(crate) buffers: Vec<Arc<RawBuffer>>,
+    pub(crate) kernels: Vec<Arc<RawKernel>>,
+}
+
+/// A batch being recorded. Nothing runs until [`Batch::submit`].
+///
+/// ```no_run
+/// # fn demo(ctx: &vk_backend::Context, kernel: &vk_backend::Kernel) -> Result<(), vk_backend::Error> {
+/// let a = ctx.alloc(1024, 6)?;
+/// let b = ctx.alloc(1024, 6)?;
+/// let out = ctx.alloc(1024, 6)?;
+/// let mut batch = ctx.batch()?;
+/// batch.upload(&a, |w| w.fill(1))?;
+/// batch.upload(&b, |w| w.fill(2))?;
+/// batch.dispatch(kernel, &[&a, &b], &out)?;
+/// let id = batch.download(&out)?;
+/// let done = batch.submit()?.finish()?;
+/// let first = done.read(id, |w| w[0])?;
+/// # Ok(()) }
+/// ```
+pub struct Batch<'c> {
+    shared: &'c Arc<Shared>,
+    serial: u64,
+    rec: Recorder,
+    hazards: Hazards,
+    /// Buffers referenced by recorded commands (and so by the submission).
+    touched: HashSet<vk::Buffer>,
+    keep: Vec<Arc<RawBuffer>>,
+    kernels: Vec<Arc<RawKernel>>,
+    downloads: Vec<(Arc<RawBuffer>, usize)>,
+    /// Stages whose writes the host will read (downloads, dispatches into host memory).
+    host_reads_from: vk::PipelineStageFlags,
+    dispatched: bool,
+    downloading: bool,
+    /// A Vulkan error left the command buffer in an unknown state.
+    broken: bool,
+}
+
+impl std::fmt::Debug for Batch<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch")
+            .field("serial", &self.serial)
+            .field("buffers", &self.keep.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'c> Batch<'c> {
+    pub(crate) fn new(
+        shared: &'c Arc<Shared>,
+        serial: u64,
+        mut rec: Recorder,
+    ) -> Result<Self, Error> {
+        rec.begin()?;
+        let raw = &shared.device.raw;
+        let all = vk::PipelineStageFlags::TRANSFER | vk::PipelineStageFlags::COMPUTE_SHADER;
+        // Earlier submissions on this queue may still run and may have written what this
+        // batch reads (or read what it writes): a barrier's first scope includes every
+        // command earlier in submission order, so one at the start orders us after them.
+        // SAFETY: the command buffer is recording.
+        unsafe { memory_barrier(raw, rec.cmd, all, all) };
+        Ok(Self {
+            shared,
+            serial,
+            rec,
+            hazards: Hazards::default(),
+            touched: HashSet::new(),
+            keep: Vec::new(),
+            kernels: Vec::new(),
+            downloads: Vec::new(),
+            host_reads_from: vk::PipelineStageFlags::empty(),
+            dispatched: false,
+            downloading: false,
+            broken: false,
+        })
+    }
+
+    fn check_ours(&self, b: &DeviceBuffer) -> Result<(), Error> {
+        if Arc::ptr_eq(b.buf.pool(), &self.shared.pool) {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(
+                "buffer belongs to another context".to_owned(),
+            ))
+        }
+    }
+
+    fn use_buffer(&mut self, b: &Arc<RawBuffer>) {
+        if self.touched.insert(b.raw) {
+            self.keep.push(Arc::clone(b));
+        }
+    }
+
+    fn barrier_for(
+        &mut self,
+        reads: &[vk::Buffer],
+        writes: &[vk::Buffer],
+        stage: vk::PipelineStageFlags,
+    ) {
+        if let Some((src, dst)) = self.hazards.access(reads, writes, stage) {
+            // SAFETY: the command buffer is recording.
+            unsafe { memory_barrier(&self.shared.device.raw, self.rec.cmd, src, dst) };
+        }
+    }
+
+    /// Fills `dst` with `fill(words)` (`dst.words()` u64 words) before the batch's later
+    /// commands run.
+    ///
+    /// Small buffers in host-writable device memory (resizable BAR) that no pending work
+    /// uses are written in place, with no copy; others go through staging memory and a
+    /// copy recorded here.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a buffer of another context; memory errors.
+    pub fn upload(
+        &mut self,
+        dst: &DeviceBuffer,
+        fill: impl FnOnce(&mut [u64]),
+    ) -> Result<(), Error> {
+        self.check_ours(dst)?;
+        let words = dst.words();
+        if words == 0 {
+            return Ok(());
+        }
+        let completed = self.shared.timeline.completed()?;
+        let idle = dst.buf.last_use.load(std::sync::atomic::Ordering::Acquire) <= completed;
+        if dst.buf.kind.is_mapped() && idle && !self.touched.contains(&dst.buf.raw) {
+            // SAFETY: no pending submission uses the buffer (idle) and this batch has not
+            // recorded a use of it, so the host is its only user until submit, which makes
+            // host writes visible to the device.
+            fill(unsafe { dst.buf.words_mut(words)? });
+            self.use_buffer(&dst.buf);
+            return Ok(());
+        }
+        let staging = self.shared.staging(words as u64 * 8)?;
+        // SAFETY: a freshly acquired staging buffer is used by no pending work.
+        fill(unsafe { staging.words_mut(words)? });
+        self.barrier_for(
+            &[staging.raw],
+            &[dst.buf.raw],
+            vk::PipelineStageFlags::TRANSFER,
+        );
+        let region = vk::BufferCopy::default().size(words as u64 * 8);
+        // SAFETY: both buffers are live, large enough, and kept alive until completion.
+        unsafe {
+            self.shared.device.raw.cmd_copy_buffer(
+                self.rec.cmd,
+                staging.raw,
+                dst.buf.raw,
+                &[region],
+            )
+        };
+        self.use_buffer(&staging);
+        self.use_buffer(&dst.buf);
+        Ok(())
+    }
+
+    /// Runs element-wise `kernel` over `output.len()` elements, reading `inputs`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the number of inputs, the element sizes or the
+    /// lengths do not match the kernel and each other, when the output is also an input,
+    /// or for buffers or kernels of another context.
+    pub fn dispatch(
+        &mut self,
+        kernel: &Kernel,
+        inputs: &[&DeviceBuffer],
+        output: &DeviceBuffer,
+    ) -> Result<(), Error> {
+        let k = &kernel.raw;
+        let count = output.len();
+        let bad = |why: String| {
+            Err(Error::InvalidArgument(format!(
+                "dispatch of kernel `{}`: {why}",
+                k.name
+            )))
+        };
+        if !Arc::ptr_eq(&k.device, &self.shared.device) {
+            return bad("kernel was created on another context".to_owned());
+        }
+        if inputs.len() != k.inputs as usize {
+            return bad(format!(
+                "{} inputs given, the kernel takes {}",
+                inputs.len(),
+                k.inputs
+            ));
+        }
+        for (i, b) in inputs.iter().chain([&output]).enumerate() {
+            self.check_ours(b)?;
+            if b.words_per_element() != k.words_per_element {
+                return bad(format!(
+                    "buffer {i} has {} words per element, the kernel {}",
+                    b.words_per_element(),
+                    k.words_per_element
+                ));
+            }
+            if b.len() != count {
+                return bad(format!(
+                    "buffer {i} has {} elements, the output {count}",
+                    b.len()
+                ));
+            }
+        }
+        if inputs.iter().any(|b| b.same_buffer(output)) {
+            return bad("the output is also an input".to_owned());
+        }
+        if count == 0 {
+            return Ok(());
+        }
+        let plan = DispatchPlan::new(&self.shared.device.limits, k, count)?;
+        let buffers: Vec<&Arc<RawBuffer>> =
+            inputs.iter().map(|b| &b.buf).chain([&output.buf]).collect();
+        self.record_dispatch(k, &plan, &buffers)?;
+        if output.buf.kind == MemoryKind::HostStaging {
+            self.host_reads_from |= vk::PipelineStageFlags::COMPUTE_SHADER;
+        }
+        Ok(())
+    }
+
+    fn record_dispatch(
+        &mut self,
+        k: &Arc<RawKernel>,
+        plan: &DispatchPlan,
+        buffers: &[&Arc<RawBuffer>],
+    ) -> Result<(), Error> {
+        let set = self
+            .rec
+            .allocate_set(k.set_layout)
+            .inspect_err(|_| self.broken = true)?;
+        let bytes = plan.words as u64 * 8;
+        let infos: Vec<[vk::DescriptorBufferInfo; 1]> = buffers
+            .iter()
+            .map(|b| {
+                [vk::DescriptorBufferInfo::default()
+                    .buffer(b.raw)
+                    .offset(0)
+                    .range(bytes)]
+            })
+            .collect();
+        let writes: Vec<_> = infos
+            .iter()
+            .enumerate()
+            .map(|(binding, info)| {
+                vk::WriteDescriptorSet::default()
+                    .dst_set(set)
+                    .dst_binding(binding as u32)
+                    .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                    .buffer_info(info)
+            })
+            .collect();
+        let raws: Vec<vk::Buffer> = buffers.iter().map(|b| b.raw).collect();
+        let (reads, write) = raws.split_at(raws.len() - 1);
+        self.barrier_for(reads, write, vk::PipelineStageFlags::COMPUTE_SHADER);
+        if !self.dispatched {
+            self.dispatched = true;
+            self.rec
+                .timestamp(1, vk::PipelineStageFlags::BOTTOM_OF_PIPE);
+        }
+        let raw = &self.shared.device.raw;
+        let cmd = self.rec.cmd;
+        // SAFETY: the set is fresh from this recorder's pool; every handle is a live object
+        // of this device kept alive until the submission completes; the command buffer is
+        // recording.
+        unsafe {
+            raw.update_descriptor_sets(&writes, &[]);
+            raw.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::COMPUTE, k.pipeline);
+            raw.cmd_bind_descriptor_sets(
+                cmd,
+                vk::PipelineBindPoint::COMPUTE,
+                k.layout,
+                0,
+                &[set],
+                &[],
+            );
+            raw.cmd_push_constants(
+                cmd,
+                k.layout,
+                vk::ShaderStageFlags::COMPUTE,
+                0,
+                &plan.push_constants(),
+            );
+            raw.cmd_dispatch(cmd, plan.groups_x, plan.groups_y, 1);
+        }
+        for b in buffers {
+            self.use_buffer(b);
+        }
+        if !self.kernels.iter().any(|x| Arc::ptr_eq(x, k)) {
+            self.kernels.push(Arc::clone(k));
+        }
+        Ok(())
+    }
+
+    /// Copies `src` back to host memory when the batch runs; read it with
+    /// [`Finished::read`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a buffer of another context; memory errors.
+    pub fn download(&mut self, src: &DeviceBuffer) -> Result<DownloadId, Error> {
+        self.check_ours(src)?;
+        let words = src.words();
+        let id = DownloadId {
+            batch: self.serial,
+            index: self.downloads.len(),
+        };
+        if words == 0 {
+            self.downloads.push((Arc::clone(&src.buf), 0));
+            return Ok(id);
+        }
+        let readback = self.shared.staging(words as u64 * 8)?;
+        self.barrier_for(
+            &[src.buf.raw],
+            &[readback.raw],
+            vk::PipelineStageFlags::TRANSFER,
+        );
+        if !self.downloading {
+            self.downloading = true;
+            self.rec
+                .timestamp(2, vk::PipelineStageFlags::BOTTOM_OF_PIPE);
+        }
+        let region = vk::BufferCopy::default().size(words as u64 * 8);
+        // SAFETY: both buffers are live, large enough, and kept alive until completion.
+        unsafe {
+            self.shared.device.raw.cmd_copy_buffer(
+                self.rec.cmd,
+                src.buf.raw,
+                readback.raw,
+                &[region],
+            )
+        };
+        self.use_buffer(&src.buf);
+        self.use_buffer(&readback);
+        self.host_reads_from |= vk::PipelineStageFlags::TRANSFER;
+        self.downloads.push((readback, words));
+        Ok(id)
+    }
+
+    /// Like [`Batch::download`] for a buffer the kernel wrote straight into host memory
+    /// (see `Context::alloc_host_output`): no copy, the data is read where it lies.
+    pub(crate) fn read_in_place(&mut self, buf: &DeviceBuffer) -> DownloadId {
+        let id = DownloadId {
+            batch: self.serial,
+            index: self.downloads.len(),
+        };
+        self.downloads.push((Arc::clone(&buf.buf), buf.words()));
+        id
+    }
+
+    /// Ends recording and submits the batch to the compute queue: one `vkQueueSubmit`.
+    ///
+    /// # Errors
+    /// [`Error::DeviceLost`] and other Vulkan errors from the submission.
+    pub fn submit(mut self) -> Result<Ticket, Error> {
+        if self.broken {
+            return Err(Error::InvalidArgument(
+                "the batch failed while recording and cannot be submitted".to_owned(),
+            ));
+        }
+        let raw = &self.shared.device.raw;
+        if !self.host_reads_from.is_empty() {
+            // Makes the GPU's writes visible to host reads after the wait.
+            // SAFETY: the command buffer is recording.
+            unsafe {
+                memory_barrier(
+                    raw,
+                    self.rec.cmd,
+                    self.host_reads_from,
+                    vk::PipelineStageFlags::HOST,
+                )
+            };
+        }
+        self.rec
+            .timestamp(3, vk::PipelineStageFlags::BOTTOM_OF_PIPE);
+        self.rec.end()?;
+        let value = self.shared.submit_compute(self.rec.cmd, &[])?;
+        for b in &self.keep {
+            b.mark_used(value);
+        }
+        let marks = (self.dispatched, self.downloading);
+        Ok(Ticket {
+            shared: Arc::clone(self.shared),
+            value,
+            serial: self.serial,
+            marks,
+            in_flight: Some(InFlight {
+                recorder: Some(self.rec),
+                buffers: self.keep,
+                kernels: self.kernels,
+            }),
+            downloads: self.downloads,
+        })
+    }
+}
+
+/// A submitted batch. Poll it, wait for it, or [`Ticket::finish`] it to read downloads.
+/// Dropping it without waiting is safe: its resources are released once the GPU is done.
+pub struct Ticket {
+    shared: Arc<Shared>,
+    value: u64,
+    serial: u64,
+    marks: (bool, bool),
+    in_flight: Option<InFlight>,
+    downloads: Vec<(Arc<RawBuffer>, usize)>,
+}
+
+impl std::fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ticket")
+            .field("value", &self.value)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ticket {
+    /// Whether the batch has finished on the GPU. Never blocks.
+    ///
+    /// # Errors
+    /// [`Error::DeviceLost`] when the device is lost.
+    pub fn poll(&self) -> Result<bool, Error> {
+        Ok(self.shared.timeline.completed()? >= self.value)
+    }
+
+    /// Waits up to `timeout` for the batch: spins briefly, then blocks (see
+    /// `ContextConfig::spin`).
+    ///
+    /// # Errors
+    /// [`Error::Timeout`] when it has not finished in time (the ticket stays valid: wait
+    /// again or drop it); [`Error::DeviceLost`].
+    pub fn wait(&self, timeout: Duration) -> Result<(), Error> {
+        self.shared
+            .timeline
+            .wait(self.value, timeout, self.shared.spin)
+    }
+
+    /// Waits (up to the context's timeout) and returns the finished batch.
+    ///
+    /// # Errors
+    /// As [`Ticket::wait`]; on a timeout the batch's results are given up.
+    pub fn finish(mut self) -> Result<Finished, Error> {
+        self.wait(self.shared.timeout)?;
+        let mut in_flight = self.in_flight.take().expect("present until finish or drop");
+        let timings = in_flight
+            .recorder
+            .as_ref()
+            .and_then(|r| r.read_timestamps())
+            .map(|t| timings_from(t, self.marks, self.shared.device.timestamp_period()));
+        self.shared.reclaim(&mut in_flight);
+        Ok(Finished {
+            serial: self.serial,
+            downloads: std::mem::take(&mut self.downloads),
+            timings,
+        })
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if let Some(in_flight) = self.in_flight.take() {
+            self.shared.defer(self.value, in_flight);
+        }
+    }
+}
+
+fn timings_from(t: [u64; 4], (dispatched, downloading): (bool, bool), period: f64) -> GpuTimings {
+    let ns = |a: u64, b: u64| (b.saturating_sub(a) as f64 * period) as u64;
+    // A phase that did not happen has no timestamp of its own: collapse it onto the next.
+    let t1 = if dispatched {
+        t[1]
+    } else if downloading {
+        t[2]
+    } else {
+        t[3]
+    };
+    let t2 = if downloading { t[2] } else { t[3] };
+    GpuTimings {
+        upload_ns: ns(t[0], t1),
+        compute_ns: ns(t1, t2),
+        download_ns: ns(t2, t[3]),
+        total_ns: ns(t[0], t[3]),
+    }
+}
+
+/// A batch the GPU has finished: its downloads can be read.
+pub struct Finished {
+    serial: u64,
+    downloads: Vec<(Arc<RawBuffer>, usize)>,
+    timings: Option<GpuTimings>,
+}
+
+impl std::fmt::Debug for Finished {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Finished")
+            .field("downloads", &self.downloads.len())
+            .field("timings", &self.timings)
+            .finish()
+    }
+}
+
+impl Finished {
+    /// Calls `f` with the downloaded words.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an id from another batch.
+    pub fn read<R>(&self, id: DownloadId, f: impl FnOnce(&[u64]) -> R) -> Result<R, Error> {
+        if id.batch != self.serial {
+            return Err(Error::InvalidArgument(
+                "download id belongs to another batch".to_owned(),
+            ));
+        }
+        let (buf, words) = &self.downloads[id.index];
+        if *words == 0 {
+            return Ok(f(&[]));
+        }
+        // SAFETY: the batch has completed and its final barrier made the GPU's writes
+        // visible to the host; nothing else writes this readback buffer (it is ours alone
+        // until dropped).
+        Ok(f(unsafe { buf.words(*words)? }))
+    }
+
+    /// GPU time by phase, when the queue supports timestamps.
+    pub fn timings(&self) -> Option<GpuTimings> {
+        self.timings
+    }
+}
+
+/// Sizes of one element-wise dispatch, checked against the device's limits.
+pub(crate) struct DispatchPlan {
+    count: u32,
+    pub(crate) words: usize,
+    groups_x: u32,
+    groups_y: u32,
+    /// Invocations per dispatch row: the shader's flat index is `y * row_stride + x`.
+    row_stride: u32,
+}
+
+impl DispatchPlan {
+    pub(crate) fn new(
+        limits: &vk::PhysicalDeviceLimits,
+        k: &RawKernel,
+        count: usize,
+    ) -> Result<Self, Error> {
+        let too_large = |why: String| {
+            Error::InvalidArgument(format!(
+                "batch of {count} elements is too large for kernel `{}`: {why}",
+                k.name
+            ))
+        };
+        let count32 = u32::try_from(count)
+            .map_err(|_| too_large("more than u32::MAX elements".to_owned()))?;
+        let words = count
+            .checked_mul(k.words_per_element as usize)
+            .ok_or_else(|| too_large("size overflows".to_owned()))?;
+        let bytes = words as u64 * 8;
+        if bytes > u64::from(limits.max_storage_buffer_range) {
+            return Err(too_large(format!(
+                "{bytes} bytes per buffer exceeds the device's maxStorageBufferRange of {} bytes",
+                limits.max_storage_buffer_range
+            )));
+        }
+        // A 2-D grid, because maxComputeWorkGroupCount[0] may be as small as 65535.
+        let groups = count32.div_ceil(k.workgroup_size);
+        let groups_x = groups.min(limits.max_compute_work_group_count[0]);
+        let groups_y = groups.div_ceil(groups_x);
+        if groups_y > limits.max_compute_work_group_count[1] {
+            return Err(too_large(format!(
+                "{groups} workgroups exceed the device's dispatch limits"
+            )));
+        }
+        // The shader's flat index is a u32: every invocation's index must fit, or one that
+        // wrapped around would pass the bounds guard and write a wrong element.
+        let invocations = u64::from(groups_x) * u64::from(groups_y) * u64::from(k.workgroup_size);
+        if invocations > u64::from(u32::MAX) {
+            return Err(too_large(format!(
+                "{invocations} invocations overflow the 32-bit element index"
+            )));
+        }
+        Ok(Self {
+            count: count32,
+            words,
+            groups_x,
+            groups_y,
+            row_stride: groups_x * k.workgroup_size, // <= invocations, checked above
+        })
+    }
+
+    /// The push constants every element-wise kernel declares: `{ uint count; uint row_stride; }`.
+    fn push_constants(&self) -> [u8; PUSH_CONSTANT_BYTES as usize] {
+        let mut bytes = [0u8; PUSH_CONSTANT_BYTES as usize];
+        bytes[..4].copy_from_slice(&self.count.to_ne_bytes());
+        bytes[4..].copy_from_slice(&self.row_stride.to_ne_bytes());
+        bytes
+    }
+}

@@ -1,0 +1,53 @@
+//! Data that stays on the GPU between operations.
+
+use std::sync::Arc;
+
+use crate::memory::RawBuffer;
+
+/// A buffer of `len` elements of `words_per_element` u64 words each, resident on the
+/// device: upload once, run many kernels on it, download once.
+///
+/// Dropping it while GPU work still uses it is safe: every submission that uses a buffer
+/// holds a reference to it, and its memory returns to the pool only after the last such
+/// submission has completed.
+#[derive(Clone, Debug)]
+pub struct DeviceBuffer {
+    pub(crate) buf: Arc<RawBuffer>,
+    len: usize,
+    words_per_element: u32,
+}
+
+impl DeviceBuffer {
+    pub(crate) fn new(buf: Arc<RawBuffer>, len: usize, words_per_element: u32) -> Self {
+        Self {
+            buf,
+            len,
+            words_per_element,
+        }
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether it holds no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// u64 words per element.
+    pub fn words_per_element(&self) -> u32 {
+        self.words_per_element
+    }
+
+    /// Number of u64 words (`len * words_per_element`).
+    pub fn words(&self) -> usize {
+        self.len * self.words_per_element as usize
+    }
+
+    /// Whether two handles refer to the same device memory.
+    pub fn same_buffer(&self, other: &DeviceBuffer) -> bool {
+        Arc::ptr_eq(&self.buf, &other.buf)
+    }
+}
