@@ -389,7 +389,16 @@ impl<'c> Batch<'c> {
     ///
     /// # Errors
     /// [`Error::DeviceLost`] and other Vulkan errors from the submission.
-    pub fn submit(mut self) -> Result<Ticket, Error> {
+    pub fn submit(self) -> Result<Ticket, Error> {
+        self.submit_after(&[])
+    }
+
+    /// Submits once every (timeline semaphore, value) in `waits` is reached, at the stage
+    /// given with it.
+    pub(crate) fn submit_after(
+        mut self,
+        waits: &[(vk::Semaphore, u64, vk::PipelineStageFlags)],
+    ) -> Result<Ticket, Error> {
         if self.broken {
             return Err(Error::InvalidArgument(
                 "the batch failed while recording and cannot be submitted".to_owned(),
@@ -411,7 +420,7 @@ impl<'c> Batch<'c> {
         self.rec
             .timestamp(3, vk::PipelineStageFlags::BOTTOM_OF_PIPE);
         self.rec.end()?;
-        let value = self.shared.submit_compute(self.rec.cmd, &[])?;
+        let value = self.shared.submit_compute(self.rec.cmd, waits)?;
         for b in &self.keep {
             b.mark_used(value);
         }
@@ -628,5 +637,47 @@ impl DispatchPlan {
         bytes[..4].copy_from_slice(&self.count.to_ne_bytes());
         bytes[4..].copy_from_slice(&self.row_stride.to_ne_bytes());
         bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use ash::vk;
+
+    use crate::sync::Timeline;
+    use crate::test_support::test_context;
+    use crate::Error;
+
+    /// A batch held back by a semaphore nobody signals yet: poll says not done, a wait
+    /// times out with the timeout it was given, and the ticket still completes once the
+    /// host releases it.
+    #[test]
+    fn ticket_poll_wait_and_timeout() {
+        let Some(ctx) = test_context("ticket_poll_wait_and_timeout") else {
+            return;
+        };
+        let shared = ctx.shared();
+        let gate = Timeline::new(&shared.device).unwrap();
+        let buf = ctx.upload(64, 1, |w| w.fill(7)).unwrap();
+        let mut batch = ctx.batch().unwrap();
+        let id = batch.download(&buf).unwrap();
+        let ticket = batch
+            .submit_after(&[(gate.raw, 1, vk::PipelineStageFlags::TRANSFER)])
+            .unwrap();
+        assert!(!ticket.poll().unwrap());
+        let timeout = Duration::from_millis(20);
+        assert!(matches!(ticket.wait(timeout), Err(Error::Timeout(t)) if t == timeout));
+        assert!(!ticket.poll().unwrap());
+        let signal = vk::SemaphoreSignalInfo::default()
+            .semaphore(gate.raw)
+            .value(1);
+        // SAFETY: a live timeline semaphore of this device, raised above its value.
+        unsafe { shared.device.raw.signal_semaphore(&signal) }.unwrap();
+        ticket.wait(Duration::from_secs(10)).unwrap();
+        assert!(ticket.poll().unwrap());
+        let done = ticket.finish().unwrap();
+        assert_eq!(done.read(id, |w| w.to_vec()).unwrap(), vec![7; 64]);
     }
 }

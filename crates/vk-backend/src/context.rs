@@ -396,6 +396,11 @@ impl Context {
         self.shared.device.is_lost()
     }
 
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     #[cfg(feature = "test-support")]
     pub(crate) fn leak_probes(
         &self,
@@ -619,6 +624,84 @@ mod tests {
         assert_eq!(parse_validation("REQUIRE").unwrap(), Validation::Required);
         let err = parse_validation("sometimes").unwrap_err();
         assert!(err.to_string().contains(ENV_VALIDATION), "{err}");
+    }
+
+    #[test]
+    fn kernels_are_cached_per_specialization_not_per_call() {
+        let Some(ctx) = crate::test_support::test_context("kernels_are_cached") else {
+            return;
+        };
+        let spirv = include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shaders/fq/fq_add.spv"
+        ));
+        let desc = crate::KernelDesc::elementwise("fq_add", spirv, 2, 6);
+        let a = ctx.create_kernel(&desc).unwrap();
+        let b = ctx.create_kernel(&desc).unwrap();
+        let c = ctx.create_kernel(&desc.with_workgroup_size(64)).unwrap();
+        assert!(Arc::ptr_eq(&a.raw, &b.raw));
+        assert!(!Arc::ptr_eq(&a.raw, &c.raw));
+    }
+
+    #[test]
+    fn pipeline_cache_file_round_trips_and_bad_files_are_ignored() {
+        let dir =
+            std::env::temp_dir().join(format!("vk-backend-cache-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let spirv = include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shaders/fq/fq_add.spv"
+        ));
+        let open = || {
+            crate::test_support::test_context_with("pipeline_cache_file", |c| {
+                c.with_pipeline_cache_dir(Some(dir.clone()))
+            })
+        };
+        let Some(ctx) = open() else { return };
+        assert!(
+            ctx.pipeline_cache_status().starts_with("new file"),
+            "{}",
+            ctx.pipeline_cache_status()
+        );
+        ctx.create_kernel(&crate::KernelDesc::elementwise("fq_add", spirv, 2, 6))
+            .unwrap();
+        drop(ctx); // saves
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        let ctx = open().unwrap();
+        assert!(
+            ctx.pipeline_cache_status().starts_with("loaded"),
+            "{}",
+            ctx.pipeline_cache_status()
+        );
+        drop(ctx);
+        // Corrupt and truncated files are ignored with a reason, never handed to the driver.
+        std::fs::write(
+            &files[0],
+            b"garbage that is long enough to hold a header, but wrong",
+        )
+        .unwrap();
+        let ctx = open().unwrap();
+        assert!(
+            ctx.pipeline_cache_status().contains("unknown header"),
+            "{}",
+            ctx.pipeline_cache_status()
+        );
+        drop(ctx);
+        std::fs::write(&files[0], b"short").unwrap();
+        let ctx = open().unwrap();
+        assert!(
+            ctx.pipeline_cache_status().contains("shorter than"),
+            "{}",
+            ctx.pipeline_cache_status()
+        );
+        ctx.create_kernel(&crate::KernelDesc::elementwise("fq_add", spirv, 2, 6))
+            .unwrap();
+        drop(ctx);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// Proves the messenger is wired up: a deliberately invalid call must be reported.

@@ -331,6 +331,9 @@ impl RawBuffer {
     /// # Safety
     /// No GPU work that reads or writes this buffer may be pending, and no other host
     /// reference to the mapping may exist while the returned slice lives.
+    // The mapping is shared memory reached through `&self`; exclusivity is the caller's
+    // obligation under `# Safety`, as with `UnsafeCell::get`.
+    #[allow(clippy::mut_from_ref)]
     pub(crate) unsafe fn words_mut(&self, words: usize) -> Result<&mut [u64], Error> {
         let ptr = self.check_words(words)?;
         // SAFETY: the mapping is at least `capacity` bytes, 8-byte aligned (checked at
@@ -359,5 +362,78 @@ impl Drop for RawBuffer {
         if let Some(parts) = self.parts.take() {
             self.pool.release(parts);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ash::vk;
+
+    use super::MemoryKind;
+    use crate::test_support::test_context_with;
+    use crate::DeviceBuffer;
+
+    /// Seed 001's crash: a pool that handed out a buffer without the usage the caller
+    /// asked for. The validation layer would flag the copy into a buffer lacking
+    /// TRANSFER_DST, and the stats show the miss.
+    #[test]
+    fn pool_never_returns_a_buffer_without_the_requested_usage() {
+        let Some(ctx) = test_context_with("pool_usage_regression", |c| c.with_direct_limit(0))
+        else {
+            return;
+        };
+        let pool = &ctx.shared().pool;
+        let storage_only = pool
+            .acquire(
+                4096,
+                vk::BufferUsageFlags::STORAGE_BUFFER,
+                MemoryKind::DeviceLocal,
+            )
+            .unwrap();
+        let first = storage_only.raw;
+        drop(storage_only); // idle in the pool now
+        let before = pool.stats();
+        let wanted = vk::BufferUsageFlags::STORAGE_BUFFER
+            | vk::BufferUsageFlags::TRANSFER_DST
+            | vk::BufferUsageFlags::TRANSFER_SRC;
+        let copy_target = pool.acquire(4096, wanted, MemoryKind::DeviceLocal).unwrap();
+        assert_ne!(
+            copy_target.raw, first,
+            "the pool handed out a buffer lacking transfer usage"
+        );
+        assert_eq!(pool.stats().misses, before.misses + 1);
+        // Use it as a copy destination for real, so the validation layer checks the usage.
+        let buf = DeviceBuffer::new(copy_target, 512, 1);
+        let mut batch = ctx.batch().unwrap();
+        batch.upload(&buf, |w| w.fill(3)).unwrap();
+        let id = batch.download(&buf).unwrap();
+        assert_eq!(
+            batch
+                .submit()
+                .unwrap()
+                .finish()
+                .unwrap()
+                .read(id, |w| w[511])
+                .unwrap(),
+            3
+        );
+        drop(buf);
+        // A request the idle storage-only buffer does cover is a hit.
+        let hits = pool.stats().hits;
+        let again = pool
+            .acquire(
+                4096,
+                vk::BufferUsageFlags::STORAGE_BUFFER,
+                MemoryKind::DeviceLocal,
+            )
+            .unwrap();
+        assert_eq!(pool.stats().hits, hits + 1);
+        drop(again);
+        let stats = pool.stats();
+        assert!(
+            stats.idle_buffers >= 2 && stats.idle_bytes >= 2 * 64 * 1024,
+            "{stats:?}"
+        );
+        assert_eq!(stats.in_use_bytes, 0, "{stats:?}");
     }
 }
