@@ -38,6 +38,9 @@ pub struct DownloadId {
 /// Everything a submission needs kept alive until the GPU has finished with it.
 pub(crate) struct InFlight {
     pub(crate) recorder: Option<Recorder>,
+    /// The transfer-queue recorder of a streamed chunk's upload, which completes before
+    /// the compute submission that waited for it.
+    pub(crate) upload_recorder: Option<Recorder>,
     pub(crate) buffers: Vec<Arc<RawBuffer>>,
     pub(crate) kernels: Vec<Arc<RawKernel>>,
 }
@@ -67,6 +70,7 @@ pub struct Batch<'c> {
     touched: HashSet<vk::Buffer>,
     keep: Vec<Arc<RawBuffer>>,
     kernels: Vec<Arc<RawKernel>>,
+    upload_recorder: Option<Recorder>,
     downloads: Vec<(Arc<RawBuffer>, usize)>,
     /// Stages whose writes the host will read (downloads, dispatches into host memory).
     host_reads_from: vk::PipelineStageFlags,
@@ -107,6 +111,7 @@ impl<'c> Batch<'c> {
             touched: HashSet::new(),
             keep: Vec::new(),
             kernels: Vec::new(),
+            upload_recorder: None,
             downloads: Vec::new(),
             host_reads_from: vk::PipelineStageFlags::empty(),
             dispatched: false,
@@ -374,6 +379,22 @@ impl<'c> Batch<'c> {
         Ok(id)
     }
 
+    /// Keeps `buf` and `upload_recorder` (used by an upload on the transfer queue that this
+    /// batch's submission waits for) alive until the batch completes, and tells the
+    /// barrier tracking that `written` already holds data.
+    pub(crate) fn adopt_upload(
+        &mut self,
+        staging: Arc<RawBuffer>,
+        written: &[&DeviceBuffer],
+        recorder: Recorder,
+    ) {
+        self.use_buffer(&staging);
+        for b in written {
+            self.use_buffer(&b.buf);
+        }
+        self.upload_recorder = Some(recorder);
+    }
+
     /// Like [`Batch::download`] for a buffer the kernel wrote straight into host memory
     /// (see `Context::alloc_host_output`): no copy, the data is read where it lies.
     pub(crate) fn read_in_place(&mut self, buf: &DeviceBuffer) -> DownloadId {
@@ -432,6 +453,7 @@ impl<'c> Batch<'c> {
             marks,
             in_flight: Some(InFlight {
                 recorder: Some(self.rec),
+                upload_recorder: self.upload_recorder,
                 buffers: self.keep,
                 kernels: self.kernels,
             }),

@@ -69,6 +69,8 @@ pub struct ContextConfig {
     pub pool_idle_limit: u64,
     /// Directory of the on-disk pipeline cache; `None` for none.
     pub pipeline_cache_dir: Option<PathBuf>,
+    /// Bytes per buffer of one chunk of a streamed job ([`Context::run_streamed`]).
+    pub stream_chunk_bytes: u64,
 }
 
 impl Default for ContextConfig {
@@ -83,6 +85,7 @@ impl Default for ContextConfig {
             direct_limit: 4 << 20,
             pool_idle_limit: 2 << 30,
             pipeline_cache_dir: None,
+            stream_chunk_bytes: 32 << 20,
         }
     }
 }
@@ -154,6 +157,12 @@ impl ContextConfig {
         self
     }
 
+    /// The same config with a different streamed-chunk size in bytes per buffer.
+    pub fn with_stream_chunk_bytes(mut self, bytes: u64) -> Self {
+        self.stream_chunk_bytes = bytes.max(1);
+        self
+    }
+
     /// The same config with a different pipeline-cache directory.
     pub fn with_pipeline_cache_dir(mut self, dir: Option<PathBuf>) -> Self {
         self.pipeline_cache_dir = dir;
@@ -196,6 +205,10 @@ pub(crate) struct Shared {
     /// Submissions dropped before completion, with the value that completes them.
     deferred: Mutex<Vec<(u64, InFlight)>>,
     recorders: Mutex<Vec<Recorder>>,
+    /// Recorders for the transfer queue's family.
+    upload_recorders: Mutex<Vec<Recorder>>,
+    /// Signalled by uploads on the transfer queue, with its own value counter.
+    pub(crate) upload_timeline: Option<(Timeline, Mutex<u64>)>,
     kernels: Mutex<HashMap<KernelKey, Kernel>>,
     pipeline_cache: PipelineCache,
     pub(crate) timeline: Timeline,
@@ -207,6 +220,7 @@ pub(crate) struct Shared {
     pub(crate) timeout: Duration,
     pub(crate) spin: Duration,
     pub(crate) direct_limit: u64,
+    pub(crate) stream_chunk_bytes: u64,
     pub(crate) device: Arc<Device>,
 }
 
@@ -234,6 +248,9 @@ impl Shared {
     pub(crate) fn reclaim(&self, in_flight: &mut InFlight) {
         if let Some(r) = in_flight.recorder.take() {
             lock(&self.recorders).push(r);
+        }
+        if let Some(r) = in_flight.upload_recorder.take() {
+            lock(&self.upload_recorders).push(r);
         }
         in_flight.buffers.clear();
         in_flight.kernels.clear();
@@ -278,11 +295,56 @@ impl Shared {
         cmd: vk::CommandBuffer,
         waits: &[(vk::Semaphore, u64, vk::PipelineStageFlags)],
     ) -> Result<u64, Error> {
-        self.device.check_alive()?;
-        let mut last = lock(&self.last_value);
+        submit(
+            &self.device,
+            &self.device.compute,
+            &self.timeline,
+            &self.last_value,
+            cmd,
+            waits,
+        )
+    }
+
+    /// A recorder for the transfer queue, when the device has one.
+    pub(crate) fn upload_recorder(&self) -> Result<Option<Recorder>, Error> {
+        let Some(queue) = &self.device.upload else {
+            return Ok(None);
+        };
+        match lock(&self.upload_recorders).pop() {
+            Some(r) => Ok(Some(r)),
+            None => Recorder::new(&self.device, queue.family, false).map(Some),
+        }
+    }
+
+    /// Submits `cmd` to the transfer queue; returns the upload-timeline value that marks
+    /// its completion.
+    pub(crate) fn submit_upload(&self, cmd: vk::CommandBuffer) -> Result<u64, Error> {
+        let (Some(queue), Some((timeline, last))) = (&self.device.upload, &self.upload_timeline)
+        else {
+            return Err(Error::InvalidArgument(
+                "this device has no transfer queue".to_owned(),
+            ));
+        };
+        submit(&self.device, queue, timeline, last, cmd, &[])
+    }
+}
+
+/// Submits `cmd` to `queue` after `waits`, signalling `timeline` with the next value after
+/// `*last`; returns that value.
+fn submit(
+    device: &Device,
+    queue: &crate::device::Queue,
+    timeline: &Timeline,
+    last: &Mutex<u64>,
+    cmd: vk::CommandBuffer,
+    waits: &[(vk::Semaphore, u64, vk::PipelineStageFlags)],
+) -> Result<u64, Error> {
+    {
+        device.check_alive()?;
+        let mut last = lock(last);
         let value = *last + 1;
         let cmds = [cmd];
-        let signal = [self.timeline.raw];
+        let signal = [timeline.raw];
         let signal_values = [value];
         let wait_sems: Vec<_> = waits.iter().map(|w| w.0).collect();
         let wait_values: Vec<_> = waits.iter().map(|w| w.1).collect();
@@ -296,16 +358,13 @@ impl Shared {
             .wait_dst_stage_mask(&wait_stages)
             .signal_semaphores(&signal)
             .push_next(&mut timeline_info)];
-        let queue = self.device.compute.lock();
-        // SAFETY: `cmd` is fully recorded and not pending; the queue is locked as Vulkan
-        // requires; `value` is above every value signalled or pending on the timeline
-        // (values are handed out under `last_value`, in submission order).
-        unsafe {
-            self.device
-                .raw
-                .queue_submit(*queue, &submit, vk::Fence::null())
-        }
-        .map_err(|e| self.device.note(Error::from_vk("vkQueueSubmit", e)))?;
+        let queue = queue.lock();
+        // SAFETY: `cmd` is fully recorded, not pending, and from a pool of this queue's
+        // family; the queue is locked as Vulkan requires; `value` is above every value
+        // signalled or pending on the timeline (values are handed out under `last`, in
+        // submission order, and only this queue signals this timeline).
+        unsafe { device.raw.queue_submit(*queue, &submit, vk::Fence::null()) }
+            .map_err(|e| device.note(Error::from_vk("vkQueueSubmit", e)))?;
         *last = value;
         Ok(value)
     }
@@ -355,6 +414,11 @@ impl Context {
         let shared = Shared {
             deferred: Mutex::default(),
             recorders: Mutex::default(),
+            upload_recorders: Mutex::default(),
+            upload_timeline: match device.upload {
+                Some(_) => Some((Timeline::new(&device)?, Mutex::new(0))),
+                None => None,
+            },
             kernels: Mutex::default(),
             pipeline_cache,
             timeline: Timeline::new(&device)?,
@@ -368,6 +432,7 @@ impl Context {
             } else {
                 0
             },
+            stream_chunk_bytes: config.stream_chunk_bytes.max(1),
             device,
         };
         Ok(Self {
@@ -396,7 +461,6 @@ impl Context {
         self.shared.device.is_lost()
     }
 
-    #[cfg(test)]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }

@@ -33,6 +33,7 @@ mod instance;
 mod memory;
 mod pipeline;
 mod resident;
+mod stream;
 mod sync;
 #[cfg(feature = "test-support")]
 pub mod test_support;

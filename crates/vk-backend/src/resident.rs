@@ -46,6 +46,16 @@ impl DeviceBuffer {
         self.len * self.words_per_element as usize
     }
 
+    /// The first `len` (<= `self.len()`) elements, as a handle on the same memory.
+    pub(crate) fn prefix(&self, len: usize) -> DeviceBuffer {
+        debug_assert!(len <= self.len);
+        DeviceBuffer::new(
+            Arc::clone(&self.buf),
+            len.min(self.len),
+            self.words_per_element,
+        )
+    }
+
     /// Whether two handles refer to the same device memory.
     pub fn same_buffer(&self, other: &DeviceBuffer) -> bool {
         Arc::ptr_eq(&self.buf, &other.buf)

@@ -1,0 +1,161 @@
+//! Large host -> GPU -> host jobs, cut into chunks that flow through upload, compute and
+//! download with consecutive chunks overlapping: while chunk k computes and downloads,
+//! chunk k+1 uploads (on the transfer queue's copy engines when the device has one) and
+//! the host fills chunk k+2 and reads chunk k-1.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+use std::sync::Arc;
+
+use ash::vk;
+
+use crate::batch::{Batch, DispatchPlan, DownloadId, Ticket};
+use crate::context::Context;
+use crate::{DeviceBuffer, Error, Kernel};
+
+/// Chunks in flight at once: one filling on the host, one uploading, one computing and
+/// downloading. More only adds memory.
+const SLOTS: usize = 3;
+
+/// The device buffers of one pipeline slot.
+struct Slot {
+    inputs: Vec<DeviceBuffer>,
+    output: DeviceBuffer,
+}
+
+impl Context {
+    /// Runs element-wise `kernel` over `count` elements of host data in chunks of
+    /// `chunk` elements (0: the configured `stream_chunk_bytes`), overlapping the transfers
+    /// of neighbouring chunks with each other and with the host's work.
+    ///
+    /// `fill(i, range, words)` writes elements `range` of input `i`; `read(range, words)`
+    /// receives the output for `range`. Chunks are read in order. Both run on the calling
+    /// thread while the GPU works on other chunks; parallelise inside them for speed.
+    ///
+    /// # Errors
+    /// As [`Context::run_elementwise`]. On an error some chunks may already have been
+    /// passed to `read`; nothing is left running on the GPU that could touch the caller's
+    /// memory (all data goes through the context's own buffers).
+    pub fn run_streamed(
+        &self,
+        kernel: &Kernel,
+        count: usize,
+        chunk: usize,
+        mut fill: impl FnMut(usize, Range<usize>, &mut [u64]),
+        mut read: impl FnMut(Range<usize>, &[u64]),
+    ) -> Result<(), Error> {
+        let shared = self.shared();
+        let k = &kernel.raw;
+        if !Arc::ptr_eq(&k.device, &shared.device) {
+            return Err(Error::InvalidArgument(format!(
+                "kernel `{}` was created on another context",
+                k.name
+            )));
+        }
+        if count == 0 {
+            return Ok(());
+        }
+        let wpe = k.words_per_element;
+        let chunk = match chunk {
+            0 => (shared.stream_chunk_bytes / (u64::from(wpe) * 8)).max(1) as usize,
+            c => c,
+        }
+        .min(count);
+        DispatchPlan::new(&shared.device.limits, k, chunk)?;
+        let chunks = count.div_ceil(chunk);
+        let slots = (0..SLOTS.min(chunks))
+            .map(|_| {
+                Ok(Slot {
+                    inputs: (0..k.inputs)
+                        .map(|_| self.alloc(chunk, wpe))
+                        .collect::<Result<_, Error>>()?,
+                    output: self.alloc(chunk, wpe)?,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let mut pending: VecDeque<(Ticket, DownloadId, Range<usize>)> =
+            VecDeque::with_capacity(SLOTS);
+        let mut finish_oldest =
+            |pending: &mut VecDeque<(Ticket, DownloadId, Range<usize>)>| -> Result<(), Error> {
+                let (ticket, id, range) = pending.pop_front().expect("caller checks");
+                ticket.finish()?.read(id, |words| read(range, words))
+            };
+        for c in 0..chunks {
+            let range = c * chunk..((c + 1) * chunk).min(count);
+            if pending.len() == slots.len() {
+                finish_oldest(&mut pending)?;
+            }
+            let slot = &slots[c % slots.len()];
+            let n = range.len();
+            let inputs: Vec<DeviceBuffer> = slot.inputs.iter().map(|b| b.prefix(n)).collect();
+            let output = slot.output.prefix(n);
+            let mut batch = self.batch()?;
+            let upload_value = self.upload_chunk(&mut batch, &inputs, |i, words| {
+                fill(i, range.clone(), words)
+            })?;
+            let refs: Vec<&DeviceBuffer> = inputs.iter().collect();
+            batch.dispatch(kernel, &refs, &output)?;
+            let id = batch.download(&output)?;
+            let ticket = match (upload_value, &shared.upload_timeline) {
+                (Some(value), Some((timeline, _))) => batch.submit_after(&[(
+                    timeline.raw,
+                    value,
+                    vk::PipelineStageFlags::COMPUTE_SHADER,
+                )])?,
+                _ => batch.submit()?,
+            };
+            pending.push_back((ticket, id, range));
+        }
+        while !pending.is_empty() {
+            finish_oldest(&mut pending)?;
+        }
+        Ok(())
+    }
+
+    /// Fills `inputs` for one chunk: on the transfer queue when there is one (returning the
+    /// upload-timeline value the compute submission must wait for), else inside `batch`.
+    fn upload_chunk(
+        &self,
+        batch: &mut Batch<'_>,
+        inputs: &[DeviceBuffer],
+        mut fill: impl FnMut(usize, &mut [u64]),
+    ) -> Result<Option<u64>, Error> {
+        let shared = self.shared();
+        let Some(mut rec) = shared.upload_recorder()? else {
+            for (i, buf) in inputs.iter().enumerate() {
+                batch.upload(buf, |words| fill(i, words))?;
+            }
+            return Ok(None);
+        };
+        let words = inputs[0].words();
+        let bytes = words as u64 * 8;
+        let staging = shared.staging(bytes * inputs.len() as u64)?;
+        // SAFETY: a freshly acquired staging buffer is used by no pending work.
+        let mapped = unsafe { staging.words_mut(words * inputs.len())? };
+        for (i, region) in mapped.chunks_exact_mut(words).enumerate() {
+            fill(i, region);
+        }
+        rec.begin()?;
+        for (i, buf) in inputs.iter().enumerate() {
+            let region = vk::BufferCopy::default()
+                .src_offset(bytes * i as u64)
+                .dst_offset(0)
+                .size(bytes);
+            // SAFETY: the recorder is recording for the transfer family; both buffers are
+            // live, shared with that family (CONCURRENT) and kept alive by `batch` until
+            // the compute submission, which waits for this one, completes. The slot's last
+            // reader (the compute submission of chunk k - SLOTS) has completed.
+            unsafe {
+                shared
+                    .device
+                    .raw
+                    .cmd_copy_buffer(rec.cmd, staging.raw, buf.buf.raw, &[region])
+            };
+        }
+        rec.end()?;
+        let value = shared.submit_upload(rec.cmd)?;
+        let written: Vec<&DeviceBuffer> = inputs.iter().collect();
+        batch.adopt_upload(staging, &written, rec);
+        Ok(Some(value))
+    }
+}
