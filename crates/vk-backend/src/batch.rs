@@ -335,6 +335,38 @@ impl<'c> Batch<'c> {
         Ok(())
     }
 
+    /// Copies `src` into `dst` on the device with `vkCmdCopyBuffer` (same number of words).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for buffers of another context, of different sizes, or
+    /// the same buffer twice.
+    pub fn copy(&mut self, src: &DeviceBuffer, dst: &DeviceBuffer) -> Result<(), Error> {
+        self.check_ours(src)?;
+        self.check_ours(dst)?;
+        if src.words() != dst.words() || src.same_buffer(dst) {
+            return Err(Error::InvalidArgument(format!(
+                "copy needs two distinct buffers of equal size, got {} and {} words",
+                src.words(),
+                dst.words()
+            )));
+        }
+        if src.words() == 0 {
+            return Ok(());
+        }
+        self.barrier_for(&[src.buf.raw], &[dst.buf.raw], vk::PipelineStageFlags::TRANSFER);
+        let region = vk::BufferCopy::default().size(src.words() as u64 * 8);
+        // SAFETY: both buffers are live, large enough, and kept alive until completion.
+        unsafe {
+            self.shared
+                .device
+                .raw
+                .cmd_copy_buffer(self.rec.cmd, src.buf.raw, dst.buf.raw, &[region])
+        };
+        self.use_buffer(&src.buf);
+        self.use_buffer(&dst.buf);
+        Ok(())
+    }
+
     /// Copies `src` back to host memory when the batch runs; read it with
     /// [`Finished::read`].
     ///

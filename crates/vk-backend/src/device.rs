@@ -51,6 +51,9 @@ pub struct DeviceInfo {
     pub api_version: (u32, u32, u32),
     /// Vendor-encoded driver version.
     pub driver_version: u32,
+    /// The driver's name and version as it reports them, e.g. `"NVIDIA 580.159.04"` or
+    /// `"llvmpipe Mesa 22.3.6 (LLVM 15.0.6)"`.
+    pub driver: String,
     /// PCI vendor id.
     pub vendor_id: u32,
     /// Vendor-specific device id.
@@ -129,6 +132,7 @@ fn probe(instance: &Instance, pd: vk::PhysicalDevice, index: usize) -> DeviceInf
         .device_name_as_c_str()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|_| format!("device {index}"));
+    let (uuid, driver) = device_ids(instance, pd, props.api_version);
     let unusable_reason = if props.api_version < vk::API_VERSION_1_2 {
         Some(format!(
             "supports Vulkan {}.{} only, 1.2 is required",
@@ -152,7 +156,8 @@ fn probe(instance: &Instance, pd: vk::PhysicalDevice, index: usize) -> DeviceInf
         driver_version: props.driver_version,
         vendor_id: props.vendor_id,
         device_id: props.device_id,
-        uuid: device_uuid(instance, pd),
+        uuid,
+        driver,
         compute_family,
         unusable_reason,
     }
@@ -178,18 +183,22 @@ fn pick_compute_family(families: &[vk::QueueFamilyProperties]) -> Option<u32> {
         .and_then(index_of)
 }
 
-/// The Vulkan 1.1 device UUID: identifies the device across processes and runs.
-fn device_uuid(instance: &Instance, pd: vk::PhysicalDevice) -> [u8; 16] {
+/// The Vulkan 1.1 device UUID (identifies the device across processes and runs) and the
+/// Vulkan 1.2 driver name and info.
+fn device_ids(instance: &Instance, pd: vk::PhysicalDevice, api_version: u32) -> ([u8; 16], String) {
     let mut id = vk::PhysicalDeviceIDProperties::default();
+    let mut driver = vk::PhysicalDeviceDriverProperties::default();
     let mut props2 = vk::PhysicalDeviceProperties2::default().push_next(&mut id);
+    if api_version >= vk::API_VERSION_1_2 {
+        props2 = props2.push_next(&mut driver);
+    }
     // SAFETY: `pd` belongs to this live Vulkan 1.2 instance (vkGetPhysicalDeviceProperties2
-    // is core since 1.1, and the loader provides it for every device of a 1.1+ instance).
-    unsafe {
-        instance
-            .raw
-            .get_physical_device_properties2(pd, &mut props2)
-    };
-    id.device_uuid
+    // is core since 1.1, and the loader provides it for every device of a 1.1+ instance);
+    // the driver-properties struct is chained only for devices that support 1.2.
+    unsafe { instance.raw.get_physical_device_properties2(pd, &mut props2) };
+    let name = driver.driver_name_as_c_str().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
+    let info = driver.driver_info_as_c_str().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
+    (id.device_uuid, format!("{name} {info}").trim().to_owned())
 }
 
 /// Whether some heap of at least 1 GiB is reachable through a DEVICE_LOCAL | HOST_VISIBLE
