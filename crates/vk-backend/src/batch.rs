@@ -353,14 +353,20 @@ impl<'c> Batch<'c> {
         if src.words() == 0 {
             return Ok(());
         }
-        self.barrier_for(&[src.buf.raw], &[dst.buf.raw], vk::PipelineStageFlags::TRANSFER);
+        self.barrier_for(
+            &[src.buf.raw],
+            &[dst.buf.raw],
+            vk::PipelineStageFlags::TRANSFER,
+        );
         let region = vk::BufferCopy::default().size(src.words() as u64 * 8);
         // SAFETY: both buffers are live, large enough, and kept alive until completion.
         unsafe {
-            self.shared
-                .device
-                .raw
-                .cmd_copy_buffer(self.rec.cmd, src.buf.raw, dst.buf.raw, &[region])
+            self.shared.device.raw.cmd_copy_buffer(
+                self.rec.cmd,
+                src.buf.raw,
+                dst.buf.raw,
+                &[region],
+            )
         };
         self.use_buffer(&src.buf);
         self.use_buffer(&dst.buf);

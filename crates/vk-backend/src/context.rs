@@ -544,7 +544,10 @@ impl Context {
     /// # Errors
     /// As [`Context::create_kernel`].
     pub fn copy_kernel(&self) -> Result<Kernel, Error> {
-        const COPY_SPV: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shaders/util/copy.spv"));
+        const COPY_SPV: &[u8] = include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shaders/util/copy.spv"
+        ));
         self.create_kernel(&KernelDesc::elementwise("copy", COPY_SPV, 1, 2))
     }
 

@@ -195,9 +195,19 @@ fn device_ids(instance: &Instance, pd: vk::PhysicalDevice, api_version: u32) -> 
     // SAFETY: `pd` belongs to this live Vulkan 1.2 instance (vkGetPhysicalDeviceProperties2
     // is core since 1.1, and the loader provides it for every device of a 1.1+ instance);
     // the driver-properties struct is chained only for devices that support 1.2.
-    unsafe { instance.raw.get_physical_device_properties2(pd, &mut props2) };
-    let name = driver.driver_name_as_c_str().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
-    let info = driver.driver_info_as_c_str().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
+    unsafe {
+        instance
+            .raw
+            .get_physical_device_properties2(pd, &mut props2)
+    };
+    let name = driver
+        .driver_name_as_c_str()
+        .map(|c| c.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let info = driver
+        .driver_info_as_c_str()
+        .map(|c| c.to_string_lossy().into_owned())
+        .unwrap_or_default();
     (id.device_uuid, format!("{name} {info}").trim().to_owned())
 }
 
