@@ -1,38 +1,200 @@
 //! Batch Fq arithmetic on the CPU: blst's assembly for each element, rayon across cores.
+//!
+//! Every operation is element-wise over equally long slices and returns a new `Vec` in input
+//! order: [`FieldError::LengthMismatch`] when the lengths differ (checked before anything is
+//! computed, so nothing is partially written), an empty result for empty inputs. Results are
+//! bit-identical to the single-element operators on [`Fq`] / [`FqMont`], to
+//! [`crate::portable`] and to the GPU path.
+//!
+//! - On canonical [`Fq`]: [`add`], [`sub`], [`neg`], [`double`], [`mul`], [`square`], [`fma`].
+//! - On Montgomery-form [`FqMont`]: [`mont_add`], [`mont_sub`], [`mont_mul`], [`mont_square`],
+//!   [`mont_fma`] (named as [`crate::FqGpu::mont_mul`] is).
+//! - Between the two: [`to_mont`], [`from_mont`].
+//!
+//! Canonical multiplication costs two Montgomery multiplications per element and Montgomery
+//! multiplication one, so a long chain of products is cheaper as `to_mont`, `mont_*`,
+//! `from_mont`.
+//!
+//! ```
+//! use field_bls12::{cpu, Fq};
+//! let a = [Fq::from_u64(3), Fq::from_u64(4)];
+//! let b = [Fq::from_u64(5), Fq::from_u64(6)];
+//! assert_eq!(cpu::mul(&a, &b)?, [Fq::from_u64(15), Fq::from_u64(24)]);
+//! assert_eq!(cpu::fma(&a, &b, &a)?, [Fq::from_u64(18), Fq::from_u64(28)]);
+//! let mont = cpu::mont_mul(&cpu::to_mont(&a), &cpu::to_mont(&b))?;
+//! assert_eq!(cpu::from_mont(&mont), cpu::mul(&a, &b)?);
+//! # Ok::<(), field_bls12::FieldError>(())
+//! ```
 
 use rayon::prelude::*;
 
 use crate::error::check_lengths;
-use crate::{FieldError, Fq};
+use crate::{FieldError, Fq, FqMont};
 
 /// Elements per rayon task at least: below this, splitting costs more than it saves
 /// (an add is ~5 ns; a rayon task hand-off is ~1 us). To be tuned by measurement.
 const MIN_PARALLEL_CHUNK: usize = 4096;
 
-/// `a + b mod p` for one pair, through blst.
+// All batch operations go through these three helpers. Each builds the result with an
+// indexed collect, which writes every element straight into the new Vec: no zero-fill pass,
+// which on a large batch costs as much as the additions (page faults on first touch).
+
+/// `f` on every element of `a`, in parallel.
+fn map1<A, T, F>(a: &[A], f: F) -> Vec<T>
+where
+    A: Sync,
+    T: Send,
+    F: Fn(&A) -> T + Sync + Send,
+{
+    a.par_iter()
+        .with_min_len(MIN_PARALLEL_CHUNK)
+        .map(f)
+        .collect()
+}
+
+/// `f` on every pair `(a[i], b[i])`, in parallel, after checking the lengths.
+fn map2<A, T, F>(op: &'static str, a: &[A], b: &[A], f: F) -> Result<Vec<T>, FieldError>
+where
+    A: Sync,
+    T: Send,
+    F: Fn(&A, &A) -> T + Sync + Send,
+{
+    check_lengths(op, a.len(), b.len())?;
+    Ok(a.par_iter()
+        .zip(b)
+        .with_min_len(MIN_PARALLEL_CHUNK)
+        .map(|(x, y)| f(x, y))
+        .collect())
+}
+
+/// `f` on every triple `(a[i], b[i], c[i])`, in parallel, after checking `b` and `c` against
+/// `a` (in that order).
+fn map3<A, T, F>(op: &'static str, a: &[A], b: &[A], c: &[A], f: F) -> Result<Vec<T>, FieldError>
+where
+    A: Sync,
+    T: Send,
+    F: Fn(&A, &A, &A) -> T + Sync + Send,
+{
+    check_lengths(op, a.len(), b.len())?;
+    check_lengths(op, a.len(), c.len())?;
+    Ok(a.par_iter()
+        .zip(b)
+        .zip(c)
+        .with_min_len(MIN_PARALLEL_CHUNK)
+        .map(|((x, y), z)| f(x, y, z))
+        .collect())
+}
+
+/// `a + b mod p` for one pair, through blst (the same as `a + b`).
 pub fn add_one(a: &Fq, b: &Fq) -> Fq {
-    let mut out = blst::blst_fp::default();
-    let a = blst::blst_fp { l: *a.limbs() };
-    let b = blst::blst_fp { l: *b.limbs() };
-    // SAFETY: all three pointers refer to valid, properly aligned blst_fp values. Modular
-    // addition is the same in canonical and Montgomery form, so blst_fp_add gives
-    // (a + b) mod p for our canonical limbs, fully reduced (blst's add_mod_384).
-    unsafe { blst::blst_fp_add(&mut out, &a, &b) };
-    Fq::from_canonical_limbs(out.l)
+    a + b
 }
 
 /// Element-wise `a[i] + b[i] mod p` on all cores.
 ///
 /// # Errors
-/// [`FieldError::LengthMismatch`] when the lengths differ. An empty batch gives an empty
-/// result.
+/// [`FieldError::LengthMismatch`] (op `add`) when the lengths differ.
 pub fn add(a: &[Fq], b: &[Fq]) -> Result<Vec<Fq>, FieldError> {
-    check_lengths("add", a.len(), b.len())?;
-    // An indexed collect writes each result straight into the new Vec: no zero-fill pass,
-    // which on a large batch costs as much as the additions (page faults on first touch).
-    Ok(a.par_iter()
-        .zip(b)
-        .with_min_len(MIN_PARALLEL_CHUNK)
-        .map(|(x, y)| add_one(x, y))
-        .collect())
+    map2("add", a, b, Fq::add_impl)
+}
+
+/// Element-wise `a[i] - b[i] mod p` on all cores.
+///
+/// # Errors
+/// [`FieldError::LengthMismatch`] (op `sub`) when the lengths differ.
+pub fn sub(a: &[Fq], b: &[Fq]) -> Result<Vec<Fq>, FieldError> {
+    map2("sub", a, b, Fq::sub_impl)
+}
+
+/// Element-wise `-a[i] mod p` (0 stays 0) on all cores.
+///
+/// # Errors
+/// None today; a `Result` like every other batch operation.
+pub fn neg(a: &[Fq]) -> Result<Vec<Fq>, FieldError> {
+    Ok(map1(a, Fq::neg_impl))
+}
+
+/// Element-wise `2 a[i] mod p` on all cores.
+///
+/// # Errors
+/// None today; a `Result` like every other batch operation.
+pub fn double(a: &[Fq]) -> Result<Vec<Fq>, FieldError> {
+    Ok(map1(a, Fq::double_impl))
+}
+
+/// Element-wise `a[i] * b[i] mod p` on all cores (two Montgomery multiplications each).
+///
+/// # Errors
+/// [`FieldError::LengthMismatch`] (op `mul`) when the lengths differ.
+pub fn mul(a: &[Fq], b: &[Fq]) -> Result<Vec<Fq>, FieldError> {
+    map2("mul", a, b, Fq::mul_impl)
+}
+
+/// Element-wise `a[i]^2 mod p` on all cores.
+///
+/// # Errors
+/// None today; a `Result` like every other batch operation.
+pub fn square(a: &[Fq]) -> Result<Vec<Fq>, FieldError> {
+    Ok(map1(a, Fq::square_impl))
+}
+
+/// Element-wise `a[i] * b[i] + c[i] mod p` on all cores.
+///
+/// # Errors
+/// [`FieldError::LengthMismatch`] (op `fma`) when `b` or `c` is not as long as `a` (`b` is
+/// checked first).
+pub fn fma(a: &[Fq], b: &[Fq], c: &[Fq]) -> Result<Vec<Fq>, FieldError> {
+    map3("fma", a, b, c, Fq::fma_impl)
+}
+
+/// Element-wise `a[i] + b[i]` on Montgomery forms, on all cores.
+///
+/// # Errors
+/// [`FieldError::LengthMismatch`] (op `mont_add`) when the lengths differ.
+pub fn mont_add(a: &[FqMont], b: &[FqMont]) -> Result<Vec<FqMont>, FieldError> {
+    map2("mont_add", a, b, FqMont::add_impl)
+}
+
+/// Element-wise `a[i] - b[i]` on Montgomery forms, on all cores.
+///
+/// # Errors
+/// [`FieldError::LengthMismatch`] (op `mont_sub`) when the lengths differ.
+pub fn mont_sub(a: &[FqMont], b: &[FqMont]) -> Result<Vec<FqMont>, FieldError> {
+    map2("mont_sub", a, b, FqMont::sub_impl)
+}
+
+/// Element-wise `a[i] * b[i]` on Montgomery forms (one Montgomery multiplication each), on
+/// all cores.
+///
+/// # Errors
+/// [`FieldError::LengthMismatch`] (op `mont_mul`) when the lengths differ.
+pub fn mont_mul(a: &[FqMont], b: &[FqMont]) -> Result<Vec<FqMont>, FieldError> {
+    map2("mont_mul", a, b, FqMont::mul_impl)
+}
+
+/// Element-wise `a[i]^2` on Montgomery forms, on all cores.
+///
+/// # Errors
+/// None today; a `Result` like every other batch operation.
+pub fn mont_square(a: &[FqMont]) -> Result<Vec<FqMont>, FieldError> {
+    Ok(map1(a, FqMont::square))
+}
+
+/// Element-wise `a[i] * b[i] + c[i]` on Montgomery forms, on all cores.
+///
+/// # Errors
+/// [`FieldError::LengthMismatch`] (op `mont_fma`) when `b` or `c` is not as long as `a` (`b`
+/// is checked first).
+pub fn mont_fma(a: &[FqMont], b: &[FqMont], c: &[FqMont]) -> Result<Vec<FqMont>, FieldError> {
+    map3("mont_fma", a, b, c, FqMont::fma_impl)
+}
+
+/// Every element in Montgomery form (`x -> x * R mod p`), on all cores.
+pub fn to_mont(a: &[Fq]) -> Vec<FqMont> {
+    map1(a, Fq::to_mont)
+}
+
+/// Every element back in canonical form (`x * R -> x`), on all cores.
+pub fn from_mont(a: &[FqMont]) -> Vec<Fq> {
+    map1(a, FqMont::to_canonical)
 }

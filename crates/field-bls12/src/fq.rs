@@ -1,7 +1,9 @@
 use std::fmt;
 
+use blst::blst_fp;
 use rand::RngCore;
 
+use crate::blst_ops;
 use crate::FieldError;
 
 /// Limbs per element.
@@ -14,6 +16,21 @@ pub const FQ_BYTES: usize = 48;
 ///
 /// Stored as 6 little-endian u64 limbs in canonical (not Montgomery) form and always
 /// `< p`: every constructor checks, so a value of this type is a valid element.
+///
+/// Arithmetic, all through blst: the operators `+ - * -x` (and `+=`, `Sum`, `Product` ...,
+/// also on references), [`ff::Field`] and [`ff::PrimeField`] (`square`, `double`, `invert`,
+/// `sqrt`, `pow`, `to_repr` ...; `ff` is re-exported as [`crate::ff`]), and batches in
+/// [`crate::cpu`]. [`crate::portable`] does the same in plain Rust. [`FqMont`] is the
+/// Montgomery form, where multiplication is cheaper.
+///
+/// ```
+/// use field_bls12::ff::Field;
+/// use field_bls12::Fq;
+/// let x = Fq::from_u64(9);
+/// assert_eq!(x * x.invert().unwrap(), Fq::ONE);
+/// assert_eq!(x.sqrt().unwrap().square(), x);
+/// assert_eq!(x - x, Fq::ZERO);
+/// ```
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Fq([u64; FQ_LIMBS]);
 
@@ -137,15 +154,37 @@ impl Fq {
 
     /// Checks each limb array of a batch, naming the first bad index.
     pub(crate) fn from_limbs_batch(limbs: &[[u64; FQ_LIMBS]]) -> Result<Vec<Fq>, usize> {
-        limbs
-            .iter()
-            .enumerate()
-            .map(|(i, l)| if is_canonical(l) { Ok(Fq(*l)) } else { Err(i) })
-            .collect()
+        check_batch(limbs, Fq)
+    }
+
+    /// This element in Montgomery form (`x * R mod p`), through blst.
+    pub fn to_mont(&self) -> FqMont {
+        FqMont(blst_ops::to_mont(&self.0))
     }
 }
 
+/// `wrap` on every limb array of a batch if all are canonical, else the first bad index.
+fn check_batch<T>(
+    limbs: &[[u64; FQ_LIMBS]],
+    wrap: fn([u64; FQ_LIMBS]) -> T,
+) -> Result<Vec<T>, usize> {
+    limbs
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if is_canonical(l) {
+                Ok(wrap(*l))
+            } else {
+                Err(i)
+            }
+        })
+        .collect()
+}
+
 /// `limbs < p`, comparing from the most significant limb down.
+///
+/// Not constant time (it stops at the first differing limb); constant-time decoding
+/// (`PrimeField::from_repr`) uses a full subtraction instead.
 const fn is_canonical(limbs: &[u64; FQ_LIMBS]) -> bool {
     let mut i = FQ_LIMBS;
     while i > 0 {
@@ -177,13 +216,26 @@ const fn limbs_to_be(limbs: &[u64; FQ_LIMBS]) -> [u8; FQ_BYTES] {
 ///
 /// A distinct type so that canonical and Montgomery representations can never be mixed by
 /// accident: arithmetic that wants Montgomery form takes `FqMont`, and the only ways between
-/// the two are explicit conversions.
+/// the two are explicit conversions ([`Fq::to_mont`], [`FqMont::to_canonical`], the `From`
+/// impls, [`crate::cpu::to_mont`] and [`crate::cpu::from_mont`]).
+///
+/// This is the representation blst itself uses (`blst::blst_fp`), so multiplication here is a
+/// single Montgomery multiplication; the operators `+ - * -x` work on `FqMont` directly.
+///
+/// ```
+/// use field_bls12::{Fq, FqMont};
+/// let (a, b) = (Fq::from_u64(6).to_mont(), Fq::from_u64(7).to_mont());
+/// assert_eq!((a * b).to_canonical(), Fq::from_u64(42));
+/// assert_eq!(FqMont::ONE.to_canonical(), Fq::ONE);
+/// ```
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct FqMont([u64; FQ_LIMBS]);
 
 impl FqMont {
     /// Montgomery form of 0.
     pub const ZERO: FqMont = FqMont([0; FQ_LIMBS]);
+    /// Montgomery form of 1: `R mod p`.
+    pub const ONE: FqMont = FqMont(crate::portable::R_MOD_P);
 
     /// The element whose Montgomery-form limbs are `limbs` (little-endian, `x * R mod p`).
     ///
@@ -206,6 +258,69 @@ impl FqMont {
     pub(crate) const fn from_canonical_mont_limbs(limbs: [u64; FQ_LIMBS]) -> Self {
         debug_assert!(is_canonical(&limbs));
         FqMont(limbs)
+    }
+
+    /// Checks each limb array of a batch, naming the first bad index (as
+    /// [`Fq::from_limbs_batch`]).
+    #[allow(dead_code)] // for the GPU path's Montgomery-form results
+    pub(crate) fn from_mont_limbs_batch(limbs: &[[u64; FQ_LIMBS]]) -> Result<Vec<FqMont>, usize> {
+        check_batch(limbs, FqMont)
+    }
+
+    /// The canonical element (`x` from `x * R mod p`), through blst.
+    pub fn to_canonical(&self) -> Fq {
+        Fq(blst_ops::from_mont(&self.0))
+    }
+}
+
+impl From<Fq> for FqMont {
+    /// [`Fq::to_mont`].
+    fn from(v: Fq) -> Self {
+        v.to_mont()
+    }
+}
+
+impl From<FqMont> for Fq {
+    /// [`FqMont::to_canonical`].
+    fn from(v: FqMont) -> Self {
+        v.to_canonical()
+    }
+}
+
+/// The same field element as a `blst_fp`, which is in Montgomery form: the limbs are
+/// converted (`x -> x * R mod p`), not copied.
+impl From<Fq> for blst_fp {
+    fn from(v: Fq) -> Self {
+        blst_fp { l: v.to_mont().0 }
+    }
+}
+
+/// The limbs unchanged: `blst_fp` is in Montgomery form too.
+impl From<FqMont> for blst_fp {
+    fn from(v: FqMont) -> Self {
+        blst_fp { l: v.0 }
+    }
+}
+
+/// Reads a `blst_fp` (Montgomery form) as the field element it stands for: the limbs are
+/// converted (`x * R -> x`), not copied.
+impl TryFrom<blst_fp> for Fq {
+    type Error = FieldError;
+    /// # Errors
+    /// [`FieldError::NotCanonical`] when the limbs are `>= p` (blst's own functions never
+    /// return such values, but a `blst_fp` can be built from any limbs).
+    fn try_from(v: blst_fp) -> Result<Self, FieldError> {
+        Ok(FqMont::try_from(v)?.to_canonical())
+    }
+}
+
+/// Takes the limbs of a `blst_fp` unchanged: both are Montgomery form.
+impl TryFrom<blst_fp> for FqMont {
+    type Error = FieldError;
+    /// # Errors
+    /// [`FieldError::NotCanonical`] when the limbs are `>= p`.
+    fn try_from(v: blst_fp) -> Result<Self, FieldError> {
+        FqMont::from_mont_limbs(v.l)
     }
 }
 
@@ -297,6 +412,18 @@ mod tests {
             Err(FieldError::BadEncodingLength(47))
         ));
         assert!(Fq::from_be_slice(&[0u8; 48]).is_ok());
+    }
+
+    #[test]
+    fn mont_batch_check_names_first_bad_index() {
+        assert_eq!(
+            FqMont::from_mont_limbs_batch(&[[0; 6], [1; 6], Fq::MODULUS]),
+            Err(2)
+        );
+        assert_eq!(
+            FqMont::from_mont_limbs_batch(&[[7, 0, 0, 0, 0, 0]]),
+            Ok(vec![FqMont([7, 0, 0, 0, 0, 0])])
+        );
     }
 
     #[test]

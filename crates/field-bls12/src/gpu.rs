@@ -1,20 +1,141 @@
 //! Batch Fq arithmetic on a Vulkan device.
+//!
+//! One GLSL kernel per element-wise operation (`shaders/fq/*.comp`, arithmetic in
+//! `shaders/include/fq.glsl`), compiled to SPIR-V by `cargo xtask shaders` and embedded here.
+//! Every operation runs in one upload-dispatch-download round trip through
+//! [`Context::run_elementwise`], and every element the GPU returns is checked canonical.
 
 use std::sync::Arc;
 
 use vk_backend::{Context, Kernel, KernelDesc};
 
 use crate::error::check_lengths;
-use crate::fq::FQ_LIMBS;
-use crate::{FieldError, Fq};
+use rayon::prelude::*;
 
-/// SPIR-V compiled from `shaders/fq/fq_add.comp` by `cargo xtask shaders`.
-const FQ_ADD_SPV: &[u8] = include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shaders/fq/fq_add.spv"
-));
+use crate::fq::{FQ_BYTES, FQ_LIMBS};
+use crate::{FieldError, Fq, FqMont};
+
+/// The SPIR-V of `shaders/fq/<name>.comp`.
+macro_rules! spirv {
+    ($name:literal) => {
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shaders/fq/",
+            $name,
+            ".spv"
+        ))
+    };
+}
+
+/// The element-wise operations, one kernel each (`FqOp as usize` indexes the kernels).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FqOp {
+    /// `a + b`.
+    Add,
+    /// `a - b`.
+    Sub,
+    /// `-a`.
+    Neg,
+    /// `2a`.
+    Double,
+    /// `a * b` on canonical values.
+    Mul,
+    /// `a^2` on canonical values.
+    Square,
+    /// `a * b + c` on canonical values.
+    Fma,
+    /// canonical -> Montgomery form.
+    ToMont,
+    /// Montgomery form -> canonical.
+    FromMont,
+    /// Montgomery product on Montgomery-form values.
+    MontMul,
+}
+
+/// What building and running one operation's kernel needs.
+struct OpSpec {
+    /// The name in errors (`FieldError::LengthMismatch::op`).
+    name: &'static str,
+    /// The kernel (and shader file) name.
+    kernel: &'static str,
+    spirv: &'static [u8],
+    inputs: u32,
+}
+
+impl FqOp {
+    /// Every operation, in discriminant order.
+    const ALL: [FqOp; 10] = [
+        FqOp::Add,
+        FqOp::Sub,
+        FqOp::Neg,
+        FqOp::Double,
+        FqOp::Mul,
+        FqOp::Square,
+        FqOp::Fma,
+        FqOp::ToMont,
+        FqOp::FromMont,
+        FqOp::MontMul,
+    ];
+
+    const fn spec(self) -> OpSpec {
+        let (name, kernel, spirv, inputs): (_, _, &'static [u8], _) = match self {
+            FqOp::Add => ("add", "fq_add", spirv!("fq_add"), 2),
+            FqOp::Sub => ("sub", "fq_sub", spirv!("fq_sub"), 2),
+            FqOp::Neg => ("neg", "fq_neg", spirv!("fq_neg"), 1),
+            FqOp::Double => ("double", "fq_double", spirv!("fq_double"), 1),
+            FqOp::Mul => ("mul", "fq_mul", spirv!("fq_mul"), 2),
+            FqOp::Square => ("square", "fq_square", spirv!("fq_square"), 1),
+            FqOp::Fma => ("fma", "fq_fma", spirv!("fq_fma"), 3),
+            FqOp::ToMont => ("to_mont", "fq_to_mont", spirv!("fq_to_mont"), 1),
+            FqOp::FromMont => ("from_mont", "fq_from_mont", spirv!("fq_from_mont"), 1),
+            FqOp::MontMul => ("mont_mul", "fq_mont_mul", spirv!("fq_mont_mul"), 2),
+        };
+        OpSpec {
+            name,
+            kernel,
+            spirv,
+            inputs,
+        }
+    }
+}
+
+/// An element type that travels to and from the GPU as 6 little-endian u64 limbs.
+trait GpuElement: Sized {
+    /// The limbs as stored (canonical for [`Fq`], Montgomery form for [`FqMont`]).
+    fn words(&self) -> &[u64; FQ_LIMBS];
+    /// Elements from the kernel's output, or the index of the first non-canonical one.
+    fn from_gpu(words: &[[u64; FQ_LIMBS]]) -> Result<Vec<Self>, usize>;
+}
+
+impl GpuElement for Fq {
+    fn words(&self) -> &[u64; FQ_LIMBS] {
+        self.limbs()
+    }
+
+    fn from_gpu(words: &[[u64; FQ_LIMBS]]) -> Result<Vec<Self>, usize> {
+        Fq::from_limbs_batch(words)
+    }
+}
+
+impl GpuElement for FqMont {
+    fn words(&self) -> &[u64; FQ_LIMBS] {
+        self.mont_limbs()
+    }
+
+    fn from_gpu(words: &[[u64; FQ_LIMBS]]) -> Result<Vec<Self>, usize> {
+        FqMont::from_mont_limbs_batch(words)
+    }
+}
 
 /// Fq batch operations on one Vulkan [`Context`], with its kernels built once.
+///
+/// Every operation is element-wise over equally long slices and bit-identical to the CPU
+/// path: results are always canonical (`< p`). [`add`](Self::add), [`sub`](Self::sub),
+/// [`neg`](Self::neg) and [`double`](Self::double) are the same in canonical and Montgomery
+/// form; [`mul`](Self::mul), [`square`](Self::square) and [`fma`](Self::fma) take and return
+/// canonical values; [`mont_mul`](Self::mont_mul) works on [`FqMont`], and
+/// [`to_mont`](Self::to_mont) / [`from_mont`](Self::from_mont) convert.
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -23,12 +144,14 @@ const FQ_ADD_SPV: &[u8] = include_bytes!(concat!(
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let gpu = FqGpu::new(Arc::new(Context::new(&ContextConfig::from_env()?)?))?;
 /// assert_eq!(gpu.add(&[Fq::ONE], &[Fq::ONE])?, vec![Fq::from_u64(2)]);
+/// assert_eq!(gpu.mul(&[Fq::from_u64(3)], &[Fq::from_u64(5)])?, vec![Fq::from_u64(15)]);
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
 pub struct FqGpu {
     ctx: Arc<Context>,
-    add: Kernel,
+    /// One kernel per [`FqOp`], indexed by `FqOp as usize`.
+    kernels: Vec<Kernel>,
 }
 
 impl FqGpu {
@@ -49,12 +172,21 @@ impl FqGpu {
     }
 
     fn build(ctx: Arc<Context>, workgroup_size: Option<u32>) -> Result<Self, FieldError> {
-        let mut desc = KernelDesc::elementwise("fq_add", FQ_ADD_SPV, 2, FQ_LIMBS as u32);
-        if let Some(size) = workgroup_size {
-            desc = desc.with_workgroup_size(size);
-        }
-        let add = ctx.create_kernel(&desc)?;
-        Ok(Self { ctx, add })
+        let kernels = FqOp::ALL
+            .iter()
+            .enumerate()
+            .map(|(index, &op)| {
+                debug_assert_eq!(index, op as usize, "FqFqOp::ALL is in discriminant order");
+                let spec = op.spec();
+                let mut desc =
+                    KernelDesc::elementwise(spec.kernel, spec.spirv, spec.inputs, FQ_LIMBS as u32);
+                if let Some(size) = workgroup_size {
+                    desc = desc.with_workgroup_size(size);
+                }
+                ctx.create_kernel(&desc)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { ctx, kernels })
     }
 
     /// The context the kernels run on.
@@ -62,26 +194,181 @@ impl FqGpu {
         &self.ctx
     }
 
-    /// Element-wise `a[i] + b[i] mod p` on the GPU, in one upload-dispatch-download round
-    /// trip.
+    /// Element-wise `a[i] + b[i] mod p` (the same in canonical and Montgomery form).
     ///
     /// # Errors
     /// [`FieldError::LengthMismatch`] when the lengths differ, [`FieldError::Gpu`] when the
     /// device fails. An empty batch gives an empty result without touching the GPU.
     pub fn add(&self, a: &[Fq], b: &[Fq]) -> Result<Vec<Fq>, FieldError> {
-        check_lengths("add", a.len(), b.len())?;
-        let inputs = [a, b];
-        let fill = |i: usize, dst: &mut [u64]| {
-            for (d, s) in dst.as_chunks_mut::<FQ_LIMBS>().0.iter_mut().zip(inputs[i]) {
-                *d = *s.limbs();
-            }
-        };
-        let read = |words: &[u64]| {
-            // The kernel's output must be canonical; checking costs a compare per element and
-            // turns a kernel bug into an error instead of a wrong answer.
-            Fq::from_limbs_batch(words.as_chunks::<FQ_LIMBS>().0)
-                .map_err(|index| FieldError::GpuResultNotCanonical { index })
-        };
-        self.ctx.run_elementwise(&self.add, a.len(), fill, read)?
+        self.run(FqOp::Add, [a, b])
     }
+
+    /// Element-wise `a[i] - b[i] mod p` (the same in canonical and Montgomery form).
+    ///
+    /// # Errors
+    /// As [`add`](Self::add).
+    pub fn sub(&self, a: &[Fq], b: &[Fq]) -> Result<Vec<Fq>, FieldError> {
+        self.run(FqOp::Sub, [a, b])
+    }
+
+    /// Element-wise `-a[i] mod p` (0 stays 0; the same in canonical and Montgomery form).
+    ///
+    /// # Errors
+    /// [`FieldError::Gpu`] when the device fails.
+    pub fn neg(&self, a: &[Fq]) -> Result<Vec<Fq>, FieldError> {
+        self.run(FqOp::Neg, [a])
+    }
+
+    /// Element-wise `2 a[i] mod p` (the same in canonical and Montgomery form).
+    ///
+    /// # Errors
+    /// [`FieldError::Gpu`] when the device fails.
+    pub fn double(&self, a: &[Fq]) -> Result<Vec<Fq>, FieldError> {
+        self.run(FqOp::Double, [a])
+    }
+
+    /// Element-wise `a[i] * b[i] mod p` on canonical values.
+    ///
+    /// # Errors
+    /// As [`add`](Self::add).
+    pub fn mul(&self, a: &[Fq], b: &[Fq]) -> Result<Vec<Fq>, FieldError> {
+        self.run(FqOp::Mul, [a, b])
+    }
+
+    /// Element-wise `a[i]^2 mod p` on canonical values.
+    ///
+    /// # Errors
+    /// [`FieldError::Gpu`] when the device fails.
+    pub fn square(&self, a: &[Fq]) -> Result<Vec<Fq>, FieldError> {
+        self.run(FqOp::Square, [a])
+    }
+
+    /// Element-wise `a[i] * b[i] + c[i] mod p` on canonical values, in one kernel.
+    ///
+    /// # Errors
+    /// [`FieldError::LengthMismatch`] (op `fma`) when `b` or `c` is not as long as `a`;
+    /// otherwise as [`add`](Self::add).
+    pub fn fma(&self, a: &[Fq], b: &[Fq], c: &[Fq]) -> Result<Vec<Fq>, FieldError> {
+        self.run(FqOp::Fma, [a, b, c])
+    }
+
+    /// Converts canonical values to Montgomery form (`a[i] * R mod p`, `R = 2^384`).
+    ///
+    /// # Errors
+    /// [`FieldError::Gpu`] when the device fails.
+    pub fn to_mont(&self, a: &[Fq]) -> Result<Vec<FqMont>, FieldError> {
+        self.run(FqOp::ToMont, [a])
+    }
+
+    /// Converts Montgomery-form values back to canonical ones (`a[i] * R^-1 mod p`).
+    ///
+    /// # Errors
+    /// [`FieldError::Gpu`] when the device fails.
+    pub fn from_mont(&self, a: &[FqMont]) -> Result<Vec<Fq>, FieldError> {
+        self.run(FqOp::FromMont, [a])
+    }
+
+    /// Element-wise Montgomery product `a[i] * b[i] * R^-1 mod p`: the Montgomery form of the
+    /// product of the values `a[i]` and `b[i]` represent.
+    ///
+    /// # Errors
+    /// As [`add`](Self::add).
+    pub fn mont_mul(&self, a: &[FqMont], b: &[FqMont]) -> Result<Vec<FqMont>, FieldError> {
+        self.run(FqOp::MontMul, [a, b])
+    }
+
+    /// The kernel of `op`, for callers that record their own batches on
+    /// [`FqGpu::context`] (resident data, benchmarks). Its interface: `inputs` buffers of
+    /// 6-word elements, then the output (see [`vk_backend::KernelDesc`]).
+    pub fn kernel(&self, op: FqOp) -> &Kernel {
+        &self.kernels[op as usize]
+    }
+
+    /// Runs `op`'s kernel over `inputs` (all as long as the first) and checks that every
+    /// output element is canonical. Batches up to [`STREAM_ABOVE_BYTES`] per buffer go in
+    /// one round trip; larger ones stream in chunks whose transfers overlap.
+    fn run<I: GpuElement + Sync, O: GpuElement + Send, const N: usize>(
+        &self,
+        op: FqOp,
+        inputs: [&[I]; N],
+    ) -> Result<Vec<O>, FieldError> {
+        let spec = op.spec();
+        debug_assert_eq!(
+            N, spec.inputs as usize,
+            "{} takes {} inputs",
+            spec.name, spec.inputs
+        );
+        let count = inputs.first().map_or(0, |a| a.len());
+        for other in inputs.iter().skip(1) {
+            check_lengths(spec.name, count, other.len())?;
+        }
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let kernel = &self.kernels[op as usize];
+        if (count * FQ_BYTES) as u64 <= STREAM_ABOVE_BYTES {
+            let fill = |i: usize, dst: &mut [u64]| write_limbs(dst, inputs[i]);
+            return self
+                .ctx
+                .run_elementwise(kernel, count, fill, |words| read_limbs(words, 0))?;
+        }
+        let mut out: Vec<O> = Vec::with_capacity(count);
+        let mut bad = None;
+        self.ctx.run_streamed(
+            kernel,
+            count,
+            0,
+            |i, range, dst| write_limbs(dst, &inputs[i][range]),
+            |range, words| {
+                if bad.is_none() {
+                    match read_limbs(words, range.start) {
+                        Ok(chunk) => out.extend(chunk),
+                        Err(e) => bad = Some(e),
+                    }
+                }
+            },
+        )?;
+        match bad {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+}
+
+/// Batches above this many bytes per buffer are streamed ([`Context::run_streamed`]) so
+/// their uploads, kernels and downloads overlap; smaller ones take one round trip.
+pub const STREAM_ABOVE_BYTES: u64 = 32 << 20;
+
+/// Elements per parallel task when copying limbs between host memory and GPU memory: one
+/// thread writes mapped memory at ~10 GB/s, so large copies use every core.
+const COPY_CHUNK: usize = 1 << 14;
+
+/// Writes the limbs of `src` into `dst`, in parallel.
+fn write_limbs<I: GpuElement + Sync>(dst: &mut [u64], src: &[I]) {
+    dst.par_chunks_mut(COPY_CHUNK * FQ_LIMBS)
+        .zip(src.par_chunks(COPY_CHUNK))
+        .for_each(|(d, s)| {
+            for (d, s) in d.as_chunks_mut::<FQ_LIMBS>().0.iter_mut().zip(s) {
+                *d = *s.words();
+            }
+        });
+}
+
+/// Elements from kernel output words, checked canonical in parallel; a bad element is
+/// reported at its index in the whole batch (`base` + position).
+fn read_limbs<O: GpuElement + Send>(words: &[u64], base: usize) -> Result<Vec<O>, FieldError> {
+    let parts: Vec<Result<Vec<O>, usize>> = words
+        .as_chunks::<FQ_LIMBS>()
+        .0
+        .par_chunks(COPY_CHUNK)
+        .enumerate()
+        .map(|(c, chunk)| O::from_gpu(chunk).map_err(|i| c * COPY_CHUNK + i))
+        .collect();
+    let mut out = Vec::with_capacity(words.len() / FQ_LIMBS);
+    for part in parts {
+        // The kernel's output must be canonical; checking costs a compare per element and
+        // turns a kernel bug into an error instead of a wrong answer.
+        out.extend(part.map_err(|i| FieldError::GpuResultNotCanonical { index: base + i })?);
+    }
+    Ok(out)
 }

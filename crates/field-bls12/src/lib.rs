@@ -16,12 +16,19 @@
 //! ```
 
 mod backend;
+mod blst_ops;
 pub mod cpu;
 mod error;
+mod ff_impl;
 mod fq;
 mod gpu;
+mod ops;
+pub mod portable;
 
 pub use backend::CpuBackend;
 pub use error::FieldError;
+pub use ff;
+pub use ff_impl::FqRepr;
 pub use fq::{Fq, FqMont, FQ_BYTES, FQ_LIMBS};
-pub use gpu::FqGpu;
+pub use gpu::{FqGpu, FqOp, STREAM_ABOVE_BYTES};
+pub use subtle;

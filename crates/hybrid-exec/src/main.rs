@@ -1,5 +1,7 @@
 //! `hybrid-exec`: the operator CLI.
 
+mod bench;
+
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,12 +40,31 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Measure the Vulkan backend's figures (latency, PCIe, device memory, resident and
+    /// streamed Fq add, seed 001's batch compositions), each beside a ceiling measured in
+    /// the same run.
+    Bench {
+        /// Timed samples per figure (after a short warm-up).
+        #[arg(long, default_value_t = 15)]
+        samples: usize,
+        /// Elements of the large figures.
+        #[arg(long, default_value_t = 1 << 24)]
+        large: usize,
+        /// Also write the figures as JSON to this file.
+        #[arg(long)]
+        json: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo { size, runs, seed } => demo(size, runs.max(1), seed),
+        Command::Bench {
+            samples,
+            large,
+            json,
+        } => run_bench(samples, large, json.as_deref()),
     };
     match result {
         Ok(code) => code,
@@ -87,12 +108,8 @@ fn demo(size: usize, runs: usize, seed: u64) -> anyhow::Result<ExitCode> {
         host_threads()
     );
 
-    let gpu = match ContextConfig::from_env().and_then(|c| Context::new(&c)) {
-        Ok(ctx) => FqGpu::new(Arc::new(ctx)).context("building the Fq kernels")?,
-        Err(e) => {
-            println!("gpu   : not used: {e}");
-            return Ok(ExitCode::SUCCESS);
-        }
+    let Some(gpu) = open_gpu()? else {
+        return Ok(ExitCode::SUCCESS);
     };
     let (on_gpu, gpu_stats) = timed(runs, || Ok(gpu.add(&a, &b)?))?;
     let name = &gpu.context().info().name;
@@ -111,6 +128,48 @@ fn demo(size: usize, runs: usize, seed: u64) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// Opens the GPU for a subcommand that needs it; `Ok(None)` (after printing why, in one
+/// line) when there is none.
+fn open_gpu() -> anyhow::Result<Option<FqGpu>> {
+    match ContextConfig::from_env().and_then(|c| Context::new(&c)) {
+        Ok(ctx) => Ok(Some(
+            FqGpu::new(Arc::new(ctx)).context("building the Fq kernels")?,
+        )),
+        Err(e) => {
+            println!("gpu   : not used: {e}");
+            Ok(None)
+        }
+    }
+}
+
+fn run_bench(
+    samples: usize,
+    large: usize,
+    json: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    let Some(gpu) = open_gpu()? else {
+        println!("bench measures the Vulkan backend; nothing to do without a device");
+        return Ok(ExitCode::FAILURE);
+    };
+    let ctx = gpu.context();
+    let info = ctx.info();
+    println!(
+        "device: {} ({}), transfer queue: {}, direct writes: {}",
+        info.name,
+        info.driver,
+        ctx.has_transfer_queue(),
+        ctx.direct_writes()
+    );
+    let figures = bench::run(ctx, &gpu, &bench::BenchOptions { samples, large })?;
+    print!("{}", bench::table(&figures));
+    if let Some(path) = json {
+        std::fs::write(path, bench::json(&figures, &info.name, &info.driver))
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn host_threads() -> usize {

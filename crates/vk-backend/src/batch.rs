@@ -483,12 +483,10 @@ impl<'c> Batch<'c> {
         for b in &self.keep {
             b.mark_used(value);
         }
-        let marks = (self.dispatched, self.downloading);
         Ok(Ticket {
             shared: Arc::clone(self.shared),
             value,
             serial: self.serial,
-            marks,
             in_flight: Some(InFlight {
                 recorder: Some(self.rec),
                 upload_recorder: self.upload_recorder,
@@ -506,7 +504,6 @@ pub struct Ticket {
     shared: Arc<Shared>,
     value: u64,
     serial: u64,
-    marks: (bool, bool),
     in_flight: Option<InFlight>,
     downloads: Vec<(Arc<RawBuffer>, usize)>,
 }
@@ -551,7 +548,7 @@ impl Ticket {
             .recorder
             .as_ref()
             .and_then(|r| r.read_timestamps())
-            .map(|t| timings_from(t, self.marks, self.shared.device.timestamp_period()));
+            .and_then(|t| timings_from(t, self.shared.device.timestamp_period()));
         self.shared.reclaim(&mut in_flight);
         Ok(Finished {
             serial: self.serial,
@@ -569,23 +566,19 @@ impl Drop for Ticket {
     }
 }
 
-fn timings_from(t: [u64; 4], (dispatched, downloading): (bool, bool), period: f64) -> GpuTimings {
+/// Phase times from the four timestamps. A phase the batch did not have wrote no
+/// timestamp; it then ends where the next phase begins (zero length).
+fn timings_from(t: [Option<u64>; 4], period: f64) -> Option<GpuTimings> {
+    let (start, end) = (t[0]?, t[3]?);
+    let t2 = t[2].unwrap_or(end);
+    let t1 = t[1].unwrap_or(t2);
     let ns = |a: u64, b: u64| (b.saturating_sub(a) as f64 * period) as u64;
-    // A phase that did not happen has no timestamp of its own: collapse it onto the next.
-    let t1 = if dispatched {
-        t[1]
-    } else if downloading {
-        t[2]
-    } else {
-        t[3]
-    };
-    let t2 = if downloading { t[2] } else { t[3] };
-    GpuTimings {
-        upload_ns: ns(t[0], t1),
+    Some(GpuTimings {
+        upload_ns: ns(start, t1),
         compute_ns: ns(t1, t2),
-        download_ns: ns(t2, t[3]),
-        total_ns: ns(t[0], t[3]),
-    }
+        download_ns: ns(t2, end),
+        total_ns: ns(start, end),
+    })
 }
 
 /// A batch the GPU has finished: its downloads can be read.

@@ -111,18 +111,28 @@ impl Recorder {
             .map_err(Error::vk("vkEndCommandBuffer"))
     }
 
-    /// The four timestamps of the last completed submission, in ticks.
-    pub(crate) fn read_timestamps(&self) -> Option<[u64; TIMESTAMPS as usize]> {
+    /// The timestamps of the last completed submission, in ticks; `None` for one that
+    /// was not written (a phase the batch did not have).
+    pub(crate) fn read_timestamps(&self) -> Option<[Option<u64>; TIMESTAMPS as usize]> {
         let q = self.queries?;
-        let mut out = [0u64; TIMESTAMPS as usize];
-        // SAFETY: the submission that wrote these queries has completed.
-        unsafe {
-            self.device
-                .raw
-                .get_query_pool_results(q, 0, &mut out, vk::QueryResultFlags::TYPE_64)
+        let mut out = [[0u64; 2]; TIMESTAMPS as usize];
+        // SAFETY: the submission that wrote these queries has completed; each element is a
+        // (value, availability) pair as WITH_AVAILABILITY lays them out.
+        let result = unsafe {
+            self.device.raw.get_query_pool_results(
+                q,
+                0,
+                &mut out,
+                vk::QueryResultFlags::TYPE_64 | vk::QueryResultFlags::WITH_AVAILABILITY,
+            )
+        };
+        // NOT_READY only says that some query is unavailable; the pairs say which.
+        match result {
+            Ok(()) | Err(vk::Result::NOT_READY) => {
+                Some(out.map(|[v, available]| (available != 0).then_some(v)))
+            }
+            Err(_) => None,
         }
-        .ok()?;
-        Some(out)
     }
 
     /// A descriptor set for `layout`, from this recorder's pools.

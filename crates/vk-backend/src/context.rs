@@ -494,6 +494,11 @@ impl Context {
         self.shared.pool.trim();
     }
 
+    /// The largest buffer a kernel can bind, in bytes (`maxStorageBufferRange`).
+    pub fn max_kernel_buffer_bytes(&self) -> u64 {
+        u64::from(self.shared.device.limits.max_storage_buffer_range)
+    }
+
     /// Whether streamed uploads use a transfer-only queue (copy engines).
     pub fn has_transfer_queue(&self) -> bool {
         self.shared.device.upload.is_some()

@@ -1,0 +1,497 @@
+//! `hybrid-exec bench`: the Vulkan backend's figures, each beside a ceiling measured in the
+//! same run, as one table and optionally JSON.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context as _, Result};
+use field_bls12::{Fq, FqGpu, FqOp};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use rayon::prelude::*;
+use vk_backend::{Context, DeviceBuffer};
+
+/// What a figure measures; decides how it prints and which way is better.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Unit {
+    /// Latency in microseconds (lower is better).
+    Micros,
+    /// Nanoseconds per element (lower is better).
+    NsPerElement,
+    /// Microseconds per task (lower is better).
+    MicrosPerTask,
+    /// Bandwidth in GB/s (higher is better).
+    GBps,
+    /// Bandwidth in TB/s (higher is better).
+    TBps,
+    /// Throughput in G elements/s (higher is better).
+    GElemsPerSec,
+}
+
+impl Unit {
+    fn label(self) -> &'static str {
+        match self {
+            Unit::Micros => "us",
+            Unit::NsPerElement => "ns/elem",
+            Unit::MicrosPerTask => "us/task",
+            Unit::GBps => "GB/s",
+            Unit::TBps => "TB/s",
+            Unit::GElemsPerSec => "Gelem/s",
+        }
+    }
+
+    fn higher_is_better(self) -> bool {
+        matches!(self, Unit::GBps | Unit::TBps | Unit::GElemsPerSec)
+    }
+}
+
+/// One measured figure: samples in its unit, and the ceiling it is judged against.
+#[derive(Clone, Debug)]
+pub(crate) struct Figure {
+    pub(crate) name: String,
+    pub(crate) unit: Unit,
+    pub(crate) samples: Vec<f64>,
+    pub(crate) ceiling: Option<(String, f64)>,
+}
+
+impl Figure {
+    fn stats(&self) -> (f64, f64, f64, f64) {
+        let mut v = self.samples.clone();
+        v.sort_by(f64::total_cmp);
+        let rank = |pct: usize| v[((pct * v.len()).div_ceil(100)).max(1) - 1];
+        (v[0], rank(50), rank(90), v[v.len() - 1])
+    }
+
+    /// How close the median is to the ceiling, as a fraction (1.0 = at the ceiling).
+    fn ratio(&self) -> Option<f64> {
+        let (_, median, _, _) = self.stats();
+        self.ceiling.as_ref().map(|&(_, c)| {
+            if self.unit.higher_is_better() {
+                median / c
+            } else {
+                c / median
+            }
+        })
+    }
+}
+
+/// Options of `hybrid-exec bench`.
+#[derive(Clone, Debug)]
+pub(crate) struct BenchOptions {
+    /// Timed samples per figure (large transfers use a third of this, at least 3).
+    pub(crate) samples: usize,
+    /// Elements of the large figures (16Mi by default).
+    pub(crate) large: usize,
+}
+
+/// Runs `f` `warmup` times untimed, then `samples` times; returns its measured values.
+fn sample(warmup: usize, samples: usize, mut f: impl FnMut() -> Result<f64>) -> Result<Vec<f64>> {
+    for _ in 0..warmup {
+        f()?;
+    }
+    (0..samples).map(|_| f()).collect()
+}
+
+fn secs<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, f64)> {
+    let start = Instant::now();
+    let out = f()?;
+    Ok((out, start.elapsed().as_secs_f64()))
+}
+
+/// `n` random elements, generated in parallel (one seeded generator per 64Ki chunk).
+fn random(n: usize, seed: u64) -> Vec<Fq> {
+    let mut out = vec![Fq::ZERO; n];
+    out.par_chunks_mut(1 << 16)
+        .enumerate()
+        .for_each(|(c, chunk)| {
+            let mut rng =
+                StdRng::seed_from_u64(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ c as u64);
+            chunk.iter_mut().for_each(|x| *x = Fq::random(&mut rng));
+        });
+    out
+}
+
+/// Copies `src` into `dst` on all cores (one thread's memcpy into mapped memory is ~10 GB/s).
+fn par_copy(dst: &mut [u64], src: &[u64]) {
+    dst.par_chunks_mut(1 << 16)
+        .zip(src.par_chunks(1 << 16))
+        .for_each(|(d, s)| d.copy_from_slice(s));
+}
+
+/// Measures every figure on `ctx`, using `fq` for the Fq kernels.
+pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<Figure>> {
+    let n = opts.samples.max(3);
+    let few = (n / 3).max(3);
+    let large = opts.large;
+    let mut figures = Vec::new();
+    let push =
+        |figures: &mut Vec<Figure>, name: &str, unit, samples, ceiling: Option<(&str, f64)>| {
+            figures.push(Figure {
+                name: name.to_owned(),
+                unit,
+                samples,
+                ceiling: ceiling.map(|(n, v)| (n.to_owned(), v)),
+            });
+        };
+
+    // Latency floor: an empty batch, submitted and waited for.
+    let empty = sample(20, n * 10, || {
+        Ok(secs(|| Ok(ctx.batch()?.submit()?.finish()?))?.1 * 1e6)
+    })?;
+    push(
+        &mut figures,
+        "empty submit + wait",
+        Unit::Micros,
+        empty.clone(),
+        None,
+    );
+    let empty_median = median(&empty);
+
+    for size in [1usize, 1024] {
+        let (a, b) = (random(size, 1), random(size, 2));
+        let rt = sample(20, n * 10, || Ok(secs(|| Ok(fq.add(&a, &b)?))?.1 * 1e6))?;
+        push(
+            &mut figures,
+            &format!("Fq add round trip, {size} elem"),
+            Unit::Micros,
+            rt,
+            Some(("empty submit + wait", empty_median)),
+        );
+    }
+
+    // PCIe: 256 MiB each way; the GPU's own timing of the copy is the ceiling for the
+    // end-to-end rate (which adds the host-side copy into staging memory).
+    let words = 32 << 20;
+    let host: Vec<u64> = (0..words as u64).collect();
+    let dev = ctx.alloc(words / 2, 2)?; // large: device-local, so uploads go through staging
+    let mut gpu_up = Vec::new();
+    let up = sample(1, few, || {
+        let (done, s) = secs(|| {
+            let mut batch = ctx.batch()?;
+            batch.upload(&dev, |w| par_copy(w, &host))?;
+            Ok(batch.submit()?.finish()?)
+        })?;
+        if let Some(t) = done.timings() {
+            gpu_up.push(gb_per_s(words * 8, t.total_ns));
+        }
+        Ok((words * 8) as f64 / s / 1e9)
+    })?;
+    let mut gpu_down = Vec::new();
+    let mut sink = vec![0u64; words];
+    let down = sample(1, few, || {
+        let (_, s) = secs(|| {
+            let mut batch = ctx.batch()?;
+            let id = batch.download(&dev)?;
+            let done = batch.submit()?.finish()?;
+            if let Some(t) = done.timings() {
+                gpu_down.push(gb_per_s(words * 8, t.total_ns));
+            }
+            Ok(done.read(id, |w| par_copy(&mut sink, w))?)
+        })?;
+        Ok((words * 8) as f64 / s / 1e9)
+    })?;
+    let (up_gpu, down_gpu) = (median(&gpu_up), median(&gpu_down));
+    push(
+        &mut figures,
+        "upload 256 MiB, GPU copy time",
+        Unit::GBps,
+        gpu_up.clone(),
+        None,
+    );
+    push(
+        &mut figures,
+        "upload 256 MiB, host to device",
+        Unit::GBps,
+        up,
+        Some(("GPU copy time", up_gpu)),
+    );
+    push(
+        &mut figures,
+        "download 256 MiB, GPU copy time",
+        Unit::GBps,
+        gpu_down.clone(),
+        None,
+    );
+    push(
+        &mut figures,
+        "download 256 MiB, device to host",
+        Unit::GBps,
+        down,
+        Some(("GPU copy time", down_gpu)),
+    );
+    drop((host, sink, dev));
+
+    // Device memory: 1 GiB (or the largest bindable buffer) copied by a compute shader
+    // (the ceiling) and by vkCmdCopyBuffer.
+    let copy = ctx.copy_kernel()?;
+    let elems16 = ((1u64 << 30).min(ctx.max_kernel_buffer_bytes()) / 16) as usize; // 16-byte elements
+    let (src, dst) = (ctx.alloc(elems16, 2)?, ctx.alloc(elems16, 2)?);
+    let bytes_moved = 2 * elems16 * 16;
+    let shader_copy = gpu_sample(few, || {
+        let mut batch = ctx.batch()?;
+        batch.dispatch(&copy, &[&src], &dst)?;
+        Ok(batch)
+    })?;
+    let shader_copy: Vec<f64> = shader_copy
+        .iter()
+        .map(|&ns| bytes_moved as f64 / ns / 1e3)
+        .collect();
+    let mem_ceiling = median(&shader_copy);
+    push(
+        &mut figures,
+        &format!("device copy {} MiB, compute shader", elems16 >> 16),
+        Unit::TBps,
+        shader_copy,
+        None,
+    );
+    let cmd_copy = gpu_sample(few, || {
+        let mut batch = ctx.batch()?;
+        batch.copy(&src, &dst)?;
+        Ok(batch)
+    })?;
+    let cmd_copy = cmd_copy
+        .iter()
+        .map(|&ns| bytes_moved as f64 / ns / 1e3)
+        .collect();
+    push(
+        &mut figures,
+        &format!("device copy {} MiB, vkCmdCopyBuffer", elems16 >> 16),
+        Unit::TBps,
+        cmd_copy,
+        Some(("compute copy", mem_ceiling)),
+    );
+    drop((src, dst));
+
+    // Resident Fq add: 144 bytes per element (two 48-byte reads, one write).
+    let (a, b) = (random(large, 3), random(large, 4));
+    let (da, db, dout) = (
+        upload_fq(ctx, &a)?,
+        upload_fq(ctx, &b)?,
+        ctx.alloc(large, 6)?,
+    );
+    let add = fq.kernel(FqOp::Add);
+    let resident = gpu_sample(few, || {
+        let mut batch = ctx.batch()?;
+        batch.dispatch(add, &[&da, &db], &dout)?;
+        Ok(batch)
+    })?;
+    let resident: Vec<f64> = resident
+        .iter()
+        .map(|&ns| (144 * large) as f64 / ns / 1e3)
+        .collect();
+    push(
+        &mut figures,
+        &format!("resident Fq add, {} elem", large),
+        Unit::TBps,
+        resident,
+        Some(("compute copy", mem_ceiling)),
+    );
+    // Resident Fq mul (canonical: two Montgomery multiplications per element).
+    let mul = fq.kernel(FqOp::Mul);
+    let resident_mul = gpu_sample(few, || {
+        let mut batch = ctx.batch()?;
+        batch.dispatch(mul, &[&da, &db], &dout)?;
+        Ok(batch)
+    })?;
+    let resident_mul = resident_mul.iter().map(|&ns| large as f64 / ns).collect();
+    push(
+        &mut figures,
+        &format!("resident Fq mul, {} elem", large),
+        Unit::GElemsPerSec,
+        resident_mul,
+        Some(("144 B/elem at compute copy", mem_ceiling * 1e3 / 144.0)),
+    );
+    drop((da, db, dout));
+
+    // Host -> GPU -> host Fq add, chunked and pipelined.
+    let ceiling_ns = 96.0 / up_gpu; // 96 bytes up per element at the measured PCIe rate
+    let streamed = sample(1, few, || {
+        Ok(secs(|| Ok(fq.add(&a, &b)?))?.1 * 1e9 / large as f64)
+    })?;
+    push(
+        &mut figures,
+        &format!("host Fq add, {} elem", large),
+        Unit::NsPerElement,
+        streamed,
+        Some(("96 B/elem at upload rate", ceiling_ns)),
+    );
+
+    // Seed 001's seven batch compositions: upload, add and download every task in one batch.
+    for (name, sizes) in seed_001_compositions() {
+        let tasks: Vec<(Vec<Fq>, Vec<Fq>)> = sizes
+            .iter()
+            .map(|&s| (random(s, s as u64), random(s, 7)))
+            .collect();
+        let total: usize = sizes.iter().sum();
+        let outs: Vec<DeviceBuffer> = sizes
+            .iter()
+            .map(|&s| ctx.alloc(s, 6))
+            .collect::<Result<_, _>>()?;
+        let ins: Vec<(DeviceBuffer, DeviceBuffer)> = sizes
+            .iter()
+            .map(|&s| Ok((ctx.alloc(s, 6)?, ctx.alloc(s, 6)?)))
+            .collect::<Result<_>>()?;
+        let per_task = sample(3, n, || {
+            let (_, s) = secs(|| {
+                let mut batch = ctx.batch()?;
+                let mut ids = Vec::new();
+                for ((a, b), ((da, db), out)) in tasks.iter().zip(ins.iter().zip(&outs)) {
+                    batch.upload(da, |w| write_fq(w, a))?;
+                    batch.upload(db, |w| write_fq(w, b))?;
+                    batch.dispatch(add, &[da, db], out)?;
+                    ids.push(batch.download(out)?);
+                }
+                let done = batch.submit()?.finish()?;
+                for id in ids {
+                    done.read(id, |w| std::hint::black_box(w.len()))?;
+                }
+                Ok(())
+            })?;
+            Ok(s * 1e6 / sizes.len() as f64)
+        })?;
+        let floor_us = (empty_median
+            + (96 * total) as f64 / up_gpu / 1e3
+            + (48 * total) as f64 / down_gpu / 1e3)
+            / sizes.len() as f64;
+        push(
+            &mut figures,
+            &format!("seed 001 {name}"),
+            Unit::MicrosPerTask,
+            per_task,
+            Some(("submit + PCIe time", floor_us)),
+        );
+    }
+    Ok(figures)
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len().saturating_sub(1) / 2)
+        .copied()
+        .unwrap_or(f64::NAN)
+}
+
+fn gb_per_s(bytes: usize, ns: u64) -> f64 {
+    bytes as f64 / ns.max(1) as f64
+}
+
+/// GPU time in ns (timestamps) of batches built by `record`, after one warm-up.
+fn gpu_sample<'c>(
+    samples: usize,
+    mut record: impl FnMut() -> Result<vk_backend::Batch<'c>>,
+) -> Result<Vec<f64>> {
+    sample(1, samples, || {
+        let done = record()?.submit()?.finish()?;
+        let t = done
+            .timings()
+            .context("this device's queue has no timestamps")?;
+        Ok(t.total_ns as f64)
+    })
+}
+
+fn write_fq(words: &mut [u64], src: &[Fq]) {
+    words
+        .par_chunks_mut(6 << 12)
+        .zip(src.par_chunks(1 << 12))
+        .for_each(|(w, s)| {
+            for (d, x) in w.chunks_exact_mut(6).zip(s) {
+                d.copy_from_slice(x.limbs());
+            }
+        });
+}
+
+fn upload_fq(ctx: &Context, v: &[Fq]) -> Result<DeviceBuffer> {
+    Ok(ctx.upload(v.len(), 6, |w| write_fq(w, v))?)
+}
+
+/// Seed 001's seven compositions (elements per task).
+fn seed_001_compositions() -> [(&'static str, Vec<usize>); 7] {
+    [
+        ("uniform 32K", vec![32_000; 4]),
+        ("uniform 64K", vec![64_000; 4]),
+        ("mixed same bucket", vec![20_000, 25_000, 30_000, 28_000]),
+        ("mixed adjacent", vec![20_000, 40_000, 20_000, 40_000]),
+        ("mixed diverse", vec![10_000, 50_000, 100_000, 200_000]),
+        ("large uniform 8x500K", vec![500_000; 8]),
+        (
+            "large mixed 6x256K/512K",
+            vec![256_000, 512_000, 256_000, 512_000, 256_000, 512_000],
+        ),
+    ]
+}
+
+/// The table: each figure beside its ceiling and the ratio.
+pub(crate) fn table(figures: &[Figure]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<44} {:>10} {:>10} {:>10} {:>10}  {:<9} {:>10}  {:<26} {:>6}",
+        "figure", "min", "median", "p90", "max", "unit", "ceiling", "ceiling is", "ratio"
+    );
+    for f in figures {
+        let (min, med, p90, max) = f.stats();
+        let (cname, cval) = match &f.ceiling {
+            Some((n, v)) => (n.as_str(), format!("{v:.3}")),
+            None => ("-", "-".to_owned()),
+        };
+        let ratio = f
+            .ratio()
+            .map_or("-".to_owned(), |r| format!("{:.0}%", r * 100.0));
+        let _ = writeln!(
+            out,
+            "{:<44} {min:>10.3} {med:>10.3} {p90:>10.3} {max:>10.3}  {:<9} {cval:>10}  {cname:<26} {ratio:>6}",
+            f.name,
+            f.unit.label()
+        );
+    }
+    out
+}
+
+/// The figures as JSON (no external serializer: the format is small and fixed).
+pub(crate) fn json(figures: &[Figure], device: &str, driver: &str) -> String {
+    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    let mut out = format!(
+        "{{\n  \"device\": \"{}\",\n  \"driver\": \"{}\",\n  \"date\": \"{}\",\n  \"figures\": [\n",
+        esc(device),
+        esc(driver),
+        today()
+    );
+    for (i, f) in figures.iter().enumerate() {
+        let (min, med, p90, max) = f.stats();
+        let ceiling = match &f.ceiling {
+            Some((n, v)) => format!("\"ceiling_name\": \"{}\", \"ceiling\": {v}", esc(n)),
+            None => "\"ceiling_name\": null, \"ceiling\": null".to_owned(),
+        };
+        let _ = write!(
+            out,
+            "    {{\"name\": \"{}\", \"unit\": \"{}\", \"samples\": {}, \"min\": {min}, \"median\": {med}, \"p90\": {p90}, \"max\": {max}, {ceiling}, \"ratio\": {}}}{}\n",
+            esc(&f.name),
+            f.unit.label(),
+            f.samples.len(),
+            f.ratio().map_or("null".to_owned(), |r| r.to_string()),
+            if i + 1 < figures.len() { "," } else { "" }
+        );
+    }
+    out.push_str("  ]\n}\n");
+    out
+}
+
+/// Today's UTC date as YYYY-MM-DD (civil-from-days, H. Hinnant's algorithm).
+fn today() -> String {
+    let days = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs() as i64
+        / 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
