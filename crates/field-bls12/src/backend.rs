@@ -22,6 +22,8 @@ impl BatchBackend for CpuBackend {
     fn run_binary(&self, op: BinaryOp, a: &[Fq], b: &[Fq]) -> Result<Vec<Fq>, BackendError> {
         match op {
             BinaryOp::Add => Ok(cpu::add(a, b)?),
+            BinaryOp::Sub => Ok(cpu::sub(a, b)?),
+            BinaryOp::Mul => Ok(cpu::mul(a, b)?),
             other => Err(BackendError::InvalidArgument(format!(
                 "{} is not supported",
                 other.name()
@@ -44,6 +46,8 @@ impl BatchBackend for FqGpu {
     fn run_binary(&self, op: BinaryOp, a: &[Fq], b: &[Fq]) -> Result<Vec<Fq>, BackendError> {
         match op {
             BinaryOp::Add => Ok(self.add(a, b)?),
+            BinaryOp::Sub => Ok(self.sub(a, b)?),
+            BinaryOp::Mul => Ok(self.mul(a, b)?),
             other => Err(BackendError::InvalidArgument(format!(
                 "{} is not supported",
                 other.name()

@@ -152,8 +152,12 @@ impl Fq {
         Fq(limbs)
     }
 
-    /// Checks each limb array of a batch, naming the first bad index.
-    pub(crate) fn from_limbs_batch(limbs: &[[u64; FQ_LIMBS]]) -> Result<Vec<Fq>, usize> {
+    /// A batch of elements from little-endian limbs, all checked.
+    ///
+    /// # Errors
+    /// [`FieldError::NotCanonical`] naming the first index whose value is `>= p`; nothing
+    /// is returned then.
+    pub fn from_limbs_batch(limbs: &[[u64; FQ_LIMBS]]) -> Result<Vec<Fq>, FieldError> {
         check_batch(limbs, Fq)
     }
 
@@ -167,25 +171,18 @@ impl Fq {
 fn check_batch<T>(
     limbs: &[[u64; FQ_LIMBS]],
     wrap: fn([u64; FQ_LIMBS]) -> T,
-) -> Result<Vec<T>, usize> {
-    limbs
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            if is_canonical(l) {
-                Ok(wrap(*l))
-            } else {
-                Err(i)
-            }
-        })
-        .collect()
+) -> Result<Vec<T>, FieldError> {
+    match limbs.iter().position(|l| !is_canonical(l)) {
+        Some(i) => Err(FieldError::NotCanonical { index: Some(i) }),
+        None => Ok(limbs.iter().map(|l| wrap(*l)).collect()),
+    }
 }
 
 /// `limbs < p`, comparing from the most significant limb down.
 ///
 /// Not constant time (it stops at the first differing limb); constant-time decoding
 /// (`PrimeField::from_repr`) uses a full subtraction instead.
-const fn is_canonical(limbs: &[u64; FQ_LIMBS]) -> bool {
+pub(crate) const fn is_canonical(limbs: &[u64; FQ_LIMBS]) -> bool {
     let mut i = FQ_LIMBS;
     while i > 0 {
         i -= 1;
@@ -260,10 +257,12 @@ impl FqMont {
         FqMont(limbs)
     }
 
-    /// Checks each limb array of a batch, naming the first bad index (as
+    /// A batch of elements from Montgomery-form limbs, all checked (as
     /// [`Fq::from_limbs_batch`]).
-    #[allow(dead_code)] // for the GPU path's Montgomery-form results
-    pub(crate) fn from_mont_limbs_batch(limbs: &[[u64; FQ_LIMBS]]) -> Result<Vec<FqMont>, usize> {
+    ///
+    /// # Errors
+    /// [`FieldError::NotCanonical`] naming the first index whose limbs are `>= p`.
+    pub fn from_mont_limbs_batch(limbs: &[[u64; FQ_LIMBS]]) -> Result<Vec<FqMont>, FieldError> {
         check_batch(limbs, FqMont)
     }
 
@@ -416,25 +415,28 @@ mod tests {
 
     #[test]
     fn mont_batch_check_names_first_bad_index() {
-        assert_eq!(
-            FqMont::from_mont_limbs_batch(&[[0; 6], [1; 6], Fq::MODULUS]),
-            Err(2)
+        let err = FqMont::from_mont_limbs_batch(&[[0; 6], [1; 6], Fq::MODULUS]).unwrap_err();
+        assert!(
+            matches!(err, FieldError::NotCanonical { index: Some(2) }),
+            "{err}"
         );
         assert_eq!(
-            FqMont::from_mont_limbs_batch(&[[7, 0, 0, 0, 0, 0]]),
-            Ok(vec![FqMont([7, 0, 0, 0, 0, 0])])
+            FqMont::from_mont_limbs_batch(&[[7, 0, 0, 0, 0, 0]]).unwrap(),
+            vec![FqMont([7, 0, 0, 0, 0, 0])]
         );
     }
 
     #[test]
     fn batch_check_names_first_bad_index() {
-        assert_eq!(
-            Fq::from_limbs_batch(&[[0; 6], Fq::MODULUS, Fq::MODULUS]),
-            Err(1)
+        let err = Fq::from_limbs_batch(&[[0; 6], Fq::MODULUS, Fq::MODULUS]).unwrap_err();
+        assert!(
+            matches!(err, FieldError::NotCanonical { index: Some(1) }),
+            "{err}"
         );
+        assert!(err.to_string().contains("index 1"), "{err}");
         assert_eq!(
-            Fq::from_limbs_batch(&[[7, 0, 0, 0, 0, 0]]),
-            Ok(vec![Fq::from_u64(7)])
+            Fq::from_limbs_batch(&[[7, 0, 0, 0, 0, 0]]).unwrap(),
+            vec![Fq::from_u64(7)]
         );
     }
 }

@@ -12,7 +12,7 @@ use vk_backend::{Context, Kernel, KernelDesc};
 use crate::error::check_lengths;
 use rayon::prelude::*;
 
-use crate::fq::{FQ_BYTES, FQ_LIMBS};
+use crate::fq::{is_canonical, FQ_BYTES, FQ_LIMBS};
 use crate::{FieldError, Fq, FqMont};
 
 /// The SPIR-V of `shaders/fq/<name>.comp`.
@@ -101,11 +101,11 @@ impl FqOp {
 }
 
 /// An element type that travels to and from the GPU as 6 little-endian u64 limbs.
-trait GpuElement: Sized {
+trait GpuElement: Copy + Send + Sync {
     /// The limbs as stored (canonical for [`Fq`], Montgomery form for [`FqMont`]).
     fn words(&self) -> &[u64; FQ_LIMBS];
-    /// Elements from the kernel's output, or the index of the first non-canonical one.
-    fn from_gpu(words: &[[u64; FQ_LIMBS]]) -> Result<Vec<Self>, usize>;
+    /// The element with these limbs, which the caller has checked are `< p`.
+    fn from_checked(words: [u64; FQ_LIMBS]) -> Self;
 }
 
 impl GpuElement for Fq {
@@ -113,8 +113,8 @@ impl GpuElement for Fq {
         self.limbs()
     }
 
-    fn from_gpu(words: &[[u64; FQ_LIMBS]]) -> Result<Vec<Self>, usize> {
-        Fq::from_limbs_batch(words)
+    fn from_checked(words: [u64; FQ_LIMBS]) -> Self {
+        Fq::from_canonical_limbs(words)
     }
 }
 
@@ -123,8 +123,8 @@ impl GpuElement for FqMont {
         self.mont_limbs()
     }
 
-    fn from_gpu(words: &[[u64; FQ_LIMBS]]) -> Result<Vec<Self>, usize> {
-        FqMont::from_mont_limbs_batch(words)
+    fn from_checked(words: [u64; FQ_LIMBS]) -> Self {
+        FqMont::from_canonical_mont_limbs(words)
     }
 }
 
@@ -152,6 +152,8 @@ pub struct FqGpu {
     ctx: Arc<Context>,
     /// One kernel per [`FqOp`], indexed by `FqOp as usize`.
     kernels: Vec<Kernel>,
+    /// Batches above this many bytes per buffer are streamed.
+    stream_above: u64,
 }
 
 impl FqGpu {
@@ -186,7 +188,18 @@ impl FqGpu {
                 ctx.create_kernel(&desc)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { ctx, kernels })
+        Ok(Self {
+            ctx,
+            kernels,
+            stream_above: STREAM_ABOVE_BYTES,
+        })
+    }
+
+    /// The same, streaming batches above `bytes` per buffer instead of
+    /// [`STREAM_ABOVE_BYTES`] (results never depend on it).
+    pub fn with_stream_above(mut self, bytes: u64) -> Self {
+        self.stream_above = bytes;
+        self
     }
 
     /// The context the kernels run on.
@@ -285,9 +298,9 @@ impl FqGpu {
     }
 
     /// Runs `op`'s kernel over `inputs` (all as long as the first) and checks that every
-    /// output element is canonical. Batches up to [`STREAM_ABOVE_BYTES`] per buffer go in
-    /// one round trip; larger ones stream in chunks whose transfers overlap.
-    fn run<I: GpuElement + Sync, O: GpuElement + Send, const N: usize>(
+    /// output element is canonical. Batches up to `stream_above` bytes per buffer go in one
+    /// round trip; larger ones stream in chunks whose transfers overlap.
+    fn run<I: GpuElement, O: GpuElement, const N: usize>(
         &self,
         op: FqOp,
         inputs: [&[I]; N],
@@ -306,11 +319,13 @@ impl FqGpu {
             return Ok(Vec::new());
         }
         let kernel = &self.kernels[op as usize];
-        if (count * FQ_BYTES) as u64 <= STREAM_ABOVE_BYTES {
+        if (count * FQ_BYTES) as u64 <= self.stream_above {
             let fill = |i: usize, dst: &mut [u64]| write_limbs(dst, inputs[i]);
-            return self
-                .ctx
-                .run_elementwise(kernel, count, fill, |words| read_limbs(words, 0))?;
+            let read = |words: &[u64]| {
+                let mut out = Vec::with_capacity(count);
+                read_limbs(&mut out, words, 0).map(|()| out)
+            };
+            return self.ctx.run_elementwise(kernel, count, fill, read)?;
         }
         let mut out: Vec<O> = Vec::with_capacity(count);
         let mut bad = None;
@@ -321,10 +336,7 @@ impl FqGpu {
             |i, range, dst| write_limbs(dst, &inputs[i][range]),
             |range, words| {
                 if bad.is_none() {
-                    match read_limbs(words, range.start) {
-                        Ok(chunk) => out.extend(chunk),
-                        Err(e) => bad = Some(e),
-                    }
+                    bad = read_limbs(&mut out, words, range.start).err();
                 }
             },
         )?;
@@ -340,35 +352,60 @@ impl FqGpu {
 pub const STREAM_ABOVE_BYTES: u64 = 32 << 20;
 
 /// Elements per parallel task when copying limbs between host memory and GPU memory: one
-/// thread writes mapped memory at ~10 GB/s, so large copies use every core.
+/// thread writes mapped memory at ~10 GB/s, so large copies use every core. Smaller copies
+/// stay on the calling thread: handing work to rayon's pool from outside it costs
+/// microseconds, the whole budget of a small round trip.
 const COPY_CHUNK: usize = 1 << 14;
 
-/// Writes the limbs of `src` into `dst`, in parallel.
-fn write_limbs<I: GpuElement + Sync>(dst: &mut [u64], src: &[I]) {
-    dst.par_chunks_mut(COPY_CHUNK * FQ_LIMBS)
-        .zip(src.par_chunks(COPY_CHUNK))
-        .for_each(|(d, s)| {
-            for (d, s) in d.as_chunks_mut::<FQ_LIMBS>().0.iter_mut().zip(s) {
-                *d = *s.words();
-            }
-        });
+/// Writes the limbs of `src` into `dst`.
+fn write_limbs<I: GpuElement>(dst: &mut [u64], src: &[I]) {
+    let write = |(d, s): (&mut [u64], &[I])| {
+        for (d, s) in d.as_chunks_mut::<FQ_LIMBS>().0.iter_mut().zip(s) {
+            *d = *s.words();
+        }
+    };
+    if src.len() <= COPY_CHUNK {
+        write((dst, src));
+    } else {
+        dst.par_chunks_mut(COPY_CHUNK * FQ_LIMBS)
+            .zip(src.par_chunks(COPY_CHUNK))
+            .for_each(write);
+    }
 }
 
-/// Elements from kernel output words, checked canonical in parallel; a bad element is
-/// reported at its index in the whole batch (`base` + position).
-fn read_limbs<O: GpuElement + Send>(words: &[u64], base: usize) -> Result<Vec<O>, FieldError> {
-    let parts: Vec<Result<Vec<O>, usize>> = words
-        .as_chunks::<FQ_LIMBS>()
-        .0
-        .par_chunks(COPY_CHUNK)
-        .enumerate()
-        .map(|(c, chunk)| O::from_gpu(chunk).map_err(|i| c * COPY_CHUNK + i))
-        .collect();
-    let mut out = Vec::with_capacity(words.len() / FQ_LIMBS);
-    for part in parts {
-        // The kernel's output must be canonical; checking costs a compare per element and
-        // turns a kernel bug into an error instead of a wrong answer.
-        out.extend(part.map_err(|i| FieldError::GpuResultNotCanonical { index: base + i })?);
+/// Appends the elements in kernel output `words` to `out`, after checking that all are
+/// canonical; a bad one is reported at its index in the whole batch (`base` + position).
+/// Large outputs are checked and converted in parallel, straight into `out`'s memory (one
+/// thread page-faulting a fresh gigabyte would take longer than the GPU work).
+fn read_limbs<O: GpuElement>(
+    out: &mut Vec<O>,
+    words: &[u64],
+    base: usize,
+) -> Result<(), FieldError> {
+    let limbs = words.as_chunks::<FQ_LIMBS>().0;
+    // The kernel's output must be canonical; checking costs a compare per element and
+    // turns a kernel bug into an error instead of a wrong answer.
+    let bad = |w: &[u64; FQ_LIMBS]| !is_canonical(w);
+    let first_bad = if limbs.len() <= COPY_CHUNK {
+        limbs.iter().position(bad)
+    } else {
+        limbs
+            .par_iter()
+            .with_min_len(COPY_CHUNK)
+            .position_first(bad)
+    };
+    if let Some(i) = first_bad {
+        return Err(FieldError::GpuResultNotCanonical { index: base + i });
     }
-    Ok(out)
+    if limbs.len() <= COPY_CHUNK {
+        out.extend(limbs.iter().map(|w| O::from_checked(*w)));
+    } else {
+        out.par_extend(
+            limbs
+                .par_iter()
+                .with_min_len(COPY_CHUNK)
+                .map(|w| O::from_checked(*w)),
+        );
+    }
+    Ok(())
 }

@@ -92,9 +92,11 @@ fn backends_agree_through_the_trait() {
     assert_eq!(gpu.kind(), BackendKind::Gpu);
     assert_eq!(cpu.kind(), BackendKind::Cpu);
     let (a, b) = batch(257, 3);
-    let via_gpu = gpu.run_binary(BinaryOp::Add, &a, &b).unwrap();
-    let via_cpu = cpu.run_binary(BinaryOp::Add, &a, &b).unwrap();
-    assert_eq!(via_gpu, via_cpu);
+    for op in [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul] {
+        let via_gpu = gpu.run_binary(op, &a, &b).unwrap();
+        let via_cpu = cpu.run_binary(op, &a, &b).unwrap();
+        assert_eq!(via_gpu, via_cpu, "{}", op.name());
+    }
     let err = gpu.run_binary(BinaryOp::Add, &a, &b[..1]).unwrap_err();
     assert!(
         matches!(
@@ -107,4 +109,23 @@ fn backends_agree_through_the_trait() {
         ),
         "{err}"
     );
+}
+
+#[test]
+fn streamed_batches_match_the_cpu() {
+    // Small thresholds, so a modest batch takes the streamed path in many uneven chunks.
+    let Some(ctx) =
+        vk_backend::test_support::test_context_with("streamed_batches_match_the_cpu", |c| {
+            c.with_stream_chunk_bytes(48 * 4099)
+        })
+    else {
+        return;
+    };
+    let gpu = FqGpu::new(ctx.arc()).unwrap().with_stream_above(48 * 1000);
+    let (a, b) = batch(65537, 11);
+    let got = gpu.add(&a, &b).unwrap();
+    assert_eq!(got, cpu::add(&a, &b).unwrap());
+    assert_eq!(got, oracle_add(&a, &b));
+    let m = gpu.mul(&a, &b).unwrap();
+    assert_eq!(m, cpu::mul(&a, &b).unwrap());
 }

@@ -15,6 +15,10 @@ pub enum BackendKind {
 pub enum BinaryOp {
     /// `out[i] = a[i] + b[i]` in the field.
     Add,
+    /// `out[i] = a[i] - b[i]` in the field.
+    Sub,
+    /// `out[i] = a[i] * b[i]` in the field.
+    Mul,
 }
 
 impl BinaryOp {
@@ -22,6 +26,8 @@ impl BinaryOp {
     pub fn name(self) -> &'static str {
         match self {
             BinaryOp::Add => "add",
+            BinaryOp::Sub => "sub",
+            BinaryOp::Mul => "mul",
         }
     }
 }

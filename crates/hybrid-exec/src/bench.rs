@@ -463,9 +463,9 @@ pub(crate) fn json(figures: &[Figure], device: &str, driver: &str) -> String {
             Some((n, v)) => format!("\"ceiling_name\": \"{}\", \"ceiling\": {v}", esc(n)),
             None => "\"ceiling_name\": null, \"ceiling\": null".to_owned(),
         };
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "    {{\"name\": \"{}\", \"unit\": \"{}\", \"samples\": {}, \"min\": {min}, \"median\": {med}, \"p90\": {p90}, \"max\": {max}, {ceiling}, \"ratio\": {}}}{}\n",
+            "    {{\"name\": \"{}\", \"unit\": \"{}\", \"samples\": {}, \"min\": {min}, \"median\": {med}, \"p90\": {p90}, \"max\": {max}, {ceiling}, \"ratio\": {}}}{}",
             esc(&f.name),
             f.unit.label(),
             f.samples.len(),
