@@ -1,6 +1,7 @@
 //! `hybrid-exec`: the operator CLI.
 
 mod bench;
+mod explore;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -54,6 +55,15 @@ enum Command {
         #[arg(long)]
         json: Option<std::path::PathBuf>,
     },
+    /// Measurements behind design choices (round-trip breakdown, host write rates, wait
+    /// policy, streamed-job settings, kernel variants from SPIR-V files).
+    #[command(hide = true)]
+    Explore {
+        /// A directory of element-wise SPIR-V kernels named `add_*`, `mul_*` or
+        /// `montmul_*` to time against the shipped ones.
+        #[arg(long)]
+        spv: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -65,6 +75,7 @@ fn main() -> ExitCode {
             large,
             json,
         } => run_bench(samples, large, json.as_deref()),
+        Command::Explore { spv } => explore::run(spv.as_deref()).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -499,6 +499,11 @@ impl Context {
         u64::from(self.shared.device.limits.max_storage_buffer_range)
     }
 
+    /// Whether kernels may use 64-bit integers (shaderInt64).
+    pub fn shader_int64(&self) -> bool {
+        self.shared.device.shader_int64
+    }
+
     /// Whether streamed uploads use a transfer-only queue (copy engines).
     pub fn has_transfer_queue(&self) -> bool {
         self.shared.device.upload.is_some()

@@ -306,6 +306,8 @@ pub(crate) struct Device {
     pub(crate) info: DeviceInfo,
     pub(crate) limits: vk::PhysicalDeviceLimits,
     pub(crate) memory: MemoryFacts,
+    /// Whether shaders may use 64-bit integers (the shaderInt64 feature is enabled).
+    pub(crate) shader_int64: bool,
     /// The driver's pipeline-cache UUID (changes with the driver build).
     pub(crate) pipeline_cache_uuid: [u8; 16],
     pub(crate) compute: Queue,
@@ -373,8 +375,15 @@ impl Device {
         }
         // Timeline semaphores are core in Vulkan 1.2 and mandatory there.
         let mut features12 = vk::PhysicalDeviceVulkan12Features::default().timeline_semaphore(true);
+        // 64-bit integers in shaders, where offered: 32x32->64-bit multiply-adds map to one
+        // instruction (IMAD.WIDE) on NVIDIA, the core of multi-word arithmetic.
+        // SAFETY: `physical` comes from this live instance.
+        let offered = unsafe { instance.raw.get_physical_device_features(physical) };
+        let features =
+            vk::PhysicalDeviceFeatures::default().shader_int64(offered.shader_int64 == vk::TRUE);
         let create_info = vk::DeviceCreateInfo::default()
             .queue_create_infos(&queue_infos)
+            .enabled_features(&features)
             .push_next(&mut features12);
         // SAFETY: `physical` comes from this instance; the create info points at locals.
         let raw = unsafe { instance.raw.create_device(physical, &create_info, None) }
@@ -422,6 +431,7 @@ impl Device {
             info,
             limits,
             memory,
+            shader_int64: features.shader_int64 == vk::TRUE,
             pipeline_cache_uuid,
             compute,
             upload,

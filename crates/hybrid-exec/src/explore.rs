@@ -1,0 +1,253 @@
+//! `hybrid-exec explore` (hidden): measurements for design decisions rather than for the
+//! record: where the time of a round trip goes, host write rates into each kind of mapped
+//! memory, streamed-job settings, wait policy, and kernel variants loaded from SPIR-V files
+//! (so candidates can be timed on the GPU machine without committing them).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use field_bls12::{Fq, FqGpu, FqOp};
+use rayon::prelude::*;
+use vk_backend::{Context, ContextConfig, KernelDesc};
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn time_us(n: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+    for _ in 0..3 {
+        f()?;
+    }
+    let v = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            f().map(|()| t.elapsed().as_secs_f64() * 1e6)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(median(v))
+}
+
+fn open(adjust: impl FnOnce(ContextConfig) -> ContextConfig) -> Result<Arc<Context>> {
+    Ok(Arc::new(Context::new(&adjust(ContextConfig::from_env()?))?))
+}
+
+fn random(n: usize, seed: u64) -> Vec<Fq> {
+    use rand::SeedableRng;
+    let mut out = vec![Fq::ZERO; n];
+    out.par_chunks_mut(1 << 16)
+        .enumerate()
+        .for_each(|(c, chunk)| {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ (c as u64) << 20);
+            chunk.iter_mut().for_each(|x| *x = Fq::random(&mut rng));
+        });
+    out
+}
+
+/// Runs every exploration, printing one line per measurement.
+pub(crate) fn run(spv_dir: Option<&Path>) -> Result<()> {
+    let ctx = open(|c| c)?;
+    println!(
+        "device {} ({}), int64 {}",
+        ctx.info().name,
+        ctx.info().driver,
+        ctx.shader_int64()
+    );
+    let fq = FqGpu::new(Arc::clone(&ctx))?;
+
+    // Wait policy: empty submit with and without spinning.
+    for spin in [0u64, 20, 200] {
+        let c = open(|c| c.with_spin(Duration::from_micros(spin)))?;
+        let us = time_us(200, || Ok(drop(c.batch()?.submit()?.finish()?)))?;
+        println!("wait: empty submit, spin {spin:>3} us: {us:.1} us");
+    }
+
+    // Round trip of 1Ki: raw words vs Fq conversion; direct (BAR) vs staged.
+    let add = fq.kernel(FqOp::Add).clone();
+    let words: Vec<u64> = (0..1024 * 6).map(|i| i as u64 % 7).collect();
+    for (name, c) in [
+        ("direct", Arc::clone(&ctx)),
+        ("staged", open(|c| c.with_direct_limit(0))?),
+    ] {
+        let k = if Arc::ptr_eq(&c, &ctx) {
+            add.clone()
+        } else {
+            FqGpu::new(Arc::clone(&c))?.kernel(FqOp::Add).clone()
+        };
+        let us = time_us(500, || {
+            c.run_elementwise(
+                &k,
+                1024,
+                |_, w| w.copy_from_slice(&words),
+                |w| std::hint::black_box(w[0]),
+            )?;
+            Ok(())
+        })?;
+        println!("1Ki round trip, raw words, {name}: {us:.1} us");
+    }
+    let (a, b) = (random(1024, 1), random(1024, 2));
+    let us = time_us(500, || Ok(drop(fq.add(&a, &b)?)))?;
+    println!("1Ki round trip, FqGpu::add: {us:.1} us");
+    let us = time_us(500, || {
+        let mut batch = ctx.batch()?;
+        let buf = ctx.alloc(1024, 6)?;
+        batch.upload(&buf, |w| w.copy_from_slice(&words))?;
+        drop(batch.submit()?.finish()?);
+        Ok(())
+    })?;
+    println!("1Ki upload only (alloc + direct write + submit + wait): {us:.1} us");
+
+    // Host write rate into mapped memory: BAR (direct) vs host staging, 1 thread vs all.
+    let big = open(|c| c.with_direct_limit(1 << 30))?;
+    for mib in [4usize, 64] {
+        let n = mib << 17; // u64 words
+        let src: Vec<u64> = (0..n as u64).collect();
+        for (kind, c) in [
+            ("BAR", &big),
+            ("staging", &open(|c| c.with_direct_limit(0))?),
+        ] {
+            let buf = c.alloc(n / 2, 2)?;
+            for par in [false, true] {
+                let mut rates = Vec::new();
+                for _ in 0..5 {
+                    let mut batch = c.batch()?;
+                    let mut secs = 0.0;
+                    batch.upload(&buf, |w| {
+                        let t = Instant::now();
+                        if par {
+                            w.par_chunks_mut(1 << 15)
+                                .zip(src.par_chunks(1 << 15))
+                                .for_each(|(d, s)| d.copy_from_slice(s));
+                        } else {
+                            w.copy_from_slice(&src);
+                        }
+                        secs = t.elapsed().as_secs_f64();
+                    })?;
+                    drop(batch.submit()?.finish()?);
+                    rates.push((n * 8) as f64 / secs / 1e9);
+                }
+                println!(
+                    "host write {mib} MiB into {kind}, {}: {:.1} GB/s",
+                    if par { "all threads" } else { "1 thread" },
+                    median(rates)
+                );
+            }
+        }
+    }
+
+    // Streamed 16Mi add: raw words vs Fq, chunk sizes, transfer queue on/off.
+    let n = 1 << 24;
+    let wa: Vec<u64> = (0..n as u64 * 6).map(|i| i % 5).collect();
+    for (tq, chunk_mib) in [(true, 8u64), (true, 32), (true, 128), (false, 32)] {
+        let c = open(|c| {
+            c.with_transfer_queue(tq)
+                .with_stream_chunk_bytes(chunk_mib << 20)
+        })?;
+        let k = FqGpu::new(Arc::clone(&c))?.kernel(FqOp::Add).clone();
+        let us = time_us(3, || {
+            c.run_streamed(
+                &k,
+                n,
+                0,
+                |_, r, w| {
+                    w.par_chunks_mut(1 << 15)
+                        .zip(wa[r.start * 6..r.end * 6].par_chunks(1 << 15))
+                        .for_each(|(d, s)| d.copy_from_slice(s))
+                },
+                |_, w| {
+                    std::hint::black_box(w.par_chunks(1 << 15).map(|c| c[0]).sum::<u64>());
+                },
+            )?;
+            Ok(())
+        })?;
+        println!("streamed 16Mi add, raw words, transfer queue {tq}, chunk {chunk_mib} MiB: {:.2} ns/elem", us * 1e3 / n as f64);
+    }
+    let (a, b) = (random(n, 3), random(n, 4));
+    let us = time_us(3, || Ok(drop(fq.add(&a, &b)?)))?;
+    println!(
+        "streamed 16Mi add, FqGpu::add: {:.2} ns/elem",
+        us * 1e3 / n as f64
+    );
+    let us = time_us(3, || Ok(drop(field_bls12::cpu::add(&a, &b)?)))?;
+    println!("16Mi add, CPU: {:.2} ns/elem", us * 1e3 / n as f64);
+
+    // Kernel variants from SPIR-V files, resident at 16Mi, against the shipped kernels.
+    let Some(dir) = spv_dir else { return Ok(()) };
+    let n = n.min((ctx.max_kernel_buffer_bytes() / 48) as usize);
+    let (a, b) = (&a[..n], &b[..n]);
+    let upload = |v: &[Fq]| {
+        ctx.upload(v.len(), 6, |w| {
+            w.par_chunks_mut(6 << 12)
+                .zip(v.par_chunks(1 << 12))
+                .for_each(|(d, s)| {
+                    for (d, x) in d.chunks_exact_mut(6).zip(s) {
+                        d.copy_from_slice(x.limbs());
+                    }
+                })
+        })
+    };
+    let (da, db) = (upload(a)?, upload(b)?);
+    let out = ctx.alloc(n, 6)?;
+    let reference = |op: FqOp| -> Result<Vec<u64>> {
+        let mut batch = ctx.batch()?;
+        batch.dispatch(fq.kernel(op), &[&da, &db], &out)?;
+        let id = batch.download(&out)?;
+        Ok(batch.submit()?.finish()?.read(id, |w| w.to_vec())?)
+    };
+    let refs = [
+        ("add", reference(FqOp::Add)?),
+        ("mul", reference(FqOp::Mul)?),
+        ("montmul", reference(FqOp::MontMul)?),
+    ];
+    let mut files: Vec<_> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "spv"))
+        .collect();
+    files.sort();
+    for path in files {
+        let name = path
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let spirv = std::fs::read(&path).with_context(|| path.display().to_string())?;
+        let Some((_, want)) = refs.iter().find(|(p, _)| name.split('_').next() == Some(p)) else {
+            continue;
+        };
+        for wg in [64u32, 128, 256, 512] {
+            let k = match ctx.create_kernel(
+                &KernelDesc::elementwise("explore", &spirv, 2, 6).with_workgroup_size(wg),
+            ) {
+                Ok(k) => k,
+                Err(e) => {
+                    println!("kernel {name} wg {wg}: {e}");
+                    continue;
+                }
+            };
+            let mut ns = Vec::new();
+            let mut same = true;
+            for r in 0..4 {
+                let mut batch = ctx.batch()?;
+                batch.dispatch(&k, &[&da, &db], &out)?;
+                let id = (r == 0).then(|| batch.download(&out)).transpose()?;
+                let done = batch.submit()?.finish()?;
+                if let Some(id) = id {
+                    same = done.read(id, |w| w == want.as_slice())?;
+                }
+                if r > 0 {
+                    ns.push(done.timings().map_or(f64::NAN, |t| t.compute_ns as f64));
+                }
+            }
+            let ns = median(ns);
+            println!(
+                "kernel {name:<20} wg {wg:>4}: {:>7.3} ms, {:>6.2} Gelem/s, {:>5.2} TB/s (144 B/elem), matches shipped: {same}",
+                ns / 1e6,
+                n as f64 / ns,
+                144.0 * n as f64 / ns / 1e3
+            );
+        }
+    }
+    Ok(())
+}
