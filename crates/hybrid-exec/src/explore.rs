@@ -17,14 +17,19 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn time_us(n: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+/// Median microseconds of `n` calls of `f` (after 3 untimed ones); results are dropped
+/// inside the timing, as callers would.
+fn time_us<T>(n: usize, mut f: impl FnMut() -> Result<T>) -> Result<f64> {
     for _ in 0..3 {
         f()?;
     }
     let v = (0..n)
         .map(|_| {
             let t = Instant::now();
-            f().map(|()| t.elapsed().as_secs_f64() * 1e6)
+            f().map(|out| {
+                drop(out);
+                t.elapsed().as_secs_f64() * 1e6
+            })
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(median(v))
@@ -60,7 +65,7 @@ pub(crate) fn run(spv_dir: Option<&Path>) -> Result<()> {
     // Wait policy: empty submit with and without spinning.
     for spin in [0u64, 20, 200] {
         let c = open(|c| c.with_spin(Duration::from_micros(spin)))?;
-        let us = time_us(200, || Ok(drop(c.batch()?.submit()?.finish()?)))?;
+        let us = time_us(200, || Ok(c.batch()?.submit()?.finish()?))?;
         println!("wait: empty submit, spin {spin:>3} us: {us:.1} us");
     }
 
@@ -88,7 +93,7 @@ pub(crate) fn run(spv_dir: Option<&Path>) -> Result<()> {
         println!("1Ki round trip, raw words, {name}: {us:.1} us");
     }
     let (a, b) = (random(1024, 1), random(1024, 2));
-    let us = time_us(500, || Ok(drop(fq.add(&a, &b)?)))?;
+    let us = time_us(500, || Ok(fq.add(&a, &b)?))?;
     println!("1Ki round trip, FqGpu::add: {us:.1} us");
     let us = time_us(500, || {
         let mut batch = ctx.batch()?;
@@ -165,12 +170,12 @@ pub(crate) fn run(spv_dir: Option<&Path>) -> Result<()> {
         println!("streamed 16Mi add, raw words, transfer queue {tq}, chunk {chunk_mib} MiB: {:.2} ns/elem", us * 1e3 / n as f64);
     }
     let (a, b) = (random(n, 3), random(n, 4));
-    let us = time_us(3, || Ok(drop(fq.add(&a, &b)?)))?;
+    let us = time_us(3, || Ok(fq.add(&a, &b)?))?;
     println!(
         "streamed 16Mi add, FqGpu::add: {:.2} ns/elem",
         us * 1e3 / n as f64
     );
-    let us = time_us(3, || Ok(drop(field_bls12::cpu::add(&a, &b)?)))?;
+    let us = time_us(3, || Ok(field_bls12::cpu::add(&a, &b)?))?;
     println!("16Mi add, CPU: {:.2} ns/elem", us * 1e3 / n as f64);
 
     // Kernel variants from SPIR-V files, resident at 16Mi, against the shipped kernels.
