@@ -15,7 +15,7 @@ layout(std430, set = 0, binding = 2) writeonly buffer Out { uvec4 c[]; };
 layout(push_constant) uniform Params { uint count; uint row_stride; } params;
 
 void main() {
-    uint i = fq_global_index(params.row_stride);
+    uint i = element_index(params.row_stride);
     // The last workgroup may run past the batch: those invocations do nothing.
     if (i >= params.count) {
         return;

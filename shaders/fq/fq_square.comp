@@ -12,7 +12,7 @@ FQ_OUTPUT(1, Out, out_r);
 FQ_PARAMS;
 
 void main() {
-    uint i = fq_global_index(params.row_stride);
+    uint i = element_index(params.row_stride);
     if (i >= params.count) {
         return; // past the end of the batch in the last workgroup
     }

@@ -17,16 +17,17 @@
 #ifndef FQ_GLSL
 #define FQ_GLSL
 
-// Loop unrolling is left to the driver by default (small SPIR-V: a Montgomery multiplication
-// is two nested 12 x 12 loops). A kernel that defines FQ_FORCE_UNROLL before including this
-// file marks every loop [[unroll]], and spirv-opt then unrolls them fully (fq_mul.spv grows
-// from about 9 KB to 130 KB); which is faster on a given GPU is for measurement to decide.
-#ifdef FQ_FORCE_UNROLL
+// The Montgomery multiplication accumulates in 64-bit integers (shaderInt64): a 32 x 32 -> 64
+// bit multiply-add is one instruction on NVIDIA (IMAD.WIDE.U32), against umulExtended plus two
+// uaddCarry on 32-bit words. Its loops are unrolled in the SPIR-V ([[unroll]]); the short
+// linear loops are left to the driver. Measured on the H100 (driver 580.159.04, 2026-11-21,
+// resident 16Mi elements, see docs/performance.md): Montgomery products per second
+//   32-bit words, loops rolled (driver's choice) ........ 2.06 G/s
+//   32-bit words, every loop [[unroll]] ................. 1.37 G/s
+//   64-bit accumulation, loops rolled ................... 2.43 G/s
+//   64-bit accumulation, [[unroll]] (this file) ......... 4.45 G/s
 #extension GL_EXT_control_flow_attributes : require
-#define FQ_UNROLL [[unroll]]
-#else
-#define FQ_UNROLL
-#endif
+#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 
 // p = 0x1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab
 // p < 2^381, so 2p < 2^382 and 4p < R = 2^384: sums of two canonical values never carry out of
@@ -49,17 +50,7 @@ const uint FQ_R2[12] = uint[12](
 // 1 (canonical): fq_mont_mul(x, FQ_ONE) = x * R^-1 mod p, leaving Montgomery form.
 const uint FQ_ONE[12] = uint[12](1u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u);
 
-// The flat index of this invocation in a (possibly 2-D) dispatch: the host splits large
-// batches over rows because maxComputeWorkGroupCount[0] may be only 65535, and passes the
-// invocations per row (`row_stride`) as a push constant.
-//
-// Deliberately not computed from gl_WorkGroupSize: with a specialization-constant workgroup
-// size, spirv-opt (SPIRV-Tools 2023.2, Debian 12) folds gl_WorkGroupSize.x to the constant's
-// default of 1, so every workgroup past the first would overlap the first. The driver's own
-// gl_GlobalInvocationID is always right.
-uint fq_global_index(uint row_stride) {
-    return gl_GlobalInvocationID.y * row_stride + gl_GlobalInvocationID.x;
-}
+#include "index.glsl"
 
 void fq_unpack(uvec4 v0, uvec4 v1, uvec4 v2, out uint w[12]) {
     w[0] = v0.x; w[1] = v0.y; w[2] = v0.z; w[3] = v0.w;
@@ -83,7 +74,7 @@ void fq_pack(in uint w[12], out uvec4 v0, out uvec4 v1, out uvec4 v2) {
     layout(std430, set = 0, binding = binding_) readonly buffer block_ { uvec4 name_[]; }
 #define FQ_OUTPUT(binding_, block_, name_) \
     layout(std430, set = 0, binding = binding_) writeonly buffer block_ { uvec4 name_[]; }
-// count: elements in the batch; row_stride: invocations per dispatch row (fq_global_index).
+// count: elements in the batch; row_stride: invocations per dispatch row (element_index).
 #define FQ_PARAMS \
     layout(push_constant) uniform Params { uint count; uint row_stride; } params
 // Element `index_` of the uvec4 buffer array `buf_` into / from the uint[12] `w_`.
@@ -97,7 +88,7 @@ void fq_pack(in uint w[12], out uvec4 v0, out uvec4 v1, out uvec4 v2) {
 void fq_reduce_once(in uint s[12], out uint r[12]) {
     uint d[12];
     uint borrow = 0u;
-    FQ_UNROLL for (int i = 0; i < 12; ++i) {
+    for (int i = 0; i < 12; ++i) {
         uint b0, b1;
         uint t = usubBorrow(s[i], FQ_P[i], b0);
         d[i] = usubBorrow(t, borrow, b1);
@@ -105,7 +96,7 @@ void fq_reduce_once(in uint s[12], out uint r[12]) {
     }
     // A final borrow means s < p: keep s, otherwise s - p.
     bool keep = borrow != 0u;
-    FQ_UNROLL for (int i = 0; i < 12; ++i) {
+    for (int i = 0; i < 12; ++i) {
         r[i] = keep ? s[i] : d[i];
     }
 }
@@ -116,7 +107,7 @@ void fq_reduce_once(in uint s[12], out uint r[12]) {
 void fq_add(in uint a[12], in uint b[12], out uint r[12]) {
     uint s[12];
     uint carry = 0u;
-    FQ_UNROLL for (int i = 0; i < 12; ++i) {
+    for (int i = 0; i < 12; ++i) {
         uint c0, c1;
         uint t = uaddCarry(a[i], b[i], c0);
         s[i] = uaddCarry(t, carry, c1);
@@ -132,7 +123,7 @@ void fq_add(in uint a[12], in uint b[12], out uint r[12]) {
 void fq_sub(in uint a[12], in uint b[12], out uint r[12]) {
     uint d[12];
     uint borrow = 0u;
-    FQ_UNROLL for (int i = 0; i < 12; ++i) {
+    for (int i = 0; i < 12; ++i) {
         uint b0, b1;
         uint t = usubBorrow(a[i], b[i], b0);
         d[i] = usubBorrow(t, borrow, b1);
@@ -140,7 +131,7 @@ void fq_sub(in uint a[12], in uint b[12], out uint r[12]) {
     }
     uint mask = 0u - borrow; // all ones when a < b, else 0
     uint carry = 0u;
-    FQ_UNROLL for (int i = 0; i < 12; ++i) {
+    for (int i = 0; i < 12; ++i) {
         uint c0, c1;
         uint t = uaddCarry(d[i], FQ_P[i] & mask, c0);
         r[i] = uaddCarry(t, carry, c1);
@@ -152,12 +143,12 @@ void fq_sub(in uint a[12], in uint b[12], out uint r[12]) {
 // For 0 < a < p, 0 < p - a < p, and p - a never borrows.
 void fq_neg(in uint a[12], out uint r[12]) {
     uint nonzero = 0u;
-    FQ_UNROLL for (int i = 0; i < 12; ++i) {
+    for (int i = 0; i < 12; ++i) {
         nonzero |= a[i];
     }
     uint mask = nonzero != 0u ? 0xffffffffu : 0u;
     uint borrow = 0u;
-    FQ_UNROLL for (int i = 0; i < 12; ++i) {
+    for (int i = 0; i < 12; ++i) {
         uint b0, b1;
         uint t = usubBorrow(FQ_P[i], a[i], b0);
         t = usubBorrow(t, borrow, b1);
@@ -171,22 +162,10 @@ void fq_neg(in uint a[12], out uint r[12]) {
 void fq_double(in uint a[12], out uint r[12]) {
     uint s[12];
     s[0] = a[0] << 1;
-    FQ_UNROLL for (int i = 1; i < 12; ++i) {
+    for (int i = 1; i < 12; ++i) {
         s[i] = (a[i] << 1) | (a[i - 1] >> 31);
     }
     fq_reduce_once(s, r);
-}
-
-// Returns the low word of t + x * y + carry and leaves the high word in carry. Never
-// overflows: t + x * y + carry <= (2^32 - 1) + (2^32 - 1)^2 + (2^32 - 1) = 2^64 - 1.
-uint fq_mac(uint t, uint x, uint y, inout uint carry) {
-    uint hi, lo;
-    umulExtended(x, y, hi, lo);
-    uint c0, c1;
-    lo = uaddCarry(lo, t, c0);
-    lo = uaddCarry(lo, carry, c1);
-    carry = hi + c0 + c1;
-    return lo;
 }
 
 // r = a * b * R^-1 mod p (Montgomery multiplication), R = 2^384, for a, b < p.
@@ -195,6 +174,9 @@ uint fq_mac(uint t, uint x, uint y, inout uint carry) {
 // t += a * b[i], then m = t[0] * (-p^-1) mod W makes t + m * p divisible by W, and
 // t = (t + m * p) / W. After 12 rounds t = a * b * W^-12 = a * b * R^-1 (mod p).
 //
+// Word steps accumulate in 64 bits: c + x * y + t <= (2^32 - 1) + (2^32 - 1)^2 + (2^32 - 1)
+// = 2^64 - 1, so c never overflows; its high word is the carry into the next word.
+//
 // Bounds: a < p, and b any 12-word value (b < R; in practice b < p). t starts at 0; if
 // t < 2p before a round, then t + a * b[i] + m * p < 2p + (W - 1)p + (W - 1)p = 2Wp, so
 // after the division by W, t < 2p again. 2Wp < 2^414, so each round's sum fits in 13 words
@@ -202,25 +184,29 @@ uint fq_mac(uint t, uint x, uint y, inout uint carry) {
 // conditional subtraction of p.
 void fq_mont_mul(in uint a[12], in uint b[12], out uint r[12]) {
     uint t[12];
-    FQ_UNROLL for (int j = 0; j < 12; ++j) {
+    [[unroll]] for (int j = 0; j < 12; ++j) {
         t[j] = 0u;
     }
-    FQ_UNROLL for (int i = 0; i < 12; ++i) {
+    [[unroll]] for (int i = 0; i < 12; ++i) {
         // t += a * b[i]: t < 2p + (W - 1)p < 2^414, 13 words.
-        uint carry = 0u;
-        FQ_UNROLL for (int j = 0; j < 12; ++j) {
-            t[j] = fq_mac(t[j], a[j], b[i], carry);
+        uint64_t bi = uint64_t(b[i]);
+        uint64_t c = 0ul;
+        [[unroll]] for (int j = 0; j < 12; ++j) {
+            c += uint64_t(a[j]) * bi + uint64_t(t[j]);
+            t[j] = uint(c);
+            c >>= 32;
         }
-        uint t12 = carry;
+        uint t12 = uint(c);
         // t = (t + m * p) / W. The low word of t + m * p is 0 by the choice of m.
-        uint m = t[0] * FQ_INV;
-        carry = 0u;
-        fq_mac(t[0], m, FQ_P[0], carry);
-        FQ_UNROLL for (int j = 1; j < 12; ++j) {
-            t[j - 1] = fq_mac(t[j], m, FQ_P[j], carry);
+        uint64_t m = uint64_t(t[0] * FQ_INV);
+        c = (m * uint64_t(FQ_P[0]) + uint64_t(t[0])) >> 32;
+        [[unroll]] for (int j = 1; j < 12; ++j) {
+            c += m * uint64_t(FQ_P[j]) + uint64_t(t[j]);
+            t[j - 1] = uint(c);
+            c >>= 32;
         }
         // The 13-word sum is < 2Wp, so after the shift t < 2p < 2^382: this never carries.
-        t[11] = t12 + carry;
+        t[11] = t12 + uint(c);
     }
     fq_reduce_once(t, r);
 }

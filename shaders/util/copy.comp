@@ -3,7 +3,7 @@
 // against which element-wise kernels are compared (a compute copy reaches ~3 TB/s on the
 // H100, vkCmdCopyBuffer only ~0.8 TB/s).
 #extension GL_GOOGLE_include_directive : require
-#include "fq.glsl"
+#include "index.glsl"
 
 layout(local_size_x_id = 1) in;
 
@@ -13,7 +13,7 @@ layout(std430, set = 0, binding = 1) writeonly buffer Out { uvec4 dst[]; };
 layout(push_constant) uniform Params { uint count; uint row_stride; } params;
 
 void main() {
-    uint i = fq_global_index(params.row_stride);
+    uint i = element_index(params.row_stride);
     if (i >= params.count) {
         return;
     }

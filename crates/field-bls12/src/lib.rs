@@ -30,5 +30,5 @@ pub use error::FieldError;
 pub use ff;
 pub use ff_impl::FqRepr;
 pub use fq::{Fq, FqMont, FQ_BYTES, FQ_LIMBS};
-pub use gpu::{FqGpu, FqOp, STREAM_ABOVE_BYTES};
+pub use gpu::{FqGpu, FqOp, DEFAULT_WORKGROUP_SIZE, STREAM_ABOVE_BYTES};
 pub use subtle;
