@@ -5,13 +5,13 @@
 //! Every operation runs in one upload-dispatch-download round trip through
 //! [`Context::run_elementwise`], and every element the GPU returns is checked canonical.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use vk_backend::{Context, Kernel, KernelDesc};
 
 use crate::error::check_lengths;
-use rayon::prelude::*;
-
 use crate::fq::{is_canonical, FQ_BYTES, FQ_LIMBS};
 use crate::{FieldError, Fq, FqMont};
 
@@ -382,10 +382,11 @@ fn write_limbs<I: GpuElement>(dst: &mut [u64], src: &[I]) {
     }
 }
 
-/// Appends the elements in kernel output `words` to `out`, after checking that all are
-/// canonical; a bad one is reported at its index in the whole batch (`base` + position).
-/// Large outputs are checked and converted in parallel, straight into `out`'s memory (one
-/// thread page-faulting a fresh gigabyte would take longer than the GPU work).
+/// Appends the elements in kernel output `words` to `out`, checking that all are
+/// canonical; a bad one is reported at its index in the whole batch (`base` + position),
+/// and `out` is then to be discarded. Large outputs are checked and converted in one
+/// parallel pass straight into `out`'s memory (one thread page-faulting a fresh gigabyte
+/// would take longer than the GPU work, and a separate checking pass costs another read).
 fn read_limbs<O: GpuElement>(
     out: &mut Vec<O>,
     words: &[u64],
@@ -393,28 +394,30 @@ fn read_limbs<O: GpuElement>(
 ) -> Result<(), FieldError> {
     let limbs = words.as_chunks::<FQ_LIMBS>().0;
     // The kernel's output must be canonical; checking costs a compare per element and
-    // turns a kernel bug into an error instead of a wrong answer.
-    let bad = |w: &[u64; FQ_LIMBS]| !is_canonical(w);
-    let first_bad = if limbs.len() <= COPY_CHUNK {
-        limbs.iter().position(bad)
-    } else {
-        limbs
-            .par_iter()
-            .with_min_len(COPY_CHUNK)
-            .position_first(bad)
+    // turns a kernel bug into an error instead of a wrong answer. A bad element becomes 0
+    // in `out` (never observed: the caller gets the error) and its index is kept.
+    let first_bad = AtomicUsize::new(usize::MAX);
+    let convert = |(i, w): (usize, &[u64; FQ_LIMBS])| {
+        if is_canonical(w) {
+            O::from_checked(*w)
+        } else {
+            first_bad.fetch_min(i, Ordering::Relaxed);
+            O::from_checked([0; FQ_LIMBS])
+        }
     };
-    if let Some(i) = first_bad {
-        return Err(FieldError::GpuResultNotCanonical { index: base + i });
-    }
     if limbs.len() <= COPY_CHUNK {
-        out.extend(limbs.iter().map(|w| O::from_checked(*w)));
+        out.extend(limbs.iter().enumerate().map(convert));
     } else {
         out.par_extend(
             limbs
                 .par_iter()
+                .enumerate()
                 .with_min_len(COPY_CHUNK)
-                .map(|w| O::from_checked(*w)),
+                .map(convert),
         );
     }
-    Ok(())
+    match first_bad.into_inner() {
+        usize::MAX => Ok(()),
+        i => Err(FieldError::GpuResultNotCanonical { index: base + i }),
+    }
 }

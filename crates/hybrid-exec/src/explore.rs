@@ -92,6 +92,36 @@ pub(crate) fn run(spv_dir: Option<&Path>) -> Result<()> {
         })?;
         println!("1Ki round trip, raw words, {name}: {us:.1} us");
     }
+    // Where the inputs and the output of a 1Ki round trip live.
+    for (name, host_in, host_out) in [
+        ("BAR in, host out", false, true),
+        ("host in, host out", true, true),
+        ("BAR in, device out + copy", false, false),
+    ] {
+        let us = time_us(500, || {
+            let alloc = |host: bool| {
+                if host {
+                    ctx.alloc_host(1024, 6)
+                } else {
+                    ctx.alloc(1024, 6)
+                }
+            };
+            let (x, y, out) = (alloc(host_in)?, alloc(host_in)?, alloc(host_out)?);
+            let mut batch = ctx.batch()?;
+            batch.upload(&x, |w| w.copy_from_slice(&words))?;
+            batch.upload(&y, |w| w.copy_from_slice(&words))?;
+            batch.dispatch(&add, &[&x, &y], &out)?;
+            let id = if host_out {
+                batch.read_host(&out)?
+            } else {
+                batch.download(&out)?
+            };
+            let done = batch.submit()?.finish()?;
+            done.read(id, |w| std::hint::black_box(w.iter().sum::<u64>()))?;
+            Ok(())
+        })?;
+        println!("1Ki round trip, raw words, {name}: {us:.1} us");
+    }
     let (a, b) = (random(1024, 1), random(1024, 2));
     let us = time_us(500, || Ok(fq.add(&a, &b)?))?;
     println!("1Ki round trip, FqGpu::add: {us:.1} us");
@@ -234,15 +264,20 @@ pub(crate) fn run(spv_dir: Option<&Path>) -> Result<()> {
             let mut ns = Vec::new();
             let mut same = true;
             for r in 0..4 {
-                let mut batch = ctx.batch()?;
-                batch.dispatch(&k, &[&da, &db], &out)?;
+                let mut batch = ctx.timed_batch()?;
+                for _ in 0..10 {
+                    batch.dispatch(&k, &[&da, &db], &out)?;
+                }
                 let id = (r == 0).then(|| batch.download(&out)).transpose()?;
                 let done = batch.submit()?.finish()?;
                 if let Some(id) = id {
                     same = done.read(id, |w| w == want.as_slice())?;
                 }
                 if r > 0 {
-                    ns.push(done.timings().map_or(f64::NAN, |t| t.compute_ns as f64));
+                    ns.push(
+                        done.timings()
+                            .map_or(f64::NAN, |t| t.compute_ns as f64 / 10.0),
+                    );
                 }
             }
             let ns = median(ns);

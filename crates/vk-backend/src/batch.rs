@@ -94,8 +94,9 @@ impl<'c> Batch<'c> {
         shared: &'c Arc<Shared>,
         serial: u64,
         mut rec: Recorder,
+        timed: bool,
     ) -> Result<Self, Error> {
-        rec.begin()?;
+        rec.begin(timed)?;
         let raw = &shared.device.raw;
         let all = vk::PipelineStageFlags::TRANSFER | vk::PipelineStageFlags::COMPUTE_SHADER;
         // Earlier submissions on this queue may still run and may have written what this
@@ -256,9 +257,6 @@ impl<'c> Batch<'c> {
         let buffers: Vec<&Arc<RawBuffer>> =
             inputs.iter().map(|b| &b.buf).chain([&output.buf]).collect();
         self.record_dispatch(k, &plan, &buffers)?;
-        if output.buf.kind == MemoryKind::HostStaging {
-            self.host_reads_from |= vk::PipelineStageFlags::COMPUTE_SHADER;
-        }
         Ok(())
     }
 
@@ -433,15 +431,29 @@ impl<'c> Batch<'c> {
         self.upload_recorder = Some(recorder);
     }
 
-    /// Like [`Batch::download`] for a buffer the kernel wrote straight into host memory
-    /// (see `Context::alloc_host_output`): no copy, the data is read where it lies.
-    pub(crate) fn read_in_place(&mut self, buf: &DeviceBuffer) -> DownloadId {
+    /// Reads a buffer from [`crate::Context::alloc_host`] after the batch, where it lies: no
+    /// copy (kernels that write host memory directly are the fastest way back for small
+    /// outputs).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a buffer of another context or one not in host memory.
+    pub fn read_host(&mut self, buf: &DeviceBuffer) -> Result<DownloadId, Error> {
+        self.check_ours(buf)?;
+        if buf.buf.kind != MemoryKind::HostStaging {
+            return Err(Error::InvalidArgument(
+                "read_host needs a buffer from alloc_host; use download".to_owned(),
+            ));
+        }
+        // The batch's final barrier must make writes by both copies and kernels visible.
+        self.host_reads_from |=
+            vk::PipelineStageFlags::TRANSFER | vk::PipelineStageFlags::COMPUTE_SHADER;
+        self.use_buffer(&buf.buf);
         let id = DownloadId {
             batch: self.serial,
             index: self.downloads.len(),
         };
         self.downloads.push((Arc::clone(&buf.buf), buf.words()));
-        id
+        Ok(id)
     }
 
     /// Ends recording and submits the batch to the compute queue: one `vkQueueSubmit`.
@@ -618,7 +630,8 @@ impl Finished {
         Ok(f(unsafe { buf.words(*words)? }))
     }
 
-    /// GPU time by phase, when the queue supports timestamps.
+    /// GPU time by phase, for a batch from `Context::timed_batch` on a queue with
+    /// timestamps.
     pub fn timings(&self) -> Option<GpuTimings> {
         self.timings
     }

@@ -26,6 +26,8 @@ pub(crate) struct Recorder {
     /// Index of the pool new sets come from.
     current_pool: usize,
     queries: Option<vk::QueryPool>,
+    /// Whether the batch being recorded writes timestamps.
+    timed: bool,
 }
 
 impl Recorder {
@@ -45,6 +47,7 @@ impl Recorder {
             descriptor_pools: Vec::new(),
             current_pool: 0,
             queries: None,
+            timed: false,
         };
         let alloc_info = vk::CommandBufferAllocateInfo::default()
             .command_pool(command_pool)
@@ -66,11 +69,14 @@ impl Recorder {
         Ok(rec)
     }
 
-    /// Resets everything and begins recording; writes the start timestamp.
+    /// Resets everything and begins recording; with `timed`, resets the timestamp queries
+    /// and writes the start timestamp (timestamps cost a few microseconds per batch, so
+    /// only batches that ask for them get them).
     ///
     /// The recorder must not be in use by the GPU (the context only hands out recorders
     /// whose last submission has completed).
-    pub(crate) fn begin(&mut self) -> Result<(), Error> {
+    pub(crate) fn begin(&mut self, timed: bool) -> Result<(), Error> {
+        self.timed = timed && self.queries.is_some();
         let raw = &self.device.raw;
         // SAFETY: nothing recorded from these pools is pending on the GPU (see above).
         unsafe {
@@ -84,7 +90,7 @@ impl Recorder {
                 .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT);
             raw.begin_command_buffer(self.cmd, &begin)
                 .map_err(Error::vk("vkBeginCommandBuffer"))?;
-            if let Some(q) = self.queries {
+            if let (true, Some(q)) = (self.timed, self.queries) {
                 raw.cmd_reset_query_pool(self.cmd, q, 0, TIMESTAMPS);
             }
         }
@@ -95,7 +101,7 @@ impl Recorder {
 
     /// Writes timestamp `index` once every earlier command has passed `stage`.
     pub(crate) fn timestamp(&self, index: u32, stage: vk::PipelineStageFlags) {
-        if let Some(q) = self.queries {
+        if let (true, Some(q)) = (self.timed, self.queries) {
             // SAFETY: the command buffer is recording and the query was reset in `begin`.
             unsafe {
                 self.device
@@ -114,7 +120,7 @@ impl Recorder {
     /// The timestamps of the last completed submission, in ticks; `None` for one that
     /// was not written (a phase the batch did not have).
     pub(crate) fn read_timestamps(&self) -> Option<[Option<u64>; TIMESTAMPS as usize]> {
-        let q = self.queries?;
+        let q = self.queries.filter(|_| self.timed)?;
         let mut out = [[0u64; 2]; TIMESTAMPS as usize];
         // SAFETY: the submission that wrote these queries has completed; each element is a
         // (value, availability) pair as WITH_AVAILABILITY lays them out.

@@ -580,9 +580,13 @@ impl Context {
         Ok(DeviceBuffer::new(buf, len, words_per_element))
     }
 
-    /// A buffer in host memory that a kernel writes its output into directly, read without
-    /// a copy once the batch finishes: the fastest way back for small outputs.
-    fn alloc_host_output(&self, len: usize, words_per_element: u32) -> Result<DeviceBuffer, Error> {
+    /// A buffer in host memory (cached where the device offers it) that kernels read and
+    /// write directly over the bus: no copies, at PCIe speed. The fastest path for small
+    /// outputs (read them with [`Batch::read_host`]); [`Batch::upload`] writes it in place.
+    ///
+    /// # Errors
+    /// As [`Context::alloc`].
+    pub fn alloc_host(&self, len: usize, words_per_element: u32) -> Result<DeviceBuffer, Error> {
         let bytes = self.bytes(len, words_per_element)?;
         Ok(DeviceBuffer::new(
             self.shared.staging(bytes)?,
@@ -607,9 +611,22 @@ impl Context {
     /// # Errors
     /// [`Error::DeviceLost`]; Vulkan errors creating a recorder.
     pub fn batch(&self) -> Result<Batch<'_>, Error> {
+        self.new_batch(false)
+    }
+
+    /// Like [`Context::batch`], and the finished batch reports its GPU time by phase
+    /// ([`crate::Finished::timings`]), from timestamp queries.
+    ///
+    /// # Errors
+    /// As [`Context::batch`].
+    pub fn timed_batch(&self) -> Result<Batch<'_>, Error> {
+        self.new_batch(true)
+    }
+
+    fn new_batch(&self, timed: bool) -> Result<Batch<'_>, Error> {
         self.shared.device.check_alive()?;
         let serial = self.shared.serial.fetch_add(1, Ordering::Relaxed);
-        Batch::new(&self.shared, serial, self.shared.recorder()?)
+        Batch::new(&self.shared, serial, self.shared.recorder()?, timed)
     }
 
     /// Uploads `len` elements written by `fill` into a new resident buffer, and waits.
@@ -681,7 +698,7 @@ impl Context {
             .collect::<Result<Vec<_>, _>>()?;
         let direct_out = self.bytes(count, wpe)? <= self.shared.direct_limit;
         let output = if direct_out {
-            self.alloc_host_output(count, wpe)?
+            self.alloc_host(count, wpe)?
         } else {
             self.alloc(count, wpe)?
         };
@@ -692,7 +709,7 @@ impl Context {
         let refs: Vec<&DeviceBuffer> = inputs.iter().collect();
         batch.dispatch(kernel, &refs, &output)?;
         let id = if direct_out {
-            batch.read_in_place(&output)
+            batch.read_host(&output)?
         } else {
             batch.download(&output)?
         };

@@ -135,7 +135,7 @@ impl Context {
         for (i, region) in mapped.chunks_exact_mut(words).enumerate() {
             fill(i, region);
         }
-        rec.begin()?;
+        rec.begin(false)?;
         for (i, buf) in inputs.iter().enumerate() {
             let region = vk::BufferCopy::default()
                 .src_offset(bytes * i as u64)

@@ -44,7 +44,7 @@ fn resident_chain(ctx: &TestContext, n: usize) {
     let t2 = ctx.alloc(n, W).unwrap();
     let t3 = ctx.alloc(n, W).unwrap();
     // Three dependent dispatches and three downloads in one submission.
-    let mut batch = ctx.batch().unwrap();
+    let mut batch = ctx.timed_batch().unwrap();
     batch.dispatch(&add, &[&a, &b], &t1).unwrap();
     batch.dispatch(&add, &[&t1, &b], &t2).unwrap();
     batch.dispatch(&add, &[&t2, &t1], &t3).unwrap();
