@@ -69,7 +69,8 @@ pub struct ContextConfig {
     pub pool_idle_limit: u64,
     /// Directory of the on-disk pipeline cache; `None` for none.
     pub pipeline_cache_dir: Option<PathBuf>,
-    /// Bytes per buffer of one chunk of a streamed job ([`Context::run_streamed`]).
+    /// Bytes per buffer of one chunk of a streamed job ([`Context::run_streamed`]);
+    /// 8 MiB by default (measured).
     pub stream_chunk_bytes: u64,
 }
 
@@ -85,7 +86,9 @@ impl Default for ContextConfig {
             direct_limit: 4 << 20,
             pool_idle_limit: 2 << 30,
             pipeline_cache_dir: None,
-            stream_chunk_bytes: 32 << 20,
+            // Measured on the H100 (16Mi-element add, 2026-11-21): 8 MiB chunks 2.96 ns per
+            // element, 32 MiB 3.22, 128 MiB 4.59 (less overlap at the ends).
+            stream_chunk_bytes: 8 << 20,
         }
     }
 }
@@ -160,6 +163,12 @@ impl ContextConfig {
     /// The same config with a different streamed-chunk size in bytes per buffer.
     pub fn with_stream_chunk_bytes(mut self, bytes: u64) -> Self {
         self.stream_chunk_bytes = bytes.max(1);
+        self
+    }
+
+    /// The same config with a different limit on idle pooled bytes.
+    pub fn with_pool_idle_limit(mut self, bytes: u64) -> Self {
+        self.pool_idle_limit = bytes;
         self
     }
 

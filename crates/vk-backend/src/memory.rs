@@ -51,6 +51,8 @@ struct BufferParts {
     capacity: u64,
     usage: vk::BufferUsageFlags,
     kind: MemoryKind,
+    /// When it was last released to the pool (the pool's clock), for LRU eviction.
+    released: u64,
 }
 
 /// Pool statistics, readable at run time through `Context::pool_stats`.
@@ -76,6 +78,8 @@ struct PoolState {
     /// Idle buffers by (memory kind, capacity bucket in bytes).
     idle: HashMap<(MemoryKind, u64), Vec<BufferParts>>,
     stats: PoolStats,
+    /// Counts releases; orders idle buffers for eviction.
+    clock: u64,
 }
 
 /// Reuses buffers by (memory kind, power-of-two size bucket), so steady-state batches
@@ -206,6 +210,7 @@ impl BufferPool {
             capacity,
             usage,
             kind,
+            released: 0,
         };
         // SAFETY: the allocation satisfies `requirements` of `raw`, which is unbound.
         let bound = unsafe {
@@ -239,22 +244,47 @@ impl BufferPool {
         self.device.allocation_freed();
     }
 
-    fn release(&self, parts: BufferParts) {
-        let key = (parts.kind, parts.capacity);
-        let evict = {
+    /// Takes back a buffer nobody uses any more. When the idle buffers then exceed the
+    /// pool's limit, the least recently released go first: the buffer just returned is the
+    /// one most likely to be asked for again (steady-state batches reuse the same sizes).
+    fn release(&self, mut parts: BufferParts) {
+        let evicted = {
             let mut state = self.state();
+            state.clock += 1;
+            parts.released = state.clock;
             state.stats.in_use_bytes -= parts.capacity;
-            if state.stats.idle_bytes + parts.capacity > self.idle_limit {
+            state.stats.idle_buffers += 1;
+            state.stats.idle_bytes += parts.capacity;
+            state
+                .idle
+                .entry((parts.kind, parts.capacity))
+                .or_default()
+                .push(parts);
+            let mut evicted = Vec::new();
+            while state.stats.idle_bytes > self.idle_limit {
+                let oldest = state
+                    .idle
+                    .iter()
+                    .flat_map(|(key, list)| {
+                        list.iter()
+                            .enumerate()
+                            .map(move |(i, p)| (p.released, *key, i))
+                    })
+                    .min_by_key(|&(released, _, _)| released);
+                let Some((_, key, i)) = oldest else { break };
+                let list = state.idle.get_mut(&key).expect("found just now");
+                let victim = list.swap_remove(i);
+                if list.is_empty() {
+                    state.idle.remove(&key);
+                }
+                state.stats.idle_buffers -= 1;
+                state.stats.idle_bytes -= victim.capacity;
                 state.stats.evictions += 1;
-                Some(parts)
-            } else {
-                state.stats.idle_buffers += 1;
-                state.stats.idle_bytes += parts.capacity;
-                state.idle.entry(key).or_default().push(parts);
-                None
+                evicted.push(victim);
             }
+            evicted
         };
-        if let Some(parts) = evict {
+        for parts in evicted {
             self.destroy(parts);
         }
     }
@@ -435,5 +465,42 @@ mod tests {
             "{stats:?}"
         );
         assert_eq!(stats.in_use_bytes, 0, "{stats:?}");
+    }
+
+    /// Over the idle limit, the least recently released buffers are freed, not the one
+    /// just returned (a pool that refused fresh returns re-allocated host memory on every
+    /// batch once large idle device buffers had filled it).
+    #[test]
+    fn eviction_frees_the_least_recently_released() {
+        let bucket = 64 * 1024;
+        let Some(ctx) =
+            test_context_with("pool_eviction_lru", |c| c.with_pool_idle_limit(3 * bucket))
+        else {
+            return;
+        };
+        let pool = &ctx.shared().pool;
+        let usage = vk::BufferUsageFlags::STORAGE_BUFFER;
+        let bufs: Vec<_> = (0..4)
+            .map(|_| pool.acquire(1000, usage, MemoryKind::DeviceLocal).unwrap())
+            .collect();
+        let raws: Vec<_> = bufs.iter().map(|b| b.raw).collect();
+        drop(bufs); // released in order 0, 1, 2, 3
+        let stats = pool.stats();
+        assert_eq!(
+            (stats.idle_buffers, stats.idle_bytes, stats.evictions),
+            (3, 3 * bucket, 1),
+            "{stats:?}"
+        );
+        let again: Vec<_> = (0..3)
+            .map(|_| pool.acquire(1000, usage, MemoryKind::DeviceLocal).unwrap())
+            .collect();
+        let mut got: Vec<_> = again.iter().map(|b| b.raw).collect();
+        got.sort();
+        let mut want = raws[1..].to_vec();
+        want.sort();
+        assert_eq!(
+            got, want,
+            "the oldest release was evicted, the three newest kept"
+        );
     }
 }
