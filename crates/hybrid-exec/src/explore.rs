@@ -199,6 +199,50 @@ pub(crate) fn run(spv_dir: Option<&Path>) -> Result<()> {
         })?;
         println!("streamed 16Mi add, raw words, transfer queue {tq}, chunk {chunk_mib} MiB: {:.2} ns/elem", us * 1e3 / n as f64);
     }
+    // The kernel on the caller's memory (VK_EXT_external_memory_host): no staging at all.
+    if ctx.imports_host_memory() && n * 48 <= ctx.max_kernel_buffer_bytes() as usize {
+        let ha: Vec<[u64; 6]> = wa
+            .chunks_exact(6)
+            .map(|c| c.try_into().expect("6 words"))
+            .collect();
+        let mut hout = vec![[0u64; 6]; n];
+        let k = fq.kernel(FqOp::Add);
+        let us = time_us(5, || {
+            Ok(ctx.run_elementwise_host(k, &[&ha, &ha], &mut hout)?)
+        })?;
+        println!(
+            "host-memory 16Mi add, raw words, reused output: {:.2} ns/elem",
+            us * 1e3 / n as f64
+        );
+        let us = time_us(5, || {
+            let mut fresh: Vec<[u64; 6]> = Vec::with_capacity(n);
+            fresh.par_extend(rayon::iter::repeat_n([0u64; 6], n));
+            ctx.run_elementwise_host(k, &[&ha, &ha], &mut fresh)?;
+            Ok(fresh)
+        })?;
+        println!(
+            "host-memory 16Mi add, raw words, fresh output: {:.2} ns/elem",
+            us * 1e3 / n as f64
+        );
+        let us = time_us(5, || {
+            let mut fresh: Vec<[u64; 6]> = Vec::with_capacity(n);
+            fresh.par_extend(rayon::iter::repeat_n([0u64; 6], n));
+            Ok(fresh)
+        })?;
+        println!(
+            "(allocating + zeroing a fresh 16Mi output alone: {:.2} ns/elem)",
+            us * 1e3 / n as f64
+        );
+    }
+    if ctx.imports_host_memory() {
+        let k = fq.kernel(FqOp::Add);
+        let small: Vec<[u64; 6]> = (0..1024u64).map(|i| [i, 0, 0, 0, 0, 0]).collect();
+        let mut sout = vec![[0u64; 6]; 1024];
+        let us = time_us(200, || {
+            Ok(ctx.run_elementwise_host(k, &[&small, &small], &mut sout)?)
+        })?;
+        println!("host-memory 1Ki add, raw words: {us:.1} us");
+    }
     let (a, b) = (random(n, 3), random(n, 4));
     let us = time_us(3, || Ok(fq.add(&a, &b)?))?;
     println!(

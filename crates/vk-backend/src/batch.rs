@@ -641,8 +641,8 @@ impl Finished {
 pub(crate) struct DispatchPlan {
     count: u32,
     pub(crate) words: usize,
-    groups_x: u32,
-    groups_y: u32,
+    pub(crate) groups_x: u32,
+    pub(crate) groups_y: u32,
     /// Invocations per dispatch row: the shader's flat index is `y * row_stride + x`.
     row_stride: u32,
 }
@@ -698,7 +698,7 @@ impl DispatchPlan {
     }
 
     /// The push constants every element-wise kernel declares: `{ uint count; uint row_stride; }`.
-    fn push_constants(&self) -> [u8; PUSH_CONSTANT_BYTES as usize] {
+    pub(crate) fn push_constants(&self) -> [u8; PUSH_CONSTANT_BYTES as usize] {
         let mut bytes = [0u8; PUSH_CONSTANT_BYTES as usize];
         bytes[..4].copy_from_slice(&self.count.to_ne_bytes());
         bytes[4..].copy_from_slice(&self.row_stride.to_ne_bytes());

@@ -240,7 +240,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Shared {
     /// A recorder whose last submission has completed.
-    fn recorder(&self) -> Result<Recorder, Error> {
+    pub(crate) fn recorder(&self) -> Result<Recorder, Error> {
         self.collect()?;
         match lock(&self.recorders).pop() {
             Some(r) => Ok(r),
@@ -250,6 +250,11 @@ impl Shared {
                 self.device.compute.timestamps,
             ),
         }
+    }
+
+    /// Takes back a recorder whose submission has completed.
+    pub(crate) fn return_recorder(&self, rec: Recorder) {
+        lock(&self.recorders).push(rec);
     }
 
     /// Returns a completed submission's resources: the recorder to the pool, buffers to

@@ -308,6 +308,8 @@ pub(crate) struct Device {
     pub(crate) memory: MemoryFacts,
     /// Whether shaders may use 64-bit integers (the shaderInt64 feature is enabled).
     pub(crate) shader_int64: bool,
+    /// Host-memory import, when VK_EXT_external_memory_host is enabled.
+    pub(crate) host_import: Option<HostImportSupport>,
     /// The driver's pipeline-cache UUID (changes with the driver build).
     pub(crate) pipeline_cache_uuid: [u8; 16],
     pub(crate) compute: Queue,
@@ -326,6 +328,39 @@ impl std::fmt::Debug for Device {
             .field("families", &self.families)
             .finish_non_exhaustive()
     }
+}
+
+/// VK_EXT_external_memory_host on this device.
+pub(crate) struct HostImportSupport {
+    pub(crate) functions: ash::ext::external_memory_host::Device,
+    /// `minImportedHostPointerAlignment`: imports start and end on multiples of it.
+    pub(crate) alignment: u64,
+}
+
+/// `minImportedHostPointerAlignment` when the device offers VK_EXT_external_memory_host.
+fn host_import_alignment(
+    instance: &Instance,
+    pd: vk::PhysicalDevice,
+) -> Result<Option<u64>, Error> {
+    // SAFETY: `pd` comes from this live instance.
+    let exts = unsafe { instance.raw.enumerate_device_extension_properties(pd) }
+        .map_err(Error::vk("vkEnumerateDeviceExtensionProperties"))?;
+    let name = ash::ext::external_memory_host::NAME;
+    if !exts
+        .iter()
+        .any(|e| e.extension_name_as_c_str().is_ok_and(|n| n == name))
+    {
+        return Ok(None);
+    }
+    let mut props = vk::PhysicalDeviceExternalMemoryHostPropertiesEXT::default();
+    let mut props2 = vk::PhysicalDeviceProperties2::default().push_next(&mut props);
+    // SAFETY: `pd` is a live 1.2 device that offers the extension whose struct we chain.
+    unsafe {
+        instance
+            .raw
+            .get_physical_device_properties2(pd, &mut props2)
+    };
+    Ok(Some(props.min_imported_host_pointer_alignment.max(1)))
 }
 
 /// A family with TRANSFER and neither COMPUTE nor GRAPHICS: the copy engines.
@@ -381,8 +416,16 @@ impl Device {
         let offered = unsafe { instance.raw.get_physical_device_features(physical) };
         let features =
             vk::PhysicalDeviceFeatures::default().shader_int64(offered.shader_int64 == vk::TRUE);
+        // Importing the caller's memory as buffers (VK_EXT_external_memory_host), where
+        // offered: kernels and copy engines then reach it directly, without staging copies.
+        let import_alignment = host_import_alignment(&instance, physical)?;
+        let mut extensions = Vec::new();
+        if import_alignment.is_some() {
+            extensions.push(ash::ext::external_memory_host::NAME.as_ptr());
+        }
         let create_info = vk::DeviceCreateInfo::default()
             .queue_create_infos(&queue_infos)
+            .enabled_extension_names(&extensions)
             .enabled_features(&features)
             .push_next(&mut features12);
         // SAFETY: `physical` comes from this instance; the create info points at locals.
@@ -421,6 +464,10 @@ impl Device {
                 return Err(Error::from_allocation(e));
             }
         };
+        let host_import = import_alignment.map(|alignment| HostImportSupport {
+            functions: ash::ext::external_memory_host::Device::new(&instance.raw, &raw),
+            alignment,
+        });
         let mut families = vec![compute_family];
         families.extend(transfer_family);
 
@@ -432,6 +479,7 @@ impl Device {
             limits,
             memory,
             shader_int64: features.shader_int64 == vk::TRUE,
+            host_import,
             pipeline_cache_uuid,
             compute,
             upload,

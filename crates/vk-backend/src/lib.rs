@@ -29,6 +29,7 @@ mod command;
 mod context;
 mod device;
 mod error;
+mod import;
 mod instance;
 mod memory;
 mod pipeline;
@@ -44,6 +45,7 @@ pub use context::{
 };
 pub use device::{enumerate_devices, DeviceInfo, DeviceSelector, DeviceType};
 pub use error::Error;
+pub use import::HostElement;
 pub use memory::PoolStats;
 pub use pipeline::{Kernel, KernelDesc};
 pub use resident::DeviceBuffer;
