@@ -21,11 +21,11 @@
 // bit multiply-add is one instruction on NVIDIA (IMAD.WIDE.U32), against umulExtended plus two
 // uaddCarry on 32-bit words. Its loops are unrolled in the SPIR-V ([[unroll]]); the short
 // linear loops are left to the driver. Measured on the H100 (driver 580.159.04, 2026-11-21,
-// resident 16Mi elements, see docs/performance.md): Montgomery products per second
-//   32-bit words, loops rolled (driver's choice) ........ 2.06 G/s
-//   32-bit words, every loop [[unroll]] ................. 1.37 G/s
-//   64-bit accumulation, loops rolled ................... 2.43 G/s
-//   64-bit accumulation, [[unroll]] (this file) ......... 4.45 G/s
+// 16Mi resident elements, 20 back-to-back dispatches after a warm-up; docs/performance.md):
+// Montgomery products per second
+//   32-bit words, loops rolled (driver's choice) ........  6.95 G/s
+//   32-bit words, every loop [[unroll]] .................  7.8 G/s
+//   64-bit accumulation, [[unroll]] (this file) ......... 16.6 G/s
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 

@@ -352,8 +352,9 @@ impl FqGpu {
 }
 
 /// Workgroup size of the Fq kernels unless asked otherwise. Measured on the H100
-/// (2026-11-21): the multiplication kernels run fastest at 64 (a Montgomery product: 4.45 G/s
-/// at 64, 4.07 at 128, 3.64 at 256, 3.42 at 512); additions do not care.
+/// (2026-11-21, warm, 16Mi resident elements): it hardly matters for these kernels (a
+/// Montgomery product 16.7 G/s at 64 and 128, 16.6 at 256 and 512; add 2.57 TB/s at 64 and
+/// 128, 2.55 at 256), and the smallest of the best keeps tail workgroups short.
 pub const DEFAULT_WORKGROUP_SIZE: u32 = 64;
 
 /// Batches above this many bytes per buffer are streamed ([`Context::run_streamed`]) so

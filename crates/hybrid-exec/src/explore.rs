@@ -52,7 +52,7 @@ fn random(n: usize, seed: u64) -> Vec<Fq> {
 }
 
 /// Runs every exploration, printing one line per measurement.
-pub(crate) fn run(spv_dir: Option<&Path>) -> Result<()> {
+pub(crate) fn run(spv_dir: Option<&Path>, only_kernels: bool) -> Result<()> {
     let ctx = open(|c| c)?;
     println!(
         "device {} ({}), int64 {}",
@@ -61,6 +61,10 @@ pub(crate) fn run(spv_dir: Option<&Path>) -> Result<()> {
         ctx.shader_int64()
     );
     let fq = FqGpu::new(Arc::clone(&ctx))?;
+    if only_kernels {
+        let n = 1 << 24;
+        return kernels(&ctx, &fq, spv_dir, &random(n, 3), &random(n, 4));
+    }
 
     // Wait policy: empty submit with and without spinning.
     for spin in [0u64, 20, 200] {
@@ -252,7 +256,12 @@ pub(crate) fn run(spv_dir: Option<&Path>) -> Result<()> {
     let us = time_us(3, || Ok(field_bls12::cpu::add(&a, &b)?))?;
     println!("16Mi add, CPU: {:.2} ns/elem", us * 1e3 / n as f64);
 
-    // Kernel variants from SPIR-V files, resident at 16Mi, against the shipped kernels.
+    kernels(&ctx, &fq, spv_dir, &a, &b)
+}
+
+/// Kernel variants from SPIR-V files, resident at 16Mi, against the shipped kernels.
+fn kernels(ctx: &Context, fq: &FqGpu, spv_dir: Option<&Path>, a: &[Fq], b: &[Fq]) -> Result<()> {
+    let n = a.len();
     let Some(dir) = spv_dir else { return Ok(()) };
     let n = n.min((ctx.max_kernel_buffer_bytes() / 48) as usize);
     let (a, b) = (&a[..n], &b[..n]);
@@ -295,7 +304,9 @@ pub(crate) fn run(spv_dir: Option<&Path>) -> Result<()> {
         let Some((_, want)) = refs.iter().find(|(p, _)| name.split('_').next() == Some(p)) else {
             continue;
         };
-        for wg in [64u32, 128, 256, 512] {
+        // Both orders, each timing after a warm-up load: the GPU's clock ramps up over tens
+        // of milliseconds, which would otherwise favour whichever size runs last.
+        for wg in [64u32, 128, 256, 512, 512, 256, 128, 64] {
             let k = match ctx.create_kernel(
                 &KernelDesc::elementwise("explore", &spirv, 2, 6).with_workgroup_size(wg),
             ) {
@@ -305,26 +316,29 @@ pub(crate) fn run(spv_dir: Option<&Path>) -> Result<()> {
                     continue;
                 }
             };
-            let mut ns = Vec::new();
-            let mut same = true;
-            for r in 0..4 {
+            let timed = |reps: usize, check: bool| -> Result<(f64, bool)> {
                 let mut batch = ctx.timed_batch()?;
-                for _ in 0..10 {
+                for _ in 0..reps {
                     batch.dispatch(&k, &[&da, &db], &out)?;
                 }
-                let id = (r == 0).then(|| batch.download(&out)).transpose()?;
+                let id = check.then(|| batch.download(&out)).transpose()?;
                 let done = batch.submit()?.finish()?;
-                if let Some(id) = id {
-                    same = done.read(id, |w| w == want.as_slice())?;
-                }
-                if r > 0 {
-                    ns.push(
-                        done.timings()
-                            .map_or(f64::NAN, |t| t.compute_ns as f64 / 10.0),
-                    );
-                }
-            }
-            let ns = median(ns);
+                let same = match id {
+                    Some(id) => done.read(id, |w| w == want.as_slice())?,
+                    None => true,
+                };
+                Ok((
+                    done.timings()
+                        .map_or(f64::NAN, |t| t.compute_ns as f64 / reps as f64),
+                    same,
+                ))
+            };
+            let (_, same) = timed(40, true)?; // warm-up, and the correctness check
+            let ns = median(
+                (0..3)
+                    .map(|_| timed(20, false).map(|t| t.0))
+                    .collect::<Result<Vec<_>>>()?,
+            );
             println!(
                 "kernel {name:<20} wg {wg:>4}: {:>7.3} ms, {:>6.2} Gelem/s, {:>5.2} TB/s (144 B/elem), matches shipped: {same}",
                 ns / 1e6,

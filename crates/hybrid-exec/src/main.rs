@@ -63,6 +63,9 @@ enum Command {
         /// `montmul_*` to time against the shipped ones.
         #[arg(long)]
         spv: Option<std::path::PathBuf>,
+        /// Only time the kernel variants.
+        #[arg(long)]
+        only_kernels: bool,
     },
 }
 
@@ -75,7 +78,9 @@ fn main() -> ExitCode {
             large,
             json,
         } => run_bench(samples, large, json.as_deref()),
-        Command::Explore { spv } => explore::run(spv.as_deref()).map(|()| ExitCode::SUCCESS),
+        Command::Explore { spv, only_kernels } => {
+            explore::run(spv.as_deref(), only_kernels).map(|()| ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,
