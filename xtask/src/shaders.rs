@@ -2,7 +2,7 @@
 //!
 //! The default build of xtask does not link shaderc (see the crate docs for why). It locates
 //! `libshaderc_combined.a` and re-runs itself with `--features compile`; the binary built
-//! with that feature does the actual work in [`compile`].
+//! with that feature does the actual work in the `compile` submodule.
 
 #[cfg(feature = "compile")]
 mod compile;

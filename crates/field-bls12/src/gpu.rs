@@ -2,8 +2,9 @@
 //!
 //! One GLSL kernel per element-wise operation (`shaders/fq/*.comp`, arithmetic in
 //! `shaders/include/fq.glsl`), compiled to SPIR-V by `cargo xtask shaders` and embedded here.
-//! Every operation runs in one upload-dispatch-download round trip through
-//! [`Context::run_elementwise`], and every element the GPU returns is checked canonical.
+//! Batches up to 32 MiB per buffer run in one upload-dispatch-download round trip through
+//! [`Context::run_elementwise`]; larger ones stream through [`Context::run_streamed`] with
+//! overlapped transfers. Every element the GPU returns is checked canonical.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

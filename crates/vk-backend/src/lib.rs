@@ -9,8 +9,9 @@
 //! device, queues, allocator), `memory` (pooled buffers), `resident` (device buffers that
 //! outlive operations), `pipeline` (compute kernels, the on-disk pipeline cache),
 //! `command` (recorders, automatic barriers), `batch` (one-submit batches and their
-//! tickets), `sync` (timeline semaphores, spin-then-block waits), `error` (the error type
-//! and the `vk::Result` mapping) and `context` (the public entry point).
+//! tickets), `stream` (chunked host jobs with overlapped transfers), `import` (kernels on the
+//! caller's memory), `sync` (timeline semaphores, spin-then-block waits), `error` (the error
+//! type and the `vk::Result` mapping) and `context` (the public entry point).
 //!
 //! ```no_run
 //! use vk_backend::{Context, ContextConfig, KernelDesc};
