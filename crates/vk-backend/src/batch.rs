@@ -266,29 +266,14 @@ impl<'c> Batch<'c> {
         plan: &DispatchPlan,
         buffers: &[&Arc<RawBuffer>],
     ) -> Result<(), Error> {
-        let set = self
-            .rec
-            .allocate_set(k.set_layout)
-            .inspect_err(|_| self.broken = true)?;
         let bytes = plan.words as u64 * 8;
-        let infos: Vec<[vk::DescriptorBufferInfo; 1]> = buffers
+        let infos: Vec<vk::DescriptorBufferInfo> = buffers
             .iter()
             .map(|b| {
-                [vk::DescriptorBufferInfo::default()
+                vk::DescriptorBufferInfo::default()
                     .buffer(b.raw)
                     .offset(0)
-                    .range(bytes)]
-            })
-            .collect();
-        let writes: Vec<_> = infos
-            .iter()
-            .enumerate()
-            .map(|(binding, info)| {
-                vk::WriteDescriptorSet::default()
-                    .dst_set(set)
-                    .dst_binding(binding as u32)
-                    .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
-                    .buffer_info(info)
+                    .range(bytes)
             })
             .collect();
         let raws: Vec<vk::Buffer> = buffers.iter().map(|b| b.raw).collect();
@@ -299,31 +284,9 @@ impl<'c> Batch<'c> {
             self.rec
                 .timestamp(1, vk::PipelineStageFlags::BOTTOM_OF_PIPE);
         }
-        let raw = &self.shared.device.raw;
-        let cmd = self.rec.cmd;
-        // SAFETY: the set is fresh from this recorder's pool; every handle is a live object
-        // of this device kept alive until the submission completes; the command buffer is
-        // recording.
-        unsafe {
-            raw.update_descriptor_sets(&writes, &[]);
-            raw.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::COMPUTE, k.pipeline);
-            raw.cmd_bind_descriptor_sets(
-                cmd,
-                vk::PipelineBindPoint::COMPUTE,
-                k.layout,
-                0,
-                &[set],
-                &[],
-            );
-            raw.cmd_push_constants(
-                cmd,
-                k.layout,
-                vk::ShaderStageFlags::COMPUTE,
-                0,
-                &plan.push_constants(),
-            );
-            raw.cmd_dispatch(cmd, plan.groups_x, plan.groups_y, 1);
-        }
+        // SAFETY: recording; the buffers are live, large enough (checked by the caller)
+        // and kept alive by this batch until its submission completes (use_buffer below).
+        unsafe { self.rec.record_dispatch(k, plan, &infos) }.inspect_err(|_| self.broken = true)?;
         for b in buffers {
             self.use_buffer(b);
         }

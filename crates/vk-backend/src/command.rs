@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use ash::vk;
 
+use crate::batch::DispatchPlan;
 use crate::device::Device;
+use crate::pipeline::RawKernel;
 use crate::Error;
 
 /// Descriptor sets per descriptor pool; a recorder adds pools when a batch needs more.
@@ -139,6 +141,58 @@ impl Recorder {
             }
             Err(_) => None,
         }
+    }
+
+    /// Records one element-wise dispatch of `k`: a fresh descriptor set binding `buffers`
+    /// (the inputs, then the output) in order, the pipeline, the push constants and the
+    /// dispatch of `plan`.
+    ///
+    /// # Safety
+    /// The recorder is recording; every buffer in `buffers` is a live buffer of this
+    /// device, large enough, that stays alive until the submission completes.
+    pub(crate) unsafe fn record_dispatch(
+        &mut self,
+        k: &RawKernel,
+        plan: &DispatchPlan,
+        buffers: &[vk::DescriptorBufferInfo],
+    ) -> Result<(), Error> {
+        let set = self.allocate_set(k.set_layout)?;
+        let writes: Vec<_> = buffers
+            .iter()
+            .enumerate()
+            .map(|(binding, info)| {
+                vk::WriteDescriptorSet::default()
+                    .dst_set(set)
+                    .dst_binding(binding as u32)
+                    .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                    .buffer_info(std::slice::from_ref(info))
+            })
+            .collect();
+        let raw = &self.device.raw;
+        let cmd = self.cmd;
+        // SAFETY: the set is fresh from this recorder's pool and not in use; the rest is
+        // guaranteed by the caller.
+        unsafe {
+            raw.update_descriptor_sets(&writes, &[]);
+            raw.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::COMPUTE, k.pipeline);
+            raw.cmd_bind_descriptor_sets(
+                cmd,
+                vk::PipelineBindPoint::COMPUTE,
+                k.layout,
+                0,
+                &[set],
+                &[],
+            );
+            raw.cmd_push_constants(
+                cmd,
+                k.layout,
+                vk::ShaderStageFlags::COMPUTE,
+                0,
+                &plan.push_constants(),
+            );
+            raw.cmd_dispatch(cmd, plan.groups_x, plan.groups_y, 1);
+        }
+        Ok(())
     }
 
     /// A descriptor set for `layout`, from this recorder's pools.

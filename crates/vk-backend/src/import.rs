@@ -239,52 +239,21 @@ impl Context {
 
         let mut rec = shared.recorder()?;
         rec.begin(false)?;
-        let set = rec.allocate_set(k.set_layout)?;
-        let infos: Vec<[vk::DescriptorBufferInfo; 1]> =
-            imports.iter().map(|i| [i.descriptor()]).collect();
-        let writes: Vec<_> = infos
-            .iter()
-            .enumerate()
-            .map(|(binding, info)| {
-                vk::WriteDescriptorSet::default()
-                    .dst_set(set)
-                    .dst_binding(binding as u32)
-                    .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
-                    .buffer_info(info)
-            })
-            .collect();
-        let raw = &device.raw;
-        let cmd = rec.cmd;
-        // SAFETY: fresh set from the recorder's pool; all handles are live objects of this
-        // device that outlive the submission (this function waits for it); recording.
+        let infos: Vec<vk::DescriptorBufferInfo> =
+            imports.iter().map(HostImport::descriptor).collect();
+        // SAFETY: recording; the imported buffers are live and outlive the submission
+        // (this function waits for it before dropping them).
         unsafe {
-            raw.update_descriptor_sets(&writes, &[]);
-            raw.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::COMPUTE, k.pipeline);
-            raw.cmd_bind_descriptor_sets(
-                cmd,
-                vk::PipelineBindPoint::COMPUTE,
-                k.layout,
-                0,
-                &[set],
-                &[],
-            );
-            raw.cmd_push_constants(
-                cmd,
-                k.layout,
-                vk::ShaderStageFlags::COMPUTE,
-                0,
-                &plan.push_constants(),
-            );
-            raw.cmd_dispatch(cmd, plan.groups_x, plan.groups_y, 1);
+            rec.record_dispatch(k, &plan, &infos)?;
             memory_barrier(
-                raw,
-                cmd,
+                &device.raw,
+                rec.cmd,
                 vk::PipelineStageFlags::COMPUTE_SHADER,
                 vk::PipelineStageFlags::HOST,
             );
         }
         rec.end()?;
-        let value = shared.submit_compute(cmd, &[])?;
+        let value = shared.submit_compute(rec.cmd, &[])?;
         // The GPU writes the caller's memory: never return before it is done, whatever the
         // timeout says. Device loss ends the wait (nothing runs any more).
         let mut waited = shared.timeline.wait(value, shared.timeout, shared.spin);
