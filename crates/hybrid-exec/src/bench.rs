@@ -267,50 +267,38 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
         upload_fq(ctx, &b)?,
         ctx.alloc(large, 6)?,
     );
-    let add = fq.kernel(FqOp::Add);
-    let resident = gpu_sample(ctx, few, |batch| {
-        batch.dispatch(add, &[&da, &db], &dout)?;
-        Ok(())
-    })?;
-    let resident: Vec<f64> = resident
-        .iter()
-        .map(|&ns| (144 * large) as f64 / ns / 1e3)
-        .collect();
+    // ns per dispatch of `op` over the resident inputs.
+    let resident = |op: FqOp| {
+        gpu_sample(ctx, few, |batch| {
+            batch.dispatch(fq.kernel(op), &[&da, &db], &dout)?;
+            Ok(())
+        })
+    };
+    let per_elem = |ns: Vec<f64>, scale: f64| ns.iter().map(|&t| scale / t).collect();
+    let elem_ceiling = Some(("144 B/elem at compute copy", mem_ceiling * 1e3 / 144.0));
     push(
         &mut figures,
-        &format!("resident Fq add, {} elem", large),
+        &format!("resident Fq add, {large} elem"),
         Unit::TBps,
-        resident,
+        per_elem(resident(FqOp::Add)?, (144 * large) as f64 / 1e3),
         Some(("compute copy", mem_ceiling)),
     );
-    // Resident Fq mul (canonical: two Montgomery multiplications per element).
-    let mul = fq.kernel(FqOp::Mul);
-    let resident_mul = gpu_sample(ctx, few, |batch| {
-        batch.dispatch(mul, &[&da, &db], &dout)?;
-        Ok(())
-    })?;
-    let resident_mul = resident_mul.iter().map(|&ns| large as f64 / ns).collect();
+    // Canonical mul: two Montgomery multiplications per element.
     push(
         &mut figures,
-        &format!("resident Fq mul, {} elem", large),
+        &format!("resident Fq mul, {large} elem"),
         Unit::GElemsPerSec,
-        resident_mul,
-        Some(("144 B/elem at compute copy", mem_ceiling * 1e3 / 144.0)),
+        per_elem(resident(FqOp::Mul)?, large as f64),
+        elem_ceiling,
     );
-    // Resident Montgomery product (one per element: the data already in Montgomery form, as
-    // a chain of multiplications keeps it; canonical values < p are valid Montgomery forms).
-    let mont_mul = fq.kernel(FqOp::MontMul);
-    let resident_mont = gpu_sample(ctx, few, |batch| {
-        batch.dispatch(mont_mul, &[&da, &db], &dout)?;
-        Ok(())
-    })?;
-    let resident_mont = resident_mont.iter().map(|&ns| large as f64 / ns).collect();
+    // One Montgomery product per element: the data already in Montgomery form, as a chain of
+    // multiplications keeps it (canonical values < p are valid Montgomery forms).
     push(
         &mut figures,
-        &format!("resident Fq Montgomery mul, {} elem", large),
+        &format!("resident Fq Montgomery mul, {large} elem"),
         Unit::GElemsPerSec,
-        resident_mont,
-        Some(("144 B/elem at compute copy", mem_ceiling * 1e3 / 144.0)),
+        per_elem(resident(FqOp::MontMul)?, large as f64),
+        elem_ceiling,
     );
     drop((da, db, dout));
 
@@ -349,7 +337,7 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
                 for ((a, b), ((da, db), out)) in tasks.iter().zip(ins.iter().zip(&outs)) {
                     batch.upload(da, |w| write_fq(w, a))?;
                     batch.upload(db, |w| write_fq(w, b))?;
-                    batch.dispatch(add, &[da, db], out)?;
+                    batch.dispatch(fq.kernel(FqOp::Add), &[da, db], out)?;
                     ids.push(batch.download(out)?);
                 }
                 let done = batch.submit()?.finish()?;
