@@ -30,6 +30,9 @@ pub enum FieldError {
         /// Position of the first bad value.
         index: usize,
     },
+    /// A program is malformed or cannot run as asked.
+    #[error("invalid program: {0}")]
+    InvalidProgram(String),
     /// The Vulkan backend failed.
     #[error(transparent)]
     Gpu(#[from] vk_backend::Error),

@@ -102,7 +102,7 @@ impl FqOp {
 }
 
 /// An element type that travels to and from the GPU as 6 little-endian u64 limbs.
-trait GpuElement: Copy + Send + Sync {
+pub(crate) trait GpuElement: Copy + Send + Sync {
     /// The limbs as stored (canonical for [`Fq`], Montgomery form for [`FqMont`]).
     fn words(&self) -> &[u64; FQ_LIMBS];
     /// The element with these limbs, which the caller has checked are `< p`.
@@ -155,6 +155,8 @@ pub struct FqGpu {
     kernels: Vec<Kernel>,
     /// Batches above this many bytes per buffer are streamed.
     stream_above: u64,
+    /// Workgroup size of every kernel, programs included.
+    workgroup_size: u32,
 }
 
 impl FqGpu {
@@ -197,6 +199,7 @@ impl FqGpu {
             ctx,
             kernels,
             stream_above: STREAM_ABOVE_BYTES,
+            workgroup_size,
         })
     }
 
@@ -295,6 +298,20 @@ impl FqGpu {
         self.run(FqOp::MontMul, [a, b])
     }
 
+    /// The kernel that runs `program` (built on first use, then cached by the context).
+    pub(crate) fn program_kernel(&self, program: &crate::FqProgram) -> Result<Kernel, FieldError> {
+        let constants = program.spec_constants();
+        let desc = KernelDesc::elementwise(
+            "fq_program",
+            program.spirv(),
+            program.inputs() as u32,
+            FQ_LIMBS as u32,
+        )
+        .with_workgroup_size(self.workgroup_size)
+        .with_spec_constants(&constants);
+        Ok(self.ctx.create_kernel(&desc)?)
+    }
+
     /// The kernel of `op`, for callers that record their own batches on
     /// [`FqGpu::context`] (resident data, benchmarks). Its interface: `inputs` buffers of
     /// 6-word elements, then the output (see [`vk_backend::KernelDesc`]).
@@ -316,14 +333,24 @@ impl FqGpu {
             "{} takes {} inputs",
             spec.name, spec.inputs
         );
+        self.run_kernel(&self.kernels[op as usize], spec.name, &inputs)
+    }
+
+    /// Runs an element-wise `kernel` (named `name` in errors) over equally long `inputs`,
+    /// as [`FqGpu::run`] describes.
+    pub(crate) fn run_kernel<I: GpuElement, O: GpuElement>(
+        &self,
+        kernel: &Kernel,
+        name: &'static str,
+        inputs: &[&[I]],
+    ) -> Result<Vec<O>, FieldError> {
         let count = inputs.first().map_or(0, |a| a.len());
         for other in inputs.iter().skip(1) {
-            check_lengths(spec.name, count, other.len())?;
+            check_lengths(name, count, other.len())?;
         }
         if count == 0 {
             return Ok(Vec::new());
         }
-        let kernel = &self.kernels[op as usize];
         if (count * FQ_BYTES) as u64 <= self.stream_above {
             let fill = |i: usize, dst: &mut [u64]| write_limbs(dst, inputs[i]);
             let read = |words: &[u64]| {

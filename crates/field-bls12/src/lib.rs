@@ -30,5 +30,10 @@ pub use error::FieldError;
 pub use ff;
 pub use ff_impl::FqRepr;
 pub use fq::{Fq, FqMont, FQ_BYTES, FQ_LIMBS};
+mod program;
 pub use gpu::{FqGpu, FqOp, DEFAULT_WORKGROUP_SIZE, STREAM_ABOVE_BYTES};
+pub use program::{
+    FqProgram, FqProgramBuilder, Value, MAX_PROGRAM_INPUTS, MAX_PROGRAM_REGISTERS,
+    MAX_PROGRAM_STEPS,
+};
 pub use subtle;

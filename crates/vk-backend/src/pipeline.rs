@@ -44,6 +44,10 @@ pub struct KernelDesc<'a> {
     pub words_per_element: u32,
     /// Workgroup size; `None` picks the device default.
     pub workgroup_size: Option<u32>,
+    /// Values of further specialization constants, ids 2, 3, 4, ... in order (id 1 is the
+    /// workgroup size). Each distinct set makes its own pipeline: the driver folds them
+    /// into the code, so they can select operations and registers at no run-time cost.
+    pub spec_constants: &'a [u32],
 }
 
 impl<'a> KernelDesc<'a> {
@@ -60,7 +64,14 @@ impl<'a> KernelDesc<'a> {
             inputs,
             words_per_element,
             workgroup_size: None,
+            spec_constants: &[],
         }
+    }
+
+    /// The same kernel with specialization constants 2, 3, ... set to `values`.
+    pub fn with_spec_constants(mut self, values: &'a [u32]) -> Self {
+        self.spec_constants = values;
+        self
     }
 
     /// The same kernel with an explicit workgroup size.
@@ -118,6 +129,7 @@ pub(crate) struct KernelKey {
     inputs: u32,
     words_per_element: u32,
     workgroup_size: u32,
+    spec_constants: Vec<u32>,
 }
 
 impl KernelKey {
@@ -131,6 +143,7 @@ impl KernelKey {
             inputs: desc.inputs,
             words_per_element: desc.words_per_element,
             workgroup_size: pick_workgroup_size(&device.limits, desc)?,
+            spec_constants: desc.spec_constants.to_vec(),
         })
     }
 }
@@ -219,11 +232,19 @@ impl RawKernel {
         let module = unsafe { raw.create_shader_module(&module_info, None) }
             .map_err(|e| device.note(Error::from_vk("vkCreateShaderModule", e)))?;
 
-        let spec_entries = [vk::SpecializationMapEntry::default()
-            .constant_id(WORKGROUP_SIZE_CONSTANT_ID)
-            .offset(0)
-            .size(4)];
-        let spec_data = workgroup_size.to_ne_bytes();
+        // Constant 1 is the workgroup size, then 2, 3, ... the kernel's own.
+        let spec_values: Vec<u32> = std::iter::once(workgroup_size)
+            .chain(desc.spec_constants.iter().copied())
+            .collect();
+        let spec_entries: Vec<vk::SpecializationMapEntry> = (0..spec_values.len() as u32)
+            .map(|i| {
+                vk::SpecializationMapEntry::default()
+                    .constant_id(WORKGROUP_SIZE_CONSTANT_ID + i)
+                    .offset(4 * i)
+                    .size(4)
+            })
+            .collect();
+        let spec_data: Vec<u8> = spec_values.iter().flat_map(|v| v.to_ne_bytes()).collect();
         let spec = vk::SpecializationInfo::default()
             .map_entries(&spec_entries)
             .data(&spec_data);

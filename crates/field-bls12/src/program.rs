@@ -1,0 +1,360 @@
+//! Fused chains of Fq operations: a small program over named values, run as ONE kernel on
+//! the GPU (intermediates in registers) or element by element on the CPU, bit-identical.
+//!
+//! ```
+//! use field_bls12::{Fq, FqProgram};
+//! // out = (a*b + c)^2
+//! let mut p = FqProgram::builder();
+//! let (a, b, c) = (p.input(), p.input(), p.input());
+//! let t = p.mul(a, b);
+//! let u = p.add(t, c);
+//! let out = p.square(u);
+//! let program = p.build(out)?;
+//! let x = [Fq::from_u64(2)];
+//! let y = [Fq::from_u64(3)];
+//! let z = [Fq::from_u64(1)];
+//! assert_eq!(program.run_cpu(&[&x, &y, &z])?, vec![Fq::from_u64(49)]);
+//! # Ok::<(), field_bls12::FieldError>(())
+//! ```
+
+use rayon::prelude::*;
+
+use crate::error::check_lengths;
+use crate::{FieldError, Fq, FqGpu, FqMont};
+
+/// Inputs a program may take (the GPU kernels exist for 1 to 4).
+pub const MAX_PROGRAM_INPUTS: usize = 4;
+/// Operations a program may have (the GPU kernel's step slots).
+pub const MAX_PROGRAM_STEPS: usize = 16;
+/// Values a program may hold at once (the GPU kernel's registers).
+pub const MAX_PROGRAM_REGISTERS: usize = 8;
+
+/// SPIR-V of `shaders/fq/fq_program_<n>.comp`, for n inputs.
+const PROGRAM_SPV: [&[u8]; MAX_PROGRAM_INPUTS] = [
+    include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shaders/fq/fq_program_1.spv"
+    )),
+    include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shaders/fq/fq_program_2.spv"
+    )),
+    include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shaders/fq/fq_program_3.spv"
+    )),
+    include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shaders/fq/fq_program_4.spv"
+    )),
+];
+
+/// A value in a program under construction: an input or the result of an operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Value(usize);
+
+/// Operations of a program, with the codes the GPU kernel understands (program.glsl).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Op {
+    Add = 1,
+    Sub = 2,
+    Mul = 3,
+    Square = 4,
+    Neg = 5,
+    Double = 6,
+}
+
+impl Op {
+    fn multiplies(self) -> bool {
+        matches!(self, Op::Mul | Op::Square)
+    }
+}
+
+/// One operation on values (SSA: each step defines value `inputs + index`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Step {
+    op: Op,
+    a: usize,
+    b: usize,
+}
+
+/// Builds an [`FqProgram`]: declare inputs, combine values with operations, then
+/// [`build`](Self::build) with the value to output.
+#[derive(Clone, Debug, Default)]
+pub struct FqProgramBuilder {
+    inputs: usize,
+    steps: Vec<Step>,
+    /// Set when an input is declared after an operation (inputs come first).
+    late_input: bool,
+}
+
+impl FqProgramBuilder {
+    /// A new input; inputs are bound in declaration order when the program runs.
+    pub fn input(&mut self) -> Value {
+        self.late_input |= !self.steps.is_empty();
+        self.inputs += 1;
+        Value(self.inputs - 1)
+    }
+
+    fn push(&mut self, op: Op, a: Value, b: Value) -> Value {
+        self.steps.push(Step { op, a: a.0, b: b.0 });
+        Value(self.inputs + self.steps.len() - 1)
+    }
+
+    /// `a + b`.
+    pub fn add(&mut self, a: Value, b: Value) -> Value {
+        self.push(Op::Add, a, b)
+    }
+
+    /// `a - b`.
+    pub fn sub(&mut self, a: Value, b: Value) -> Value {
+        self.push(Op::Sub, a, b)
+    }
+
+    /// `a * b`.
+    pub fn mul(&mut self, a: Value, b: Value) -> Value {
+        self.push(Op::Mul, a, b)
+    }
+
+    /// `a^2`.
+    pub fn square(&mut self, a: Value) -> Value {
+        self.push(Op::Square, a, a)
+    }
+
+    /// `-a`.
+    pub fn neg(&mut self, a: Value) -> Value {
+        self.push(Op::Neg, a, a)
+    }
+
+    /// `2a`.
+    pub fn double(&mut self, a: Value) -> Value {
+        self.push(Op::Double, a, a)
+    }
+
+    /// The program computing `output`.
+    ///
+    /// # Errors
+    /// [`FieldError::InvalidProgram`] saying why: no inputs, more than
+    /// [`MAX_PROGRAM_INPUTS`] inputs or [`MAX_PROGRAM_STEPS`] operations, an input declared
+    /// after an operation, a value from another builder, or more than
+    /// [`MAX_PROGRAM_REGISTERS`] values needed at once.
+    pub fn build(self, output: Value) -> Result<FqProgram, FieldError> {
+        let bad = |why: String| Err(FieldError::InvalidProgram(why));
+        if self.inputs == 0 || self.inputs > MAX_PROGRAM_INPUTS {
+            return bad(format!(
+                "{} inputs; a program takes 1 to {MAX_PROGRAM_INPUTS}",
+                self.inputs
+            ));
+        }
+        if self.late_input {
+            return bad("inputs must be declared before any operation".to_owned());
+        }
+        if self.steps.len() > MAX_PROGRAM_STEPS {
+            return bad(format!(
+                "{} operations; a program has at most {MAX_PROGRAM_STEPS}",
+                self.steps.len()
+            ));
+        }
+        let values = self.inputs + self.steps.len();
+        if let Some((i, s)) = self
+            .steps
+            .iter()
+            .enumerate()
+            .find(|(i, s)| s.a >= self.inputs + i || s.b >= self.inputs + i)
+        {
+            return bad(format!(
+                "operation {i} uses value {} that is not defined before it",
+                s.a.max(s.b)
+            ));
+        }
+        if output.0 >= values {
+            return bad(format!(
+                "the output value {} is not part of this program",
+                output.0
+            ));
+        }
+        let registers = allocate_registers(self.inputs, &self.steps, output.0)?;
+        Ok(FqProgram {
+            inputs: self.inputs,
+            steps: self.steps,
+            output: output.0,
+            registers,
+        })
+    }
+}
+
+/// Assigns each value a register, reusing those of values no longer needed (a value's
+/// register is free after its last use); the kernel copies operands before writing, so a
+/// step may write the register of one of its own operands.
+fn allocate_registers(
+    inputs: usize,
+    steps: &[Step],
+    output: usize,
+) -> Result<Vec<usize>, FieldError> {
+    let values = inputs + steps.len();
+    let mut last_use = vec![0usize; values];
+    for (i, s) in steps.iter().enumerate() {
+        last_use[s.a] = inputs + i;
+        last_use[s.b] = inputs + i;
+    }
+    last_use[output] = usize::MAX;
+    let mut reg = vec![0usize; values];
+    let mut free: Vec<usize> = (inputs..MAX_PROGRAM_REGISTERS).rev().collect();
+    for (v, r) in reg.iter_mut().enumerate().take(inputs) {
+        *r = v;
+    }
+    for (i, s) in steps.iter().enumerate() {
+        let v = inputs + i;
+        for operand in [s.a, s.b] {
+            if last_use[operand] == v && !free.contains(&reg[operand]) {
+                free.push(reg[operand]);
+            }
+        }
+        reg[v] = free.pop().ok_or_else(|| {
+            FieldError::InvalidProgram(format!(
+                "operation {i} needs more than {MAX_PROGRAM_REGISTERS} values alive at once"
+            ))
+        })?;
+        if last_use[v] <= v {
+            // Never used: its register is free again at once.
+            free.push(reg[v]);
+        }
+    }
+    Ok(reg)
+}
+
+/// A fused chain of Fq operations over 1 to 4 inputs with one output.
+///
+/// On the GPU the whole chain is one kernel: each program gets its own pipeline (built
+/// once per context and cached), in which the operations are fixed and every
+/// intermediate stays in registers; values travel in Montgomery form inside the kernel, so
+/// a multiplication costs one Montgomery product. On the CPU the same chain runs per
+/// element with blst. Both return canonical results, bit-identical.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FqProgram {
+    inputs: usize,
+    steps: Vec<Step>,
+    output: usize,
+    /// Register of each value (inputs first, then one per step).
+    registers: Vec<usize>,
+}
+
+impl FqProgram {
+    /// A builder for a new program.
+    pub fn builder() -> FqProgramBuilder {
+        FqProgramBuilder::default()
+    }
+
+    /// How many inputs it takes.
+    pub fn inputs(&self) -> usize {
+        self.inputs
+    }
+
+    /// How many operations it performs per element.
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// Whether it performs no operation (its output is one of its inputs).
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    fn multiplies(&self) -> bool {
+        self.steps.iter().any(|s| s.op.multiplies())
+    }
+
+    /// The kernel's specialization constants 2, 3, ...: output register, Montgomery flag,
+    /// six unused ids (4..=9), then (op, dst, a, b) for each of the 16 step slots.
+    pub(crate) fn spec_constants(&self) -> Vec<u32> {
+        let mut c = vec![
+            self.registers[self.output] as u32,
+            u32::from(self.multiplies()),
+        ];
+        c.resize(8, 0); // ids 4..=9 unused
+        for (i, s) in self.steps.iter().enumerate() {
+            let dst = self.registers[self.inputs + i];
+            c.extend([
+                s.op as u32,
+                dst as u32,
+                self.registers[s.a] as u32,
+                self.registers[s.b] as u32,
+            ]);
+        }
+        c.resize(8 + 4 * MAX_PROGRAM_STEPS, 0);
+        c
+    }
+
+    pub(crate) fn spirv(&self) -> &'static [u8] {
+        PROGRAM_SPV[self.inputs - 1]
+    }
+
+    fn check_inputs(&self, inputs: &[&[Fq]]) -> Result<usize, FieldError> {
+        if inputs.len() != self.inputs {
+            return Err(FieldError::InvalidProgram(format!(
+                "the program takes {} inputs, {} given",
+                self.inputs,
+                inputs.len()
+            )));
+        }
+        let count = inputs[0].len();
+        for other in &inputs[1..] {
+            check_lengths("program", count, other.len())?;
+        }
+        Ok(count)
+    }
+
+    /// Runs the program on the CPU (blst, all cores), element by element.
+    ///
+    /// # Errors
+    /// [`FieldError::InvalidProgram`] for the wrong number of inputs,
+    /// [`FieldError::LengthMismatch`] for inputs of different lengths.
+    pub fn run_cpu(&self, inputs: &[&[Fq]]) -> Result<Vec<Fq>, FieldError> {
+        let count = self.check_inputs(inputs)?;
+        let mont = self.multiplies();
+        Ok((0..count)
+            .into_par_iter()
+            .with_min_len(1024)
+            .map(|i| {
+                // Values in Montgomery form when the program multiplies, as on the GPU
+                // (add, sub, neg and double are the same in either form).
+                let mut v = [FqMont::ZERO; MAX_PROGRAM_INPUTS + MAX_PROGRAM_STEPS];
+                for (k, input) in inputs.iter().enumerate() {
+                    let x = input[i];
+                    v[k] = if mont {
+                        x.to_mont()
+                    } else {
+                        FqMont::from_canonical_mont_limbs(*x.limbs())
+                    };
+                }
+                for (s, step) in self.steps.iter().enumerate() {
+                    let (a, b) = (v[step.a], v[step.b]);
+                    v[self.inputs + s] = match step.op {
+                        Op::Add => a + b,
+                        Op::Sub => a - b,
+                        Op::Mul => a * b,
+                        Op::Square => a.square(),
+                        Op::Neg => -a,
+                        Op::Double => a.double(),
+                    };
+                }
+                let out = v[self.output];
+                if mont {
+                    out.to_canonical()
+                } else {
+                    Fq::from_canonical_limbs(*out.mont_limbs())
+                }
+            })
+            .collect())
+    }
+
+    /// Runs the program on the GPU: one kernel per element batch (streamed when large).
+    ///
+    /// # Errors
+    /// As [`FqProgram::run_cpu`], and [`FieldError::Gpu`] when the device fails.
+    pub fn run_gpu(&self, gpu: &FqGpu, inputs: &[&[Fq]]) -> Result<Vec<Fq>, FieldError> {
+        self.check_inputs(inputs)?;
+        let kernel = gpu.program_kernel(self)?;
+        gpu.run_kernel(&kernel, "program", inputs)
+    }
+}

@@ -1,0 +1,190 @@
+//! Fused programs: GPU == CPU == the same chain composed from the batch operations.
+
+mod common;
+
+use common::{batch, SIZES};
+use field_bls12::{cpu, FieldError, Fq, FqGpu, FqProgram, MAX_PROGRAM_STEPS};
+use vk_backend::test_support::test_context;
+
+/// out = (a*b + c)^2 - a, and the same by batch operations.
+fn example() -> FqProgram {
+    let mut p = FqProgram::builder();
+    let (a, b, c) = (p.input(), p.input(), p.input());
+    let t = p.mul(a, b);
+    let u = p.add(t, c);
+    let v = p.square(u);
+    let out = p.sub(v, a);
+    p.build(out).unwrap()
+}
+
+fn example_by_ops(a: &[Fq], b: &[Fq], c: &[Fq]) -> Vec<Fq> {
+    let t = cpu::mul(a, b).unwrap();
+    let u = cpu::add(&t, c).unwrap();
+    let v = cpu::square(&u).unwrap();
+    cpu::sub(&v, a).unwrap()
+}
+
+/// A 10-operation chain of muls and adds over two inputs:
+/// x = a; repeat 5 times { x = x * b; x = x + a }.
+fn chain10() -> FqProgram {
+    let mut p = FqProgram::builder();
+    let (a, b) = (p.input(), p.input());
+    let mut x = a;
+    for _ in 0..5 {
+        x = p.mul(x, b);
+        x = p.add(x, a);
+    }
+    p.build(x).unwrap()
+}
+
+fn chain10_by_ops(a: &[Fq], b: &[Fq]) -> Vec<Fq> {
+    let mut x = a.to_vec();
+    for _ in 0..5 {
+        x = cpu::add(&cpu::mul(&x, b).unwrap(), a).unwrap();
+    }
+    x
+}
+
+#[test]
+fn cpu_programs_match_composed_batch_ops() {
+    for (k, &n) in SIZES.iter().enumerate() {
+        let (a, b) = batch(n, 40 + k as u64);
+        let (c, _) = batch(n, 80 + k as u64);
+        assert_eq!(
+            example().run_cpu(&[&a, &b, &c]).unwrap(),
+            example_by_ops(&a, &b, &c),
+            "n = {n}"
+        );
+        assert_eq!(
+            chain10().run_cpu(&[&a, &b]).unwrap(),
+            chain10_by_ops(&a, &b),
+            "n = {n}"
+        );
+    }
+}
+
+#[test]
+fn gpu_programs_match_cpu() {
+    let Some(ctx) = test_context("gpu_programs_match_cpu") else {
+        return;
+    };
+    let gpu = FqGpu::new(ctx.arc()).unwrap();
+    for (k, &n) in SIZES.iter().enumerate() {
+        let (a, b) = batch(n, 140 + k as u64);
+        let (c, _) = batch(n, 180 + k as u64);
+        let want = example_by_ops(&a, &b, &c);
+        assert_eq!(
+            example().run_gpu(&gpu, &[&a, &b, &c]).unwrap(),
+            want,
+            "example, n = {n}"
+        );
+        assert_eq!(
+            chain10().run_gpu(&gpu, &[&a, &b]).unwrap(),
+            chain10_by_ops(&a, &b),
+            "chain10, n = {n}"
+        );
+    }
+}
+
+#[test]
+fn gpu_programs_without_multiplication_and_at_full_size() {
+    let Some(ctx) = test_context("gpu_programs_without_multiplication_and_at_full_size") else {
+        return;
+    };
+    let gpu = FqGpu::new(ctx.arc()).unwrap();
+    let (a, b) = batch(1000, 7);
+    // Linear only: stays in canonical form inside the kernel.
+    let mut p = FqProgram::builder();
+    let (x, y) = (p.input(), p.input());
+    let d = p.double(x);
+    let s = p.sub(d, y);
+    let out = p.neg(s);
+    let linear = p.build(out).unwrap();
+    let want = cpu::neg(&cpu::sub(&cpu::double(&a).unwrap(), &b).unwrap()).unwrap();
+    assert_eq!(linear.run_cpu(&[&a, &b]).unwrap(), want);
+    assert_eq!(linear.run_gpu(&gpu, &[&a, &b]).unwrap(), want);
+    // Identity: the output is an input.
+    let mut p = FqProgram::builder();
+    let x = p.input();
+    let identity = p.build(x).unwrap();
+    assert!(identity.is_empty());
+    assert_eq!(identity.run_gpu(&gpu, &[&a]).unwrap(), a);
+    // All 16 step slots: x -> x^2 + x, eight times, on one input.
+    let mut p = FqProgram::builder();
+    let x0 = p.input();
+    let mut x = x0;
+    for _ in 0..MAX_PROGRAM_STEPS / 2 {
+        let sq = p.square(x);
+        x = p.add(sq, x);
+    }
+    let full = p.build(x).unwrap();
+    assert_eq!(full.len(), MAX_PROGRAM_STEPS);
+    let mut want = a.clone();
+    for _ in 0..MAX_PROGRAM_STEPS / 2 {
+        want = cpu::add(&cpu::square(&want).unwrap(), &want).unwrap();
+    }
+    assert_eq!(full.run_cpu(&[&a]).unwrap(), want);
+    assert_eq!(full.run_gpu(&gpu, &[&a]).unwrap(), want);
+    // Four inputs, each used.
+    let mut p = FqProgram::builder();
+    let v: Vec<_> = (0..4).map(|_| p.input()).collect();
+    let s1 = p.mul(v[0], v[1]);
+    let s2 = p.mul(v[2], v[3]);
+    let out = p.add(s1, s2);
+    let four = p.build(out).unwrap();
+    let (c, d) = batch(1000, 9);
+    let want = cpu::add(&cpu::mul(&a, &b).unwrap(), &cpu::mul(&c, &d).unwrap()).unwrap();
+    assert_eq!(four.run_gpu(&gpu, &[&a, &b, &c, &d]).unwrap(), want);
+}
+
+#[test]
+fn bad_programs_are_typed_errors() {
+    let invalid = |r: Result<FqProgram, FieldError>| match r {
+        Err(FieldError::InvalidProgram(why)) => why,
+        other => panic!("expected InvalidProgram, got {other:?}"),
+    };
+    let p = FqProgram::builder();
+    let mut q = FqProgram::builder();
+    let x = q.input();
+    assert!(invalid(p.build(x)).contains("0 inputs"));
+    let mut p = FqProgram::builder();
+    let x = p.input();
+    let y = p.double(x);
+    let _late = p.input();
+    assert!(invalid(p.build(y)).contains("before any operation"));
+    let mut p = FqProgram::builder();
+    let x = p.input();
+    let mut y = x;
+    for _ in 0..=MAX_PROGRAM_STEPS {
+        y = p.double(y);
+    }
+    assert!(invalid(p.build(y)).contains("at most 16"));
+    let mut p = FqProgram::builder();
+    for _ in 0..5 {
+        p.input();
+    }
+    assert!(invalid(p.build(x)).contains("5 inputs"));
+    // Nine values alive at once (the input, used again at the end, and eight doubles):
+    // more than the eight registers.
+    let mut p = FqProgram::builder();
+    let x = p.input();
+    let vals: Vec<_> = (0..8).map(|_| p.double(x)).collect();
+    let mut acc = vals[0];
+    for v in &vals[1..] {
+        acc = p.add(acc, *v);
+    }
+    let out = p.add(acc, x);
+    assert!(invalid(p.build(out)).contains("more than 8 values"));
+    // Running with the wrong inputs.
+    let program = chain10();
+    let one = [Fq::ONE];
+    assert!(matches!(
+        program.run_cpu(&[&one]),
+        Err(FieldError::InvalidProgram(_))
+    ));
+    assert!(matches!(
+        program.run_cpu(&[&one, &[]]),
+        Err(FieldError::LengthMismatch { .. })
+    ));
+    assert_eq!(program.run_cpu(&[&[], &[]]).unwrap(), Vec::<Fq>::new());
+}

@@ -1,0 +1,5 @@
+#version 450
+// A fused chain of Fq operations over 4 inputs (see program.glsl).
+#extension GL_GOOGLE_include_directive : require
+#define FQ_PROGRAM_INPUTS 4
+#include "program.glsl"
