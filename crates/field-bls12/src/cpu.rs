@@ -31,29 +31,36 @@ use rayon::prelude::*;
 use crate::error::check_lengths;
 use crate::{FieldError, Fq, FqMont};
 
-/// Elements per rayon task at least: below this, splitting costs more than it saves
-/// (an add is ~5 ns; a rayon task hand-off is ~1 us). To be tuned by measurement.
-const MIN_PARALLEL_CHUNK: usize = 4096;
+/// Elements per rayon task at least, for linear operations (add, sub, neg, double: a few
+/// ns each): below this a task costs less than handing it to another thread (~1 us).
+const LINEAR_CHUNK: usize = 4096;
+/// The same for operations with a Montgomery multiplication (~20-100 ns each): a 1Ki-element
+/// mul ran 1.7x slower with the linear chunk than with rayon's default split (measured on
+/// the 2-core development machine, `hybrid-exec bench`'s "CPU mul" figures).
+const MUL_CHUNK: usize = 256;
 
 // All batch operations go through these three helpers. Each builds the result with an
 // indexed collect, which writes every element straight into the new Vec: no zero-fill pass,
 // which on a large batch costs as much as the additions (page faults on first touch).
 
 /// `f` on every element of `a`, in parallel.
-fn map1<A, T, F>(a: &[A], f: F) -> Vec<T>
+fn map1<A, T, F>(chunk: usize, a: &[A], f: F) -> Vec<T>
 where
     A: Sync,
     T: Send,
     F: Fn(&A) -> T + Sync + Send,
 {
-    a.par_iter()
-        .with_min_len(MIN_PARALLEL_CHUNK)
-        .map(f)
-        .collect()
+    a.par_iter().with_min_len(chunk).map(f).collect()
 }
 
 /// `f` on every pair `(a[i], b[i])`, in parallel, after checking the lengths.
-fn map2<A, T, F>(op: &'static str, a: &[A], b: &[A], f: F) -> Result<Vec<T>, FieldError>
+fn map2<A, T, F>(
+    chunk: usize,
+    op: &'static str,
+    a: &[A],
+    b: &[A],
+    f: F,
+) -> Result<Vec<T>, FieldError>
 where
     A: Sync,
     T: Send,
@@ -62,14 +69,21 @@ where
     check_lengths(op, a.len(), b.len())?;
     Ok(a.par_iter()
         .zip(b)
-        .with_min_len(MIN_PARALLEL_CHUNK)
+        .with_min_len(chunk)
         .map(|(x, y)| f(x, y))
         .collect())
 }
 
 /// `f` on every triple `(a[i], b[i], c[i])`, in parallel, after checking `b` and `c` against
 /// `a` (in that order).
-fn map3<A, T, F>(op: &'static str, a: &[A], b: &[A], c: &[A], f: F) -> Result<Vec<T>, FieldError>
+fn map3<A, T, F>(
+    chunk: usize,
+    op: &'static str,
+    a: &[A],
+    b: &[A],
+    c: &[A],
+    f: F,
+) -> Result<Vec<T>, FieldError>
 where
     A: Sync,
     T: Send,
@@ -80,7 +94,7 @@ where
     Ok(a.par_iter()
         .zip(b)
         .zip(c)
-        .with_min_len(MIN_PARALLEL_CHUNK)
+        .with_min_len(chunk)
         .map(|((x, y), z)| f(x, y, z))
         .collect())
 }
@@ -95,7 +109,7 @@ pub fn add_one(a: &Fq, b: &Fq) -> Fq {
 /// # Errors
 /// [`FieldError::LengthMismatch`] (op `add`) when the lengths differ.
 pub fn add(a: &[Fq], b: &[Fq]) -> Result<Vec<Fq>, FieldError> {
-    map2("add", a, b, Fq::add_impl)
+    map2(LINEAR_CHUNK, "add", a, b, Fq::add_impl)
 }
 
 /// Element-wise `a[i] - b[i] mod p` on all cores.
@@ -103,7 +117,7 @@ pub fn add(a: &[Fq], b: &[Fq]) -> Result<Vec<Fq>, FieldError> {
 /// # Errors
 /// [`FieldError::LengthMismatch`] (op `sub`) when the lengths differ.
 pub fn sub(a: &[Fq], b: &[Fq]) -> Result<Vec<Fq>, FieldError> {
-    map2("sub", a, b, Fq::sub_impl)
+    map2(LINEAR_CHUNK, "sub", a, b, Fq::sub_impl)
 }
 
 /// Element-wise `-a[i] mod p` (0 stays 0) on all cores.
@@ -111,7 +125,7 @@ pub fn sub(a: &[Fq], b: &[Fq]) -> Result<Vec<Fq>, FieldError> {
 /// # Errors
 /// None today; a `Result` like every other batch operation.
 pub fn neg(a: &[Fq]) -> Result<Vec<Fq>, FieldError> {
-    Ok(map1(a, Fq::neg_impl))
+    Ok(map1(LINEAR_CHUNK, a, Fq::neg_impl))
 }
 
 /// Element-wise `2 a[i] mod p` on all cores.
@@ -119,7 +133,7 @@ pub fn neg(a: &[Fq]) -> Result<Vec<Fq>, FieldError> {
 /// # Errors
 /// None today; a `Result` like every other batch operation.
 pub fn double(a: &[Fq]) -> Result<Vec<Fq>, FieldError> {
-    Ok(map1(a, Fq::double_impl))
+    Ok(map1(LINEAR_CHUNK, a, Fq::double_impl))
 }
 
 /// Element-wise `a[i] * b[i] mod p` on all cores (two Montgomery multiplications each).
@@ -127,7 +141,7 @@ pub fn double(a: &[Fq]) -> Result<Vec<Fq>, FieldError> {
 /// # Errors
 /// [`FieldError::LengthMismatch`] (op `mul`) when the lengths differ.
 pub fn mul(a: &[Fq], b: &[Fq]) -> Result<Vec<Fq>, FieldError> {
-    map2("mul", a, b, Fq::mul_impl)
+    map2(MUL_CHUNK, "mul", a, b, Fq::mul_impl)
 }
 
 /// Element-wise `a[i]^2 mod p` on all cores.
@@ -135,7 +149,7 @@ pub fn mul(a: &[Fq], b: &[Fq]) -> Result<Vec<Fq>, FieldError> {
 /// # Errors
 /// None today; a `Result` like every other batch operation.
 pub fn square(a: &[Fq]) -> Result<Vec<Fq>, FieldError> {
-    Ok(map1(a, Fq::square_impl))
+    Ok(map1(MUL_CHUNK, a, Fq::square_impl))
 }
 
 /// Element-wise `a[i] * b[i] + c[i] mod p` on all cores.
@@ -144,7 +158,7 @@ pub fn square(a: &[Fq]) -> Result<Vec<Fq>, FieldError> {
 /// [`FieldError::LengthMismatch`] (op `fma`) when `b` or `c` is not as long as `a` (`b` is
 /// checked first).
 pub fn fma(a: &[Fq], b: &[Fq], c: &[Fq]) -> Result<Vec<Fq>, FieldError> {
-    map3("fma", a, b, c, Fq::fma_impl)
+    map3(MUL_CHUNK, "fma", a, b, c, Fq::fma_impl)
 }
 
 /// Element-wise `a[i] + b[i]` on Montgomery forms, on all cores.
@@ -152,7 +166,7 @@ pub fn fma(a: &[Fq], b: &[Fq], c: &[Fq]) -> Result<Vec<Fq>, FieldError> {
 /// # Errors
 /// [`FieldError::LengthMismatch`] (op `mont_add`) when the lengths differ.
 pub fn mont_add(a: &[FqMont], b: &[FqMont]) -> Result<Vec<FqMont>, FieldError> {
-    map2("mont_add", a, b, FqMont::add_impl)
+    map2(LINEAR_CHUNK, "mont_add", a, b, FqMont::add_impl)
 }
 
 /// Element-wise `a[i] - b[i]` on Montgomery forms, on all cores.
@@ -160,7 +174,7 @@ pub fn mont_add(a: &[FqMont], b: &[FqMont]) -> Result<Vec<FqMont>, FieldError> {
 /// # Errors
 /// [`FieldError::LengthMismatch`] (op `mont_sub`) when the lengths differ.
 pub fn mont_sub(a: &[FqMont], b: &[FqMont]) -> Result<Vec<FqMont>, FieldError> {
-    map2("mont_sub", a, b, FqMont::sub_impl)
+    map2(LINEAR_CHUNK, "mont_sub", a, b, FqMont::sub_impl)
 }
 
 /// Element-wise `a[i] * b[i]` on Montgomery forms (one Montgomery multiplication each), on
@@ -169,7 +183,7 @@ pub fn mont_sub(a: &[FqMont], b: &[FqMont]) -> Result<Vec<FqMont>, FieldError> {
 /// # Errors
 /// [`FieldError::LengthMismatch`] (op `mont_mul`) when the lengths differ.
 pub fn mont_mul(a: &[FqMont], b: &[FqMont]) -> Result<Vec<FqMont>, FieldError> {
-    map2("mont_mul", a, b, FqMont::mul_impl)
+    map2(MUL_CHUNK, "mont_mul", a, b, FqMont::mul_impl)
 }
 
 /// Element-wise `a[i]^2` on Montgomery forms, on all cores.
@@ -177,7 +191,7 @@ pub fn mont_mul(a: &[FqMont], b: &[FqMont]) -> Result<Vec<FqMont>, FieldError> {
 /// # Errors
 /// None today; a `Result` like every other batch operation.
 pub fn mont_square(a: &[FqMont]) -> Result<Vec<FqMont>, FieldError> {
-    Ok(map1(a, FqMont::square))
+    Ok(map1(MUL_CHUNK, a, FqMont::square))
 }
 
 /// Element-wise `a[i] * b[i] + c[i]` on Montgomery forms, on all cores.
@@ -186,15 +200,15 @@ pub fn mont_square(a: &[FqMont]) -> Result<Vec<FqMont>, FieldError> {
 /// [`FieldError::LengthMismatch`] (op `mont_fma`) when `b` or `c` is not as long as `a` (`b`
 /// is checked first).
 pub fn mont_fma(a: &[FqMont], b: &[FqMont], c: &[FqMont]) -> Result<Vec<FqMont>, FieldError> {
-    map3("mont_fma", a, b, c, FqMont::fma_impl)
+    map3(MUL_CHUNK, "mont_fma", a, b, c, FqMont::fma_impl)
 }
 
 /// Every element in Montgomery form (`x -> x * R mod p`), on all cores.
 pub fn to_mont(a: &[Fq]) -> Vec<FqMont> {
-    map1(a, Fq::to_mont)
+    map1(MUL_CHUNK, a, Fq::to_mont)
 }
 
 /// Every element back in canonical form (`x * R -> x`), on all cores.
 pub fn from_mont(a: &[FqMont]) -> Vec<Fq> {
-    map1(a, FqMont::to_canonical)
+    map1(MUL_CHUNK, a, FqMont::to_canonical)
 }

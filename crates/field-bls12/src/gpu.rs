@@ -396,7 +396,7 @@ pub const STREAM_ABOVE_BYTES: u64 = 32 << 20;
 const COPY_CHUNK: usize = 1 << 14;
 
 /// Writes the limbs of `src` into `dst`.
-fn write_limbs<I: GpuElement>(dst: &mut [u64], src: &[I]) {
+pub(crate) fn write_limbs<I: GpuElement>(dst: &mut [u64], src: &[I]) {
     let write = |(d, s): (&mut [u64], &[I])| {
         for (d, s) in d.as_chunks_mut::<FQ_LIMBS>().0.iter_mut().zip(s) {
             *d = *s.words();
@@ -416,7 +416,7 @@ fn write_limbs<I: GpuElement>(dst: &mut [u64], src: &[I]) {
 /// and `out` is then to be discarded. Large outputs are checked and converted in one
 /// parallel pass straight into `out`'s memory (one thread page-faulting a fresh gigabyte
 /// would take longer than the GPU work, and a separate checking pass costs another read).
-fn read_limbs<O: GpuElement>(
+pub(crate) fn read_limbs<O: GpuElement>(
     out: &mut Vec<O>,
     words: &[u64],
     base: usize,

@@ -31,9 +31,11 @@ pub use ff;
 pub use ff_impl::FqRepr;
 pub use fq::{Fq, FqMont, FQ_BYTES, FQ_LIMBS};
 mod program;
+mod vec;
 pub use gpu::{FqGpu, FqOp, DEFAULT_WORKGROUP_SIZE, STREAM_ABOVE_BYTES};
 pub use program::{
     FqProgram, FqProgramBuilder, Value, MAX_PROGRAM_INPUTS, MAX_PROGRAM_REGISTERS,
     MAX_PROGRAM_STEPS,
 };
 pub use subtle;
+pub use vec::FqVec;

@@ -314,7 +314,8 @@ impl FqProgram {
         let mont = self.multiplies();
         Ok((0..count)
             .into_par_iter()
-            .with_min_len(1024)
+            // A whole chain per element: short tasks already outweigh the hand-off.
+            .with_min_len(64)
             .map(|i| {
                 // Values in Montgomery form when the program multiplies, as on the GPU
                 // (add, sub, neg and double are the same in either form).

@@ -188,3 +188,40 @@ fn bad_programs_are_typed_errors() {
     ));
     assert_eq!(program.run_cpu(&[&[], &[]]).unwrap(), Vec::<Fq>::new());
 }
+
+#[test]
+fn resident_vectors_chain_programs_without_transfers() {
+    let Some(ctx) = test_context("resident_vectors_chain_programs_without_transfers") else {
+        return;
+    };
+    let gpu = FqGpu::new(ctx.arc()).unwrap();
+    for n in [0usize, 1, 65, 65537] {
+        let (a, b) = batch(n, 300 + n as u64);
+        let (c, _) = batch(n, 400 + n as u64);
+        let (da, db, dc) = (
+            gpu.upload(&a).unwrap(),
+            gpu.upload(&b).unwrap(),
+            gpu.upload(&c).unwrap(),
+        );
+        assert_eq!(da.len(), n);
+        // example() then chain10() on its result, all on the GPU, one download.
+        let e = gpu
+            .run_program_resident(&example(), &[&da, &db, &dc])
+            .unwrap();
+        let f = gpu.run_program_resident(&chain10(), &[&e, &db]).unwrap();
+        drop((e, da, dc)); // dropped while f may still be computed: must stay safe
+        let got = gpu.download(&f).unwrap();
+        let want = chain10_by_ops(&example_by_ops(&a, &b, &c), &b);
+        assert_eq!(got, want, "n = {n}");
+    }
+    let (a, b) = batch(10, 1);
+    let (da, db) = (gpu.upload(&a).unwrap(), gpu.upload(&b[..9]).unwrap());
+    assert!(matches!(
+        gpu.run_program_resident(&chain10(), &[&da, &db]),
+        Err(FieldError::LengthMismatch { .. })
+    ));
+    assert!(matches!(
+        gpu.run_program_resident(&chain10(), &[&da]),
+        Err(FieldError::InvalidProgram(_))
+    ));
+}

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result};
-use field_bls12::{Fq, FqGpu, FqOp};
+use field_bls12::{Fq, FqGpu, FqOp, FqProgram};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rayon::prelude::*;
@@ -315,6 +315,90 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
         Some(("96 B/elem at upload rate", ceiling_ns)),
     );
 
+    // A 10-operation chain of muls and adds (x = a; 5 times: x = x * b + a), one fused
+    // kernel: host -> GPU -> host and resident, against 16 CPU cores running the same chain.
+    let chain = chain10()?;
+    let cpu_chain = sample(1, few, || {
+        Ok(secs(|| Ok(chain.run_cpu(&[&a, &b])?))?.1 * 1e9 / large as f64)
+    })?;
+    let cpu_chain_ns = median(&cpu_chain);
+    push(
+        &mut figures,
+        &format!(
+            "10-op chain, CPU ({} threads), {large} elem",
+            rayon::current_num_threads()
+        ),
+        Unit::NsPerElement,
+        cpu_chain,
+        None,
+    );
+    let gpu_chain = sample(1, few, || {
+        Ok(secs(|| Ok(chain.run_gpu(fq, &[&a, &b])?))?.1 * 1e9 / large as f64)
+    })?;
+    push(
+        &mut figures,
+        &format!("10-op chain, host to GPU to host, {large} elem"),
+        Unit::NsPerElement,
+        gpu_chain,
+        Some(("CPU time / 10 (target)", cpu_chain_ns / 10.0)),
+    );
+    let (va, vb) = (fq.upload(&a)?, fq.upload(&b)?);
+    let resident_chain = sample(1, few, || {
+        Ok(secs(|| Ok(fq.run_program_resident(&chain, &[&va, &vb])?))?.1 * 1e9 / large as f64)
+    })?;
+    push(
+        &mut figures,
+        &format!("10-op chain, resident, {large} elem"),
+        Unit::NsPerElement,
+        resident_chain,
+        Some(("CPU time / 10 (target)", cpu_chain_ns / 10.0)),
+    );
+    drop((va, vb));
+
+    // The CPU path against a plain rayon loop over the same blst calls.
+    let mut sizes = vec![1usize << 10, 1 << 16, 1 << 20, large];
+    sizes.retain(|&n| n <= large);
+    sizes.dedup();
+    for n in sizes {
+        let (x, y) = (&a[..n], &b[..n]);
+        let plain_add = sample(3, n_for(n, few), || {
+            Ok(secs(|| {
+                Ok(x.par_iter()
+                    .zip(y)
+                    .map(|(p, q)| field_bls12::cpu::add_one(p, q))
+                    .collect::<Vec<Fq>>())
+            })?
+            .1 * 1e9
+                / n as f64)
+        })?;
+        let ours_add = sample(3, n_for(n, few), || {
+            Ok(secs(|| Ok(field_bls12::cpu::add(x, y)?))?.1 * 1e9 / n as f64)
+        })?;
+        push(
+            &mut figures,
+            &format!("CPU add, {n} elem"),
+            Unit::NsPerElement,
+            ours_add,
+            Some(("plain rayon loop", median(&plain_add))),
+        );
+        let plain_mul = sample(3, n_for(n, few), || {
+            Ok(
+                secs(|| Ok(x.par_iter().zip(y).map(|(p, q)| p * q).collect::<Vec<Fq>>()))?.1 * 1e9
+                    / n as f64,
+            )
+        })?;
+        let ours_mul = sample(3, n_for(n, few), || {
+            Ok(secs(|| Ok(field_bls12::cpu::mul(x, y)?))?.1 * 1e9 / n as f64)
+        })?;
+        push(
+            &mut figures,
+            &format!("CPU mul, {n} elem"),
+            Unit::NsPerElement,
+            ours_mul,
+            Some(("plain rayon loop", median(&plain_mul))),
+        );
+    }
+
     // Seed 001's seven batch compositions: upload, add and download every task in one batch.
     for (name, sizes) in seed_001_compositions() {
         let tasks: Vec<(Vec<Fq>, Vec<Fq>)> = sizes
@@ -361,6 +445,27 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
         );
     }
     Ok(figures)
+}
+
+/// More samples for small sizes, where one sample is cheap and noisy.
+fn n_for(n: usize, few: usize) -> usize {
+    if n <= 1 << 16 {
+        few * 20
+    } else {
+        few
+    }
+}
+
+/// The 10-operation chain of the issue: x = a; five times { x = x * b; x = x + a }.
+fn chain10() -> Result<FqProgram> {
+    let mut p = FqProgram::builder();
+    let (a, b) = (p.input(), p.input());
+    let mut x = a;
+    for _ in 0..5 {
+        x = p.mul(x, b);
+        x = p.add(x, a);
+    }
+    Ok(p.build(x)?)
 }
 
 fn median(v: &[f64]) -> f64 {
