@@ -344,22 +344,52 @@ impl FqGpu {
         name: &'static str,
         inputs: &[&[I]],
     ) -> Result<Vec<O>, FieldError> {
+        let mut out = Vec::with_capacity(inputs.first().map_or(0, |a| a.len()));
+        self.run_kernel_with(kernel, name, inputs, |range, words| {
+            read_limbs(&mut out, words, range.start)
+        })?;
+        Ok(out)
+    }
+
+    /// As [`FqGpu::run_kernel`], writing into `out` (as long as the inputs): no result
+    /// vector to allocate, which for large batches saves the page faults of fresh memory.
+    /// `out` only ever holds checked, canonical values; after an error, some of them may be
+    /// stale.
+    pub(crate) fn run_kernel_into<I: GpuElement, O: GpuElement>(
+        &self,
+        kernel: &Kernel,
+        name: &'static str,
+        inputs: &[&[I]],
+        out: &mut [O],
+    ) -> Result<(), FieldError> {
+        check_lengths(name, inputs.first().map_or(0, |a| a.len()), out.len())?;
+        self.run_kernel_with(kernel, name, inputs, |range, words| {
+            read_limbs_into(&mut out[range.clone()], words, range.start)
+        })
+    }
+
+    /// Runs `kernel` over `inputs` and hands each finished range of output words to `sink`
+    /// (in order): one round trip up to `stream_above` bytes per buffer, streamed above.
+    fn run_kernel_with<I: GpuElement>(
+        &self,
+        kernel: &Kernel,
+        name: &'static str,
+        inputs: &[&[I]],
+        mut sink: impl FnMut(std::ops::Range<usize>, &[u64]) -> Result<(), FieldError>,
+    ) -> Result<(), FieldError> {
         let count = inputs.first().map_or(0, |a| a.len());
         for other in inputs.iter().skip(1) {
             check_lengths(name, count, other.len())?;
         }
         if count == 0 {
-            return Ok(Vec::new());
+            return Ok(());
         }
         if (count * FQ_BYTES) as u64 <= self.stream_above {
             let fill = |i: usize, dst: &mut [u64]| write_limbs(dst, inputs[i]);
-            let read = |words: &[u64]| {
-                let mut out = Vec::with_capacity(count);
-                read_limbs(&mut out, words, 0).map(|()| out)
-            };
-            return self.ctx.run_elementwise(kernel, count, fill, read)?;
+            return self
+                .ctx
+                .run_elementwise(kernel, count, fill, |words| sink(0..count, words))?;
         }
-        let mut out: Vec<O> = Vec::with_capacity(count);
         let mut bad = None;
         self.ctx.run_streamed(
             kernel,
@@ -368,14 +398,11 @@ impl FqGpu {
             |i, range, dst| write_limbs(dst, &inputs[i][range]),
             |range, words| {
                 if bad.is_none() {
-                    bad = read_limbs(&mut out, words, range.start).err();
+                    bad = sink(range, words).err();
                 }
             },
         )?;
-        match bad {
-            Some(e) => Err(e),
-            None => Ok(out),
-        }
+        bad.map_or(Ok(()), Err)
     }
 }
 
@@ -449,4 +476,40 @@ pub(crate) fn read_limbs<O: GpuElement>(
         usize::MAX => Ok(()),
         i => Err(FieldError::GpuResultNotCanonical { index: base + i }),
     }
+}
+
+/// Writes the elements in kernel output `words` into `out` (as many), after checking that
+/// all are canonical (so `out` never holds a bad value); a bad one is reported at its index
+/// in the whole batch (`base` + position).
+fn read_limbs_into<O: GpuElement>(
+    out: &mut [O],
+    words: &[u64],
+    base: usize,
+) -> Result<(), FieldError> {
+    let limbs = words.as_chunks::<FQ_LIMBS>().0;
+    let bad = |w: &[u64; FQ_LIMBS]| !is_canonical(w);
+    let first_bad = if limbs.len() <= COPY_CHUNK {
+        limbs.iter().position(bad)
+    } else {
+        limbs
+            .par_iter()
+            .with_min_len(COPY_CHUNK)
+            .position_first(bad)
+    };
+    if let Some(i) = first_bad {
+        return Err(FieldError::GpuResultNotCanonical { index: base + i });
+    }
+    let copy = |(o, w): (&mut [O], &[[u64; FQ_LIMBS]])| {
+        for (o, w) in o.iter_mut().zip(w) {
+            *o = O::from_checked(*w);
+        }
+    };
+    if limbs.len() <= COPY_CHUNK {
+        copy((out, limbs));
+    } else {
+        out.par_chunks_mut(COPY_CHUNK)
+            .zip(limbs.par_chunks(COPY_CHUNK))
+            .for_each(copy);
+    }
+    Ok(())
 }

@@ -349,6 +349,25 @@ impl FqProgram {
             .collect())
     }
 
+    /// As [`FqProgram::run_gpu`], writing the results into `out` (as long as the inputs)
+    /// instead of a new vector: for large batches, reusing `out` saves the page faults of
+    /// fresh memory (on the H100 host, several ns per element). `out` only ever holds
+    /// canonical values; after an error some may be stale.
+    ///
+    /// # Errors
+    /// As [`FqProgram::run_gpu`]; [`FieldError::LengthMismatch`] when `out` has another
+    /// length.
+    pub fn run_gpu_into(
+        &self,
+        gpu: &FqGpu,
+        inputs: &[&[Fq]],
+        out: &mut [Fq],
+    ) -> Result<(), FieldError> {
+        self.check_inputs(inputs)?;
+        let kernel = gpu.program_kernel(self)?;
+        gpu.run_kernel_into(&kernel, "program", inputs, out)
+    }
+
     /// Runs the program on the GPU: one kernel per element batch (streamed when large).
     ///
     /// # Errors

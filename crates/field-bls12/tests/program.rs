@@ -225,3 +225,29 @@ fn resident_vectors_chain_programs_without_transfers() {
         Err(FieldError::InvalidProgram(_))
     ));
 }
+
+#[test]
+fn programs_write_into_caller_buffers_one_shot_and_streamed() {
+    let Some(ctx) =
+        vk_backend::test_support::test_context_with("programs_write_into_caller_buffers", |c| {
+            c.with_stream_chunk_bytes(48 * 3001)
+        })
+    else {
+        return;
+    };
+    let (a, b) = batch(20_000, 77);
+    let want = chain10_by_ops(&a, &b);
+    for stream_above in [u64::MAX, 48 * 1000] {
+        let gpu = FqGpu::new(ctx.arc())
+            .unwrap()
+            .with_stream_above(stream_above);
+        let mut out = vec![Fq::ONE; a.len()];
+        chain10().run_gpu_into(&gpu, &[&a, &b], &mut out).unwrap();
+        assert_eq!(out, want, "stream above {stream_above}");
+        let mut short = vec![Fq::ZERO; 5];
+        assert!(matches!(
+            chain10().run_gpu_into(&gpu, &[&a, &b], &mut short),
+            Err(FieldError::LengthMismatch { .. })
+        ));
+    }
+}

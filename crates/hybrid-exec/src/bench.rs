@@ -342,6 +342,37 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
         gpu_chain,
         Some(("CPU time / 10 (target)", cpu_chain_ns / 10.0)),
     );
+    let mut reused = vec![Fq::ZERO; large];
+    let gpu_chain_into = sample(1, few, || {
+        Ok(secs(|| Ok(chain.run_gpu_into(fq, &[&a, &b], &mut reused)?))?.1 * 1e9 / large as f64)
+    })?;
+    push(
+        &mut figures,
+        &format!("10-op chain, host to GPU to host, reused output, {large} elem"),
+        Unit::NsPerElement,
+        gpu_chain_into,
+        Some(("CPU time / 10 (target)", cpu_chain_ns / 10.0)),
+    );
+    let add_program = {
+        let mut p = FqProgram::builder();
+        let (x, y) = (p.input(), p.input());
+        let s = p.add(x, y);
+        p.build(s)?
+    };
+    let add_into = sample(1, few, || {
+        Ok(
+            secs(|| Ok(add_program.run_gpu_into(fq, &[&a, &b], &mut reused)?))?.1 * 1e9
+                / large as f64,
+        )
+    })?;
+    push(
+        &mut figures,
+        &format!("host Fq add, reused output, {large} elem"),
+        Unit::NsPerElement,
+        add_into,
+        Some(("96 B/elem at upload rate", 96.0 / up_gpu)),
+    );
+    drop(reused);
     let (va, vb) = (fq.upload(&a)?, fq.upload(&b)?);
     let resident_chain = sample(1, few, || {
         Ok(secs(|| Ok(fq.run_program_resident(&chain, &[&va, &vb])?))?.1 * 1e9 / large as f64)
