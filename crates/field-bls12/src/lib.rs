@@ -30,7 +30,9 @@ pub use error::FieldError;
 pub use ff;
 pub use ff_impl::FqRepr;
 pub use fq::{Fq, FqMont, FQ_BYTES, FQ_LIMBS};
+mod host_vec;
 mod program;
+pub use host_vec::HostFqVec;
 mod vec;
 pub use gpu::{FqGpu, FqOp, DEFAULT_WORKGROUP_SIZE, STREAM_ABOVE_BYTES};
 pub use program::{

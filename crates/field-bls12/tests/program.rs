@@ -251,3 +251,49 @@ fn programs_write_into_caller_buffers_one_shot_and_streamed() {
         ));
     }
 }
+
+#[test]
+fn programs_stream_between_host_vectors() {
+    let Some(ctx) =
+        vk_backend::test_support::test_context_with("programs_stream_between_host_vectors", |c| {
+            c.with_stream_chunk_bytes(48 * 2999)
+        })
+    else {
+        return;
+    };
+    let gpu = FqGpu::new(ctx.arc()).unwrap();
+    for n in [0usize, 1, 2999, 20_000] {
+        let (a, b) = batch(n, 900 + n as u64);
+        let (ha, hb) = (
+            gpu.host_vec_from(&a).unwrap(),
+            gpu.host_vec_from(&b).unwrap(),
+        );
+        let mut out = gpu.alloc_host_vec(n).unwrap();
+        assert!(
+            out.read(|v| v.iter().all(|x| *x == Fq::ZERO)).unwrap(),
+            "fresh host vectors are zero"
+        );
+        chain10().run_gpu_host(&gpu, &[&ha, &hb], &mut out).unwrap();
+        assert_eq!(out.to_vec().unwrap(), chain10_by_ops(&a, &b), "n = {n}");
+        // The caller edits in place and runs again into the same output.
+        let mut ha = ha;
+        ha.write(|v| v.iter_mut().for_each(|x| *x += Fq::ONE))
+            .unwrap();
+        chain10().run_gpu_host(&gpu, &[&ha, &hb], &mut out).unwrap();
+        let a1: Vec<Fq> = a.iter().map(|x| *x + Fq::ONE).collect();
+        assert_eq!(
+            out.to_vec().unwrap(),
+            chain10_by_ops(&a1, &b),
+            "n = {n}, second run"
+        );
+    }
+    let (short, long) = (
+        gpu.alloc_host_vec(3).unwrap(),
+        gpu.alloc_host_vec(4).unwrap(),
+    );
+    let mut out = gpu.alloc_host_vec(4).unwrap();
+    assert!(matches!(
+        chain10().run_gpu_host(&gpu, &[&short, &long], &mut out),
+        Err(FieldError::LengthMismatch { .. })
+    ));
+}

@@ -373,6 +373,34 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
         Some(("96 B/elem at upload rate", 96.0 / up_gpu)),
     );
     drop(reused);
+    // The same from host vectors the caller fills and reads in place (GPU-visible host
+    // memory): the copy engines move everything, the CPU only checks the results.
+    let (ha, hb) = (fq.host_vec_from(&a)?, fq.host_vec_from(&b)?);
+    let mut hout = fq.alloc_host_vec(large)?;
+    let add_host = sample(1, few, || {
+        Ok(
+            secs(|| Ok(add_program.run_gpu_host(fq, &[&ha, &hb], &mut hout)?))?.1 * 1e9
+                / large as f64,
+        )
+    })?;
+    push(
+        &mut figures,
+        &format!("host Fq add, host vectors, {large} elem"),
+        Unit::NsPerElement,
+        add_host,
+        Some(("96 B/elem at upload rate", 96.0 / up_gpu)),
+    );
+    let chain_host = sample(1, few, || {
+        Ok(secs(|| Ok(chain.run_gpu_host(fq, &[&ha, &hb], &mut hout)?))?.1 * 1e9 / large as f64)
+    })?;
+    push(
+        &mut figures,
+        &format!("10-op chain, host vectors, {large} elem"),
+        Unit::NsPerElement,
+        chain_host,
+        Some(("CPU time / 10 (target)", cpu_chain_ns / 10.0)),
+    );
+    drop((ha, hb, hout));
     let (va, vb) = (fq.upload(&a)?, fq.upload(&b)?);
     let resident_chain = sample(1, few, || {
         Ok(secs(|| Ok(fq.run_program_resident(&chain, &[&va, &vb])?))?.1 * 1e9 / large as f64)

@@ -71,6 +71,8 @@ pub struct Batch<'c> {
     keep: Vec<Arc<RawBuffer>>,
     kernels: Vec<Arc<RawKernel>>,
     upload_recorder: Option<Recorder>,
+    /// The caller holds the host-access locks of the host buffers used (see submit).
+    host_locks_held: bool,
     downloads: Vec<(Arc<RawBuffer>, usize)>,
     /// Stages whose writes the host will read (downloads, dispatches into host memory).
     host_reads_from: vk::PipelineStageFlags,
@@ -113,6 +115,7 @@ impl<'c> Batch<'c> {
             keep: Vec::new(),
             kernels: Vec::new(),
             upload_recorder: None,
+            host_locks_held: false,
             downloads: Vec::new(),
             host_reads_from: vk::PipelineStageFlags::empty(),
             dispatched: false,
@@ -171,9 +174,15 @@ impl<'c> Batch<'c> {
         let completed = self.shared.timeline.completed()?;
         let idle = dst.buf.last_use.load(std::sync::atomic::Ordering::Acquire) <= completed;
         if dst.buf.kind.is_mapped() && idle && !self.touched.contains(&dst.buf.raw) {
-            // SAFETY: no pending submission uses the buffer (idle) and this batch has not
-            // recorded a use of it, so the host is its only user until submit, which makes
-            // host writes visible to the device.
+            let _host = dst
+                .buf
+                .host_access
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            // SAFETY: no pending submission uses the buffer (idle), this batch has not
+            // recorded a use of it, and the host-access lock excludes callers' slices, so
+            // this is the only access until submit, which makes host writes visible to the
+            // device.
             fill(unsafe { dst.buf.words_mut(words)? });
             self.use_buffer(&dst.buf);
             return Ok(());
@@ -334,6 +343,66 @@ impl<'c> Batch<'c> {
         Ok(())
     }
 
+    /// Copies `count` elements from `src` (from element `src_at`) to `dst` (from element
+    /// `dst_at`) with `vkCmdCopyBuffer`; both buffers must have the same element size.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for ranges outside the buffers, different element sizes,
+    /// the same buffer twice, or buffers of another context.
+    pub fn copy_range(
+        &mut self,
+        src: &DeviceBuffer,
+        src_at: usize,
+        dst: &DeviceBuffer,
+        dst_at: usize,
+        count: usize,
+    ) -> Result<(), Error> {
+        self.check_ours(src)?;
+        self.check_ours(dst)?;
+        let fits =
+            |b: &DeviceBuffer, at: usize| at.checked_add(count).is_some_and(|end| end <= b.len());
+        if src.words_per_element() != dst.words_per_element()
+            || src.same_buffer(dst)
+            || !fits(src, src_at)
+            || !fits(dst, dst_at)
+        {
+            return Err(Error::InvalidArgument(format!(
+                "copy of {count} elements from {src_at} of {} to {dst_at} of {} does not fit",
+                src.len(),
+                dst.len()
+            )));
+        }
+        if count == 0 {
+            return Ok(());
+        }
+        let w = u64::from(src.words_per_element()) * 8;
+        self.barrier_for(
+            &[src.buf.raw],
+            &[dst.buf.raw],
+            vk::PipelineStageFlags::TRANSFER,
+        );
+        if dst.buf.kind == MemoryKind::HostStaging {
+            self.host_reads_from |= vk::PipelineStageFlags::TRANSFER;
+        }
+        let region = vk::BufferCopy::default()
+            .src_offset(src_at as u64 * w)
+            .dst_offset(dst_at as u64 * w)
+            .size(count as u64 * w);
+        // SAFETY: both buffers are live, the ranges fit (checked), and the batch keeps both
+        // alive until completion.
+        unsafe {
+            self.shared.device.raw.cmd_copy_buffer(
+                self.rec.cmd,
+                src.buf.raw,
+                dst.buf.raw,
+                &[region],
+            )
+        };
+        self.use_buffer(&src.buf);
+        self.use_buffer(&dst.buf);
+        Ok(())
+    }
+
     /// Copies `src` back to host memory when the batch runs; read it with
     /// [`Finished::read`].
     ///
@@ -381,17 +450,17 @@ impl<'c> Batch<'c> {
     /// Keeps `buf` and `upload_recorder` (used by an upload on the transfer queue that this
     /// batch's submission waits for) alive until the batch completes, and tells the
     /// barrier tracking that `written` already holds data.
-    pub(crate) fn adopt_upload(
-        &mut self,
-        staging: Arc<RawBuffer>,
-        written: &[&DeviceBuffer],
-        recorder: Recorder,
-    ) {
-        self.use_buffer(&staging);
-        for b in written {
-            self.use_buffer(&b.buf);
+    pub(crate) fn adopt_upload(&mut self, used: &[&Arc<RawBuffer>], recorder: Recorder) {
+        for b in used {
+            self.use_buffer(b);
         }
         self.upload_recorder = Some(recorder);
+    }
+
+    /// For callers that already hold the host-access locks of every host buffer this batch
+    /// uses (for a whole multi-submission operation): `submit` must not take them again.
+    pub(crate) fn host_locks_held(&mut self) {
+        self.host_locks_held = true;
     }
 
     /// Reads a buffer from [`crate::Context::alloc_host`] after the batch, where it lies: no
@@ -454,10 +523,25 @@ impl<'c> Batch<'c> {
         self.rec
             .timestamp(3, vk::PipelineStageFlags::BOTTOM_OF_PIPE);
         self.rec.end()?;
+        // Host-memory buffers callers can read and write (`alloc_host`) must not be in a
+        // caller's hands while this submission starts using them: hold their host-access
+        // locks (in a fixed order, so two submissions cannot deadlock) until the timeline
+        // value that guards them is set.
+        let mut host: Vec<&Arc<RawBuffer>> = self
+            .keep
+            .iter()
+            .filter(|b| b.kind == MemoryKind::HostStaging && !self.host_locks_held)
+            .collect();
+        host.sort_by_key(|b| vk::Handle::as_raw(b.raw));
+        let guards: Vec<_> = host
+            .iter()
+            .map(|b| b.host_access.lock().unwrap_or_else(|p| p.into_inner()))
+            .collect();
         let value = self.shared.submit_compute(self.rec.cmd, waits)?;
         for b in &self.keep {
             b.mark_used(value);
         }
+        drop(guards);
         Ok(Ticket {
             shared: Arc::clone(self.shared),
             value,
@@ -587,6 +671,7 @@ impl Finished {
         if *words == 0 {
             return Ok(f(&[]));
         }
+        let _host = buf.host_access.lock().unwrap_or_else(|p| p.into_inner());
         // SAFETY: the batch has completed and its final barrier made the GPU's writes
         // visible to the host; nothing else writes this readback buffer (it is ours alone
         // until dropped).

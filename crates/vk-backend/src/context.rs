@@ -609,6 +609,89 @@ impl Context {
         ))
     }
 
+    /// Lets `f` read a buffer from [`Context::alloc_host`] in place, as elements of `T`
+    /// (`T::WORDS` must equal the buffer's words per element). Waits (up to the configured
+    /// timeout) for submitted work that uses the buffer; while `f` runs, no submission
+    /// using the buffer can start.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a buffer not in host memory, of another context, or
+    /// of another element size; [`Error::Timeout`] or [`Error::DeviceLost`] while waiting.
+    pub fn host_read<T: crate::HostElement, R>(
+        &self,
+        buf: &DeviceBuffer,
+        f: impl FnOnce(&[T]) -> R,
+    ) -> Result<R, Error> {
+        let raw = self.host_buffer::<T>(buf)?;
+        let _guard = raw.host_access.lock().unwrap_or_else(|p| p.into_inner());
+        self.wait_for_buffer(raw)?;
+        // SAFETY: the host-access lock keeps submissions using the buffer from starting,
+        // and every earlier one has completed (waited above; the final barrier of each
+        // batch makes GPU writes visible to the host). T is plain data of the buffer's
+        // element size (HostElement's contract; size checked by host_buffer).
+        let words = unsafe { raw.words(buf.words())? };
+        let ptr = words.as_ptr().cast::<T>();
+        // SAFETY: the mapping is 8-byte aligned, T's alignment is at most 8, and the words
+        // hold exactly len elements of T.
+        Ok(f(unsafe { std::slice::from_raw_parts(ptr, buf.len()) }))
+    }
+
+    /// Lets `f` write a buffer from [`Context::alloc_host`] in place, as elements of `T`;
+    /// the same waiting and exclusion as [`Context::host_read`].
+    ///
+    /// # Errors
+    /// As [`Context::host_read`].
+    pub fn host_write<T: crate::HostElement, R>(
+        &self,
+        buf: &DeviceBuffer,
+        f: impl FnOnce(&mut [T]) -> R,
+    ) -> Result<R, Error> {
+        let raw = self.host_buffer::<T>(buf)?;
+        let _guard = raw.host_access.lock().unwrap_or_else(|p| p.into_inner());
+        self.wait_for_buffer(raw)?;
+        // SAFETY: as in host_read; the lock also excludes every other host access through
+        // this API, so this is the only reference to the mapping while `f` runs.
+        let words = unsafe { raw.words_mut(buf.words())? };
+        let ptr = words.as_mut_ptr().cast::<T>();
+        // SAFETY: as in host_read.
+        Ok(f(unsafe { std::slice::from_raw_parts_mut(ptr, buf.len()) }))
+    }
+
+    fn host_buffer<'b, T: crate::HostElement>(
+        &self,
+        buf: &'b DeviceBuffer,
+    ) -> Result<&'b Arc<RawBuffer>, Error> {
+        if !Arc::ptr_eq(buf.buf.pool(), &self.shared.pool) {
+            return Err(Error::InvalidArgument(
+                "buffer belongs to another context".to_owned(),
+            ));
+        }
+        if buf.buf.kind != MemoryKind::HostStaging {
+            return Err(Error::InvalidArgument(
+                "host access needs a buffer from alloc_host".to_owned(),
+            ));
+        }
+        if T::WORDS != buf.words_per_element() {
+            return Err(Error::InvalidArgument(format!(
+                "elements of {} words cannot view a buffer of {}-word elements",
+                T::WORDS,
+                buf.words_per_element()
+            )));
+        }
+        Ok(&buf.buf)
+    }
+
+    /// Waits until every submission that used `raw` has completed.
+    fn wait_for_buffer(&self, raw: &RawBuffer) -> Result<(), Error> {
+        let last = raw.last_use.load(Ordering::Acquire);
+        if last > self.shared.timeline.completed()? {
+            self.shared
+                .timeline
+                .wait(last, self.shared.timeout, self.shared.spin)?;
+        }
+        Ok(())
+    }
+
     fn bytes(&self, len: usize, words_per_element: u32) -> Result<u64, Error> {
         (len as u64)
             .checked_mul(u64::from(words_per_element) * 8)

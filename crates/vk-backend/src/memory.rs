@@ -163,6 +163,7 @@ impl BufferPool {
             parts: Some(parts),
             pool: Arc::clone(self),
             last_use: AtomicU64::new(0),
+            host_access: Mutex::new(()),
         }))
     }
 
@@ -321,6 +322,11 @@ pub(crate) struct RawBuffer {
     pool: Arc<BufferPool>,
     /// Timeline value of the last submission that used this buffer (0: none).
     pub(crate) last_use: AtomicU64,
+    /// Held while the host reads or writes the mapping on a caller's behalf
+    /// (`Context::host_read`/`host_write`, `Finished::read`) and while a submission using
+    /// the buffer is handed to the queue: so a caller's slice and GPU work on the same
+    /// memory never overlap.
+    pub(crate) host_access: Mutex<()>,
 }
 
 // SAFETY: `mapped` points into memory owned by this buffer's allocation; access to it goes

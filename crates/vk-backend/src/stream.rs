@@ -154,8 +154,212 @@ impl Context {
         }
         rec.end()?;
         let value = shared.submit_upload(rec.cmd)?;
-        let written: Vec<&DeviceBuffer> = inputs.iter().collect();
-        batch.adopt_upload(staging, &written, rec);
+        let mut used: Vec<&Arc<crate::memory::RawBuffer>> = inputs.iter().map(|b| &b.buf).collect();
+        used.push(&staging);
+        batch.adopt_upload(&used, rec);
         Ok(Some(value))
+    }
+}
+
+impl Context {
+    /// Runs element-wise `kernel` from `inputs` into `output`, buffers of any kind (host
+    /// memory from [`Context::alloc_host`] above all), in chunks that flow through
+    /// device-local slots: the copy engines move chunk k+1 in (on the transfer queue when
+    /// there is one) while chunk k computes and its result is copied out. The host copies
+    /// nothing: for host data that callers fill and read in place, this is PCIe-bound.
+    /// Returns when the output is complete.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for mismatched inputs, lengths or element sizes, an
+    /// output that is also an input, or buffers of another context; as
+    /// [`Context::run_elementwise`] otherwise.
+    pub fn run_streamed_buffers(
+        &self,
+        kernel: &Kernel,
+        inputs: &[&DeviceBuffer],
+        output: &DeviceBuffer,
+        chunk: usize,
+    ) -> Result<(), Error> {
+        let shared = self.shared();
+        let k = &kernel.raw;
+        let count = output.len();
+        let bad = |why: String| {
+            Err(Error::InvalidArgument(format!(
+                "streamed kernel `{}`: {why}",
+                k.name
+            )))
+        };
+        if !Arc::ptr_eq(&k.device, &shared.device) {
+            return bad("kernel was created on another context".to_owned());
+        }
+        if inputs.len() != k.inputs as usize {
+            return bad(format!(
+                "{} inputs given, the kernel takes {}",
+                inputs.len(),
+                k.inputs
+            ));
+        }
+        for (i, b) in inputs.iter().chain([&output]).enumerate() {
+            if !Arc::ptr_eq(b.buf.pool(), &shared.pool) {
+                return bad(format!("buffer {i} belongs to another context"));
+            }
+            if b.words_per_element() != k.words_per_element || b.len() != count {
+                return bad(format!(
+                    "buffer {i} does not match the kernel's element size or the output's length"
+                ));
+            }
+        }
+        if inputs.iter().any(|b| b.same_buffer(output)) {
+            return bad("the output is also an input".to_owned());
+        }
+        if count == 0 {
+            return Ok(());
+        }
+        let wpe = k.words_per_element;
+        let chunk = match chunk {
+            0 => (shared.stream_chunk_bytes / (u64::from(wpe) * 8)).max(1) as usize,
+            c => c,
+        }
+        .min(count);
+        DispatchPlan::new(&shared.device.limits, k, chunk)?;
+        // The caller's host buffers stay locked for the whole operation: every submission
+        // touches them, and a caller's slice must never overlap that work.
+        let mut host: Vec<&Arc<crate::memory::RawBuffer>> = inputs
+            .iter()
+            .chain([&output])
+            .map(|b| &b.buf)
+            .filter(|b| b.kind == crate::memory::MemoryKind::HostStaging)
+            .collect();
+        host.sort_by_key(|b| vk::Handle::as_raw(b.raw));
+        host.dedup_by_key(|b| vk::Handle::as_raw(b.raw));
+        let _guards: Vec<_> = host
+            .iter()
+            .map(|b| b.host_access.lock().unwrap_or_else(|p| p.into_inner()))
+            .collect();
+        for b in &host {
+            let last = b.last_use.load(std::sync::atomic::Ordering::Acquire);
+            shared.timeline.wait(last, shared.timeout, shared.spin)?;
+        }
+
+        let slots = (0..SLOTS.min(count.div_ceil(chunk)))
+            .map(|_| {
+                Ok(Slot {
+                    inputs: (0..k.inputs)
+                        .map(|_| self.alloc(chunk, wpe))
+                        .collect::<Result<_, Error>>()?,
+                    output: self.alloc(chunk, wpe)?,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let mut pending: VecDeque<Ticket> = VecDeque::with_capacity(SLOTS);
+        let mut last_upload = 0;
+        let result = self.stream_chunks(
+            kernel,
+            inputs,
+            output,
+            &slots,
+            chunk,
+            &mut pending,
+            &mut last_upload,
+        );
+        if result.is_err() {
+            // Dropped tickets keep their buffers alive, but an upload whose compute
+            // submission never happened still reads the caller's memory: wait for it before
+            // the host-access locks go.
+            if let Some((timeline, _)) = &shared.upload_timeline {
+                let _ = timeline.wait(
+                    last_upload,
+                    std::time::Duration::from_secs(3600),
+                    std::time::Duration::ZERO,
+                );
+            }
+        }
+        result
+    }
+
+    /// The chunk loop of [`Context::run_streamed_buffers`].
+    #[allow(clippy::too_many_arguments)]
+    fn stream_chunks(
+        &self,
+        kernel: &Kernel,
+        inputs: &[&DeviceBuffer],
+        output: &DeviceBuffer,
+        slots: &[Slot],
+        chunk: usize,
+        pending: &mut VecDeque<Ticket>,
+        last_upload: &mut u64,
+    ) -> Result<(), Error> {
+        let shared = self.shared();
+        let wpe = kernel.raw.words_per_element;
+        let count = output.len();
+        let chunks = count.div_ceil(chunk);
+        for c in 0..chunks {
+            let range = c * chunk..((c + 1) * chunk).min(count);
+            if pending.len() == slots.len() {
+                pending.pop_front().expect("full").finish()?;
+            }
+            let slot = &slots[c % slots.len()];
+            let n = range.len();
+            let slot_in: Vec<DeviceBuffer> = slot.inputs.iter().map(|b| b.prefix(n)).collect();
+            let slot_out = slot.output.prefix(n);
+            let mut batch = self.batch()?;
+            batch.host_locks_held();
+            let upload_value = match shared.upload_recorder()? {
+                Some(mut rec) => {
+                    rec.begin(false)?;
+                    let w = u64::from(wpe) * 8;
+                    for (src, dst) in inputs.iter().zip(&slot_in) {
+                        let region = vk::BufferCopy::default()
+                            .src_offset(range.start as u64 * w)
+                            .dst_offset(0)
+                            .size(n as u64 * w);
+                        // SAFETY: recording for the transfer family; both buffers are live,
+                        // shared with it (CONCURRENT), the range fits (lengths checked), and
+                        // `batch` keeps them alive until its submission, which waits for
+                        // this one, completes; the slot's last reader has completed.
+                        unsafe {
+                            shared.device.raw.cmd_copy_buffer(
+                                rec.cmd,
+                                src.buf.raw,
+                                dst.buf.raw,
+                                &[region],
+                            )
+                        };
+                    }
+                    rec.end()?;
+                    let value = shared.submit_upload(rec.cmd)?;
+                    *last_upload = value;
+                    let used: Vec<&Arc<crate::memory::RawBuffer>> = inputs
+                        .iter()
+                        .map(|b| &b.buf)
+                        .chain(slot_in.iter().map(|b| &b.buf))
+                        .collect();
+                    batch.adopt_upload(&used, rec);
+                    Some(value)
+                }
+                None => {
+                    for (src, dst) in inputs.iter().zip(&slot_in) {
+                        batch.copy_range(src, range.start, dst, 0, n)?;
+                    }
+                    None
+                }
+            };
+            let refs: Vec<&DeviceBuffer> = slot_in.iter().collect();
+            batch.dispatch(kernel, &refs, &slot_out)?;
+            batch.copy_range(&slot_out, 0, output, range.start, n)?;
+            let ticket = match (upload_value, &shared.upload_timeline) {
+                (Some(value), Some((timeline, _))) => batch.submit_after(&[(
+                    timeline.raw,
+                    value,
+                    vk::PipelineStageFlags::COMPUTE_SHADER,
+                )])?,
+                _ => batch.submit()?,
+            };
+            pending.push_back(ticket);
+        }
+        while let Some(ticket) = pending.pop_front() {
+            ticket.finish()?;
+        }
+        Ok(())
     }
 }

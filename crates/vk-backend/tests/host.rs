@@ -62,3 +62,74 @@ fn kernels_read_and_write_host_memory_in_place() {
         Err(Error::InvalidArgument(_))
     ));
 }
+
+#[test]
+fn host_buffers_stream_through_the_gpu_without_host_copies() {
+    let Some(ctx) = vk_backend::test_support::test_context_with("host_buffers_stream", |c| {
+        c.with_stream_chunk_bytes(48 * 1001)
+    }) else {
+        return;
+    };
+    let add = ctx
+        .create_kernel(&KernelDesc::elementwise("fq_add", FQ_ADD_SPV, 2, 6))
+        .unwrap();
+    for n in [1usize, 1000, 1001, 20_000] {
+        let (a, b) = inputs(n);
+        let (ha, hb, out) = (
+            ctx.alloc_host(n, 6).unwrap(),
+            ctx.alloc_host(n, 6).unwrap(),
+            ctx.alloc_host(n, 6).unwrap(),
+        );
+        ctx.host_write::<[u64; 6], _>(&ha, |w| w.copy_from_slice(&a))
+            .unwrap();
+        ctx.host_write::<[u64; 6], _>(&hb, |w| w.copy_from_slice(&b))
+            .unwrap();
+        ctx.run_streamed_buffers(&add, &[&ha, &hb], &out, 0)
+            .unwrap();
+        let want: Vec<[u64; 6]> = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| std::array::from_fn(|k| x[k] + y[k]))
+            .collect();
+        assert_eq!(
+            ctx.host_read::<[u64; 6], _>(&out, |w| w.to_vec()).unwrap(),
+            want,
+            "n = {n}"
+        );
+        // Device-local inputs work too, and an explicit chunk size.
+        let da = ctx
+            .upload(n, 6, |w| w.copy_from_slice(a.as_flattened()))
+            .unwrap();
+        let out2 = ctx.alloc_host(n, 6).unwrap();
+        ctx.run_streamed_buffers(&add, &[&da, &hb], &out2, 333)
+            .unwrap();
+        assert_eq!(
+            ctx.host_read::<[u64; 6], _>(&out2, |w| w.to_vec()).unwrap(),
+            want,
+            "n = {n}, device input"
+        );
+    }
+    let h = ctx.alloc_host(4, 6).unwrap();
+    let d = ctx.alloc(4, 6).unwrap();
+    assert!(
+        matches!(
+            ctx.host_read::<[u64; 6], _>(&d, |_| ()),
+            Err(Error::InvalidArgument(_))
+        ),
+        "device memory"
+    );
+    assert!(
+        matches!(
+            ctx.host_read::<u64, _>(&h, |_| ()),
+            Err(Error::InvalidArgument(_))
+        ),
+        "element size"
+    );
+    assert!(
+        matches!(
+            ctx.run_streamed_buffers(&add, &[&h, &h], &h, 0),
+            Err(Error::InvalidArgument(_))
+        ),
+        "aliasing"
+    );
+}

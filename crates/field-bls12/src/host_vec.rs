@@ -1,0 +1,139 @@
+//! Fq vectors in GPU-visible host memory: the caller fills and reads them in place, and the
+//! GPU's copy engines move them, so a host-to-host job copies nothing on the CPU.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use vk_backend::{Context, DeviceBuffer};
+
+use crate::fq::is_canonical;
+use crate::{FieldError, Fq, FqGpu, FqProgram, FQ_LIMBS};
+
+/// A vector of canonical Fq elements in host memory that the GPU reaches directly
+/// (pinned, host-cached where the device offers it). Made by [`FqGpu::alloc_host_vec`];
+/// [`FqProgram::run_gpu_host`] runs programs from such vectors into such vectors.
+///
+/// Access is through closures ([`read`](Self::read), [`write`](Self::write)) that wait for
+/// GPU work using the vector and keep new work from starting while they run.
+#[derive(Debug)]
+pub struct HostFqVec {
+    pub(crate) buf: DeviceBuffer,
+    ctx: Arc<Context>,
+}
+
+/// Elements per parallel task when zeroing or checking.
+const CHUNK: usize = 1 << 14;
+
+impl HostFqVec {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether it has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// Calls `f` with the elements.
+    ///
+    /// # Errors
+    /// [`FieldError::Gpu`] when waiting for the GPU fails.
+    pub fn read<R>(&self, f: impl FnOnce(&[Fq]) -> R) -> Result<R, FieldError> {
+        Ok(self.ctx.host_read::<Fq, R>(&self.buf, f)?)
+    }
+
+    /// Calls `f` with the elements to change them (values written are `Fq`, so canonical).
+    ///
+    /// # Errors
+    /// As [`HostFqVec::read`].
+    pub fn write<R>(&mut self, f: impl FnOnce(&mut [Fq]) -> R) -> Result<R, FieldError> {
+        Ok(self.ctx.host_write::<Fq, R>(&self.buf, f)?)
+    }
+
+    /// A copy of the elements in a `Vec`.
+    ///
+    /// # Errors
+    /// As [`HostFqVec::read`].
+    pub fn to_vec(&self) -> Result<Vec<Fq>, FieldError> {
+        self.read(|v| v.to_vec())
+    }
+}
+
+impl FqGpu {
+    /// A host vector of `len` zeros.
+    ///
+    /// # Errors
+    /// [`FieldError::Gpu`] when memory cannot be had.
+    pub fn alloc_host_vec(&self, len: usize) -> Result<HostFqVec, FieldError> {
+        let ctx = Arc::clone(self.context());
+        let buf = ctx.alloc_host(len, FQ_LIMBS as u32)?;
+        // Pooled memory holds whatever its last user left: zero it, so every element is a
+        // valid Fq from the start. Seen as raw words, since the old contents need not be.
+        ctx.host_write::<[u64; FQ_LIMBS], _>(&buf, |w| {
+            w.par_chunks_mut(CHUNK).for_each(|c| c.fill([0; FQ_LIMBS]));
+        })?;
+        Ok(HostFqVec { buf, ctx })
+    }
+
+    /// A host vector holding a copy of `values`.
+    ///
+    /// # Errors
+    /// As [`FqGpu::alloc_host_vec`].
+    pub fn host_vec_from(&self, values: &[Fq]) -> Result<HostFqVec, FieldError> {
+        let mut v = self.alloc_host_vec(values.len())?;
+        v.write(|w| {
+            w.par_chunks_mut(CHUNK)
+                .zip(values.par_chunks(CHUNK))
+                .for_each(|(d, s)| d.copy_from_slice(s));
+        })?;
+        Ok(v)
+    }
+}
+
+impl FqProgram {
+    /// Runs the program from host vectors into `out`: the copy engines stream the inputs
+    /// through device memory and the results back, chunk by chunk, overlapped; the CPU
+    /// only checks the results (each must be canonical) at the end.
+    ///
+    /// # Errors
+    /// [`FieldError::InvalidProgram`] for the wrong number of inputs,
+    /// [`FieldError::LengthMismatch`] for vectors of different lengths,
+    /// [`FieldError::GpuResultNotCanonical`] (and `out` zeroed) if the GPU produced a value
+    /// `>= p`, [`FieldError::Gpu`] when the device fails (`out` then holds unspecified
+    /// canonical values).
+    pub fn run_gpu_host(
+        &self,
+        gpu: &FqGpu,
+        inputs: &[&HostFqVec],
+        out: &mut HostFqVec,
+    ) -> Result<(), FieldError> {
+        if inputs.len() != self.inputs() {
+            return Err(FieldError::InvalidProgram(format!(
+                "the program takes {} inputs, {} given",
+                self.inputs(),
+                inputs.len()
+            )));
+        }
+        for v in inputs {
+            crate::error::check_lengths("program", out.len(), v.len())?;
+        }
+        let kernel = gpu.program_kernel(self)?;
+        let bufs: Vec<&DeviceBuffer> = inputs.iter().map(|v| &v.buf).collect();
+        let ctx = gpu.context();
+        ctx.run_streamed_buffers(&kernel, &bufs, &out.buf, 0)?;
+        // The GPU wrote raw words: check them before they are seen as Fq again.
+        let first_bad = ctx.host_read::<[u64; FQ_LIMBS], _>(&out.buf, |w| {
+            w.par_iter()
+                .with_min_len(CHUNK)
+                .position_first(|x| !is_canonical(x))
+        })?;
+        if let Some(index) = first_bad {
+            ctx.host_write::<[u64; FQ_LIMBS], _>(&out.buf, |w| {
+                w.par_chunks_mut(CHUNK).for_each(|c| c.fill([0; FQ_LIMBS]))
+            })?;
+            return Err(FieldError::GpuResultNotCanonical { index });
+        }
+        Ok(())
+    }
+}
