@@ -121,12 +121,19 @@ impl FqProgram {
         let kernel = gpu.program_kernel(self)?;
         let bufs: Vec<&DeviceBuffer> = inputs.iter().map(|v| &v.buf).collect();
         let ctx = gpu.context();
-        ctx.run_streamed_buffers(&kernel, &bufs, &out.buf, 0)?;
-        // The GPU wrote raw words: check them before they are seen as Fq again.
-        let first_bad = ctx.host_read::<[u64; FQ_LIMBS], _>(&out.buf, |w| {
-            w.par_iter()
-                .with_min_len(CHUNK)
-                .position_first(|x| !is_canonical(x))
+        // The GPU writes raw words: each finished chunk is checked while later ones move,
+        // before any of them is seen as Fq again.
+        let mut first_bad = None;
+        ctx.run_streamed_buffers(&kernel, &bufs, &out.buf, 0, |range, words| {
+            if first_bad.is_none() {
+                first_bad = words
+                    .as_chunks::<FQ_LIMBS>()
+                    .0
+                    .par_iter()
+                    .with_min_len(CHUNK)
+                    .position_first(|x| !is_canonical(x))
+                    .map(|i| range.start + i);
+            }
         })?;
         if let Some(index) = first_bad {
             ctx.host_write::<[u64; FQ_LIMBS], _>(&out.buf, |w| {

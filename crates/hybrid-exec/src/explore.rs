@@ -203,6 +203,26 @@ pub(crate) fn run(spv_dir: Option<&Path>, only_kernels: bool) -> Result<()> {
         })?;
         println!("streamed 16Mi add, raw words, transfer queue {tq}, chunk {chunk_mib} MiB: {:.2} ns/elem", us * 1e3 / n as f64);
     }
+    // Host vectors (caller-filled GPU-visible host memory) streamed by the copy engines
+    // alone, by chunk size.
+    {
+        let (a, b) = (random(n, 5), random(n, 6));
+        for chunk_mib in [8u64, 32, 64, 128] {
+            let c = open(|c| c.with_stream_chunk_bytes(chunk_mib << 20))?;
+            let g = FqGpu::new(Arc::clone(&c))?;
+            let mut p = field_bls12::FqProgram::builder();
+            let (x, y) = (p.input(), p.input());
+            let s = p.add(x, y);
+            let add = p.build(s)?;
+            let (ha, hb) = (g.host_vec_from(&a)?, g.host_vec_from(&b)?);
+            let mut out = g.alloc_host_vec(n)?;
+            let us = time_us(5, || Ok(add.run_gpu_host(&g, &[&ha, &hb], &mut out)?))?;
+            println!(
+                "host vectors 16Mi add, chunk {chunk_mib} MiB: {:.2} ns/elem",
+                us * 1e3 / n as f64
+            );
+        }
+    }
     // The kernel on the caller's memory (VK_EXT_external_memory_host): no staging at all.
     if ctx.imports_host_memory() && n * 48 <= ctx.max_kernel_buffer_bytes() as usize {
         let ha: Vec<[u64; 6]> = wa

@@ -388,6 +388,20 @@ impl RawBuffer {
         Ok(unsafe { std::slice::from_raw_parts(ptr, words) })
     }
 
+    /// Words `start..start + len` of the mapping, for the host to read.
+    ///
+    /// # Safety
+    /// As [`RawBuffer::words`], for that range only: other ranges may be in use by the GPU.
+    pub(crate) unsafe fn words_range(&self, start: usize, len: usize) -> Result<&[u64], Error> {
+        let end = start
+            .checked_add(len)
+            .ok_or_else(|| Error::InvalidArgument("range overflows".to_owned()))?;
+        let ptr = self.check_words(end)?;
+        // SAFETY: `end` words fit the mapping (checked); the range's contents are stable per
+        // this function's contract.
+        Ok(unsafe { std::slice::from_raw_parts(ptr.add(start), len) })
+    }
+
     pub(crate) fn mark_used(&self, value: u64) {
         self.last_use.fetch_max(value, Ordering::AcqRel);
     }

@@ -167,7 +167,9 @@ impl Context {
     /// device-local slots: the copy engines move chunk k+1 in (on the transfer queue when
     /// there is one) while chunk k computes and its result is copied out. The host copies
     /// nothing: for host data that callers fill and read in place, this is PCIe-bound.
-    /// Returns when the output is complete.
+    /// When the output is in host memory, `on_output(range, words)` sees each finished
+    /// range of it (in order) while later chunks are still moving, so the caller can check
+    /// or consume results without a pass at the end. Returns when the output is complete.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for mismatched inputs, lengths or element sizes, an
@@ -179,6 +181,7 @@ impl Context {
         inputs: &[&DeviceBuffer],
         output: &DeviceBuffer,
         chunk: usize,
+        mut on_output: impl FnMut(Range<usize>, &[u64]),
     ) -> Result<(), Error> {
         let shared = self.shared();
         let k = &kernel.raw;
@@ -251,7 +254,7 @@ impl Context {
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        let mut pending: VecDeque<Ticket> = VecDeque::with_capacity(SLOTS);
+        let mut pending: VecDeque<(Ticket, Range<usize>)> = VecDeque::with_capacity(SLOTS);
         let mut last_upload = 0;
         let result = self.stream_chunks(
             kernel,
@@ -261,6 +264,7 @@ impl Context {
             chunk,
             &mut pending,
             &mut last_upload,
+            &mut on_output,
         );
         if result.is_err() {
             // Dropped tickets keep their buffers alive, but an upload whose compute
@@ -286,17 +290,32 @@ impl Context {
         output: &DeviceBuffer,
         slots: &[Slot],
         chunk: usize,
-        pending: &mut VecDeque<Ticket>,
+        pending: &mut VecDeque<(Ticket, Range<usize>)>,
         last_upload: &mut u64,
+        on_output: &mut dyn FnMut(Range<usize>, &[u64]),
     ) -> Result<(), Error> {
         let shared = self.shared();
         let wpe = kernel.raw.words_per_element;
         let count = output.len();
         let chunks = count.div_ceil(chunk);
+        let host_output = output.buf.kind == crate::memory::MemoryKind::HostStaging;
+        let mut finish = |(ticket, range): (Ticket, Range<usize>)| -> Result<(), Error> {
+            ticket.finish()?;
+            if host_output {
+                let w = wpe as usize;
+                // SAFETY: the chunk's submission has completed and its final barrier made
+                // the copy into this range visible to the host; the caller's slices are
+                // excluded (host-access lock held); other ranges may still be written by
+                // the GPU, and this slice covers this range only.
+                let words = unsafe { output.buf.words_range(range.start * w, range.len() * w)? };
+                on_output(range, words);
+            }
+            Ok(())
+        };
         for c in 0..chunks {
             let range = c * chunk..((c + 1) * chunk).min(count);
             if pending.len() == slots.len() {
-                pending.pop_front().expect("full").finish()?;
+                finish(pending.pop_front().expect("full"))?;
             }
             let slot = &slots[c % slots.len()];
             let n = range.len();
@@ -355,10 +374,10 @@ impl Context {
                 )])?,
                 _ => batch.submit()?,
             };
-            pending.push_back(ticket);
+            pending.push_back((ticket, range));
         }
-        while let Some(ticket) = pending.pop_front() {
-            ticket.finish()?;
+        while let Some(done) = pending.pop_front() {
+            finish(done)?;
         }
         Ok(())
     }

@@ -84,8 +84,14 @@ fn host_buffers_stream_through_the_gpu_without_host_copies() {
             .unwrap();
         ctx.host_write::<[u64; 6], _>(&hb, |w| w.copy_from_slice(&b))
             .unwrap();
-        ctx.run_streamed_buffers(&add, &[&ha, &hb], &out, 0)
-            .unwrap();
+        let mut seen = 0;
+        ctx.run_streamed_buffers(&add, &[&ha, &hb], &out, 0, |r, w| {
+            assert_eq!(r.start, seen, "ranges in order");
+            assert_eq!(w.len(), r.len() * 6);
+            seen = r.end;
+        })
+        .unwrap();
+        assert_eq!(seen, n, "every range seen");
         let want: Vec<[u64; 6]> = a
             .iter()
             .zip(&b)
@@ -101,7 +107,7 @@ fn host_buffers_stream_through_the_gpu_without_host_copies() {
             .upload(n, 6, |w| w.copy_from_slice(a.as_flattened()))
             .unwrap();
         let out2 = ctx.alloc_host(n, 6).unwrap();
-        ctx.run_streamed_buffers(&add, &[&da, &hb], &out2, 333)
+        ctx.run_streamed_buffers(&add, &[&da, &hb], &out2, 333, |_, _| ())
             .unwrap();
         assert_eq!(
             ctx.host_read::<[u64; 6], _>(&out2, |w| w.to_vec()).unwrap(),
@@ -127,7 +133,7 @@ fn host_buffers_stream_through_the_gpu_without_host_copies() {
     );
     assert!(
         matches!(
-            ctx.run_streamed_buffers(&add, &[&h, &h], &h, 0),
+            ctx.run_streamed_buffers(&add, &[&h, &h], &h, 0, |_, _| ()),
             Err(Error::InvalidArgument(_))
         ),
         "aliasing"
