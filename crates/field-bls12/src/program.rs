@@ -260,8 +260,13 @@ impl FqProgram {
         self.steps.is_empty()
     }
 
+    /// How many of its operations multiply (mul, square), per element.
+    pub fn multiplications(&self) -> usize {
+        self.steps.iter().filter(|s| s.op.multiplies()).count()
+    }
+
     fn multiplies(&self) -> bool {
-        self.steps.iter().any(|s| s.op.multiplies())
+        self.multiplications() > 0
     }
 
     /// The kernel's specialization constants 2, 3, ...: output register, Montgomery flag,

@@ -2,6 +2,7 @@
 
 mod bench;
 mod explore;
+mod verify;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -55,6 +56,11 @@ enum Command {
         #[arg(long)]
         json: Option<std::path::PathBuf>,
     },
+    /// List the Vulkan devices, which one is chosen and why.
+    Devices,
+    /// Differential self-check: CPU (blst) against the portable implementation, GPU against
+    /// CPU, on edge values and awkward sizes; exits non-zero on any mismatch.
+    Verify,
     /// Measurements behind design choices (round-trip breakdown, host write rates, wait
     /// policy, streamed-job settings, kernel variants from SPIR-V files).
     #[command(hide = true)]
@@ -78,6 +84,17 @@ fn main() -> ExitCode {
             large,
             json,
         } => run_bench(samples, large, json.as_deref()),
+        Command::Devices => devices(),
+        Command::Verify => {
+            let gpu = open_gpu();
+            gpu.and_then(|g| verify::run(g.as_ref())).map(|ok| {
+                if ok {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            })
+        }
         Command::Explore { spv, only_kernels } => {
             explore::run(spv.as_deref(), only_kernels).map(|()| ExitCode::SUCCESS)
         }
@@ -184,6 +201,50 @@ fn run_bench(
         std::fs::write(path, bench::json(&figures, &info.name, &info.driver))
             .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn devices() -> anyhow::Result<ExitCode> {
+    let devices = match vk_backend::enumerate_devices() {
+        Ok(d) => d,
+        Err(e) => {
+            println!("no Vulkan devices: {e}");
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    if devices.is_empty() {
+        println!("the Vulkan loader reports no devices (install a driver, e.g. Mesa lavapipe)");
+    }
+    for d in &devices {
+        let (maj, min, patch) = d.api_version;
+        println!(
+            "{}: {} ({:?}), Vulkan {maj}.{min}.{patch}, driver {}{}",
+            d.index,
+            d.name,
+            d.device_type,
+            d.driver,
+            d.unusable_reason
+                .as_ref()
+                .map(|r| format!(", unusable: {r}"))
+                .unwrap_or_default()
+        );
+    }
+    match ContextConfig::from_env().and_then(|c| Context::new(&c)) {
+        Ok(ctx) => {
+            let i = ctx.info();
+            println!(
+                "chosen: {}: {} (preference discrete > integrated > virtual > CPU, or {}); transfer queue: {}, resizable BAR: {}, 64-bit shader integers: {}, host-memory import: {}",
+                i.index,
+                i.name,
+                vk_backend::ENV_DEVICE,
+                ctx.has_transfer_queue(),
+                ctx.direct_writes(),
+                ctx.shader_int64(),
+                ctx.imports_host_memory()
+            );
+        }
+        Err(e) => println!("chosen: none: {e}"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -167,6 +167,7 @@ impl<'c> Batch<'c> {
         fill: impl FnOnce(&mut [u64]),
     ) -> Result<(), Error> {
         self.check_ours(dst)?;
+        self.shared.fault_at("upload")?;
         let words = dst.words();
         if words == 0 {
             return Ok(());
@@ -507,6 +508,7 @@ impl<'c> Batch<'c> {
                 "the batch failed while recording and cannot be submitted".to_owned(),
             ));
         }
+        self.shared.fault_at("compute")?;
         let raw = &self.shared.device.raw;
         if !self.host_reads_from.is_empty() {
             // Makes the GPU's writes visible to host reads after the wait.
@@ -601,6 +603,7 @@ impl Ticket {
     /// # Errors
     /// As [`Ticket::wait`]; on a timeout the batch's results are given up.
     pub fn finish(mut self) -> Result<Finished, Error> {
+        self.shared.fault_at("download")?;
         self.wait(self.shared.timeout)?;
         let mut in_flight = self.in_flight.take().expect("present until finish or drop");
         let timings = in_flight

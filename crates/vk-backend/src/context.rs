@@ -230,7 +230,45 @@ pub(crate) struct Shared {
     pub(crate) spin: Duration,
     pub(crate) direct_limit: u64,
     pub(crate) stream_chunk_bytes: u64,
+    /// A fault to raise at the next matching stage (feature `fault-injection`).
+    #[cfg(feature = "fault-injection")]
+    pub(crate) fault: Mutex<Option<(FaultStage, Error)>>,
     pub(crate) device: Arc<Device>,
+}
+
+/// Where an injected fault strikes (feature `fault-injection`).
+#[cfg(feature = "fault-injection")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultStage {
+    /// The next `Batch::upload`.
+    Upload,
+    /// The next submission.
+    Compute,
+    /// The next wait for a submission (where results would come back).
+    Download,
+}
+
+impl Shared {
+    /// Raises the injected fault if it is set for `stage` (feature `fault-injection`; a
+    /// no-op without it). An injected `DeviceLost` also marks the device lost, as a real
+    /// one would.
+    #[allow(unused_variables)]
+    pub(crate) fn fault_at(&self, stage: &'static str) -> Result<(), Error> {
+        #[cfg(feature = "fault-injection")]
+        {
+            let want = match stage {
+                "upload" => FaultStage::Upload,
+                "compute" => FaultStage::Compute,
+                _ => FaultStage::Download,
+            };
+            let mut fault = lock(&self.fault);
+            if fault.as_ref().is_some_and(|(s, _)| *s == want) {
+                let (_, err) = fault.take().expect("checked");
+                return Err(self.device.note(err));
+            }
+        }
+        Ok(())
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -447,6 +485,8 @@ impl Context {
                 0
             },
             stream_chunk_bytes: config.stream_chunk_bytes.max(1),
+            #[cfg(feature = "fault-injection")]
+            fault: Mutex::new(None),
             device,
         };
         Ok(Self {
@@ -467,6 +507,14 @@ impl Context {
     /// Returns and clears the warnings and errors the validation layer has reported.
     pub fn take_validation_messages(&self) -> Vec<String> {
         self.shared.device.instance.validation_log.take()
+    }
+
+    /// Makes the next operation at `stage` fail with `error` (feature `fault-injection`),
+    /// to test recovery: uploads fail in `Batch::upload`, submissions in `Batch::submit`
+    /// and the streamed/one-call paths, downloads in the wait for a submission.
+    #[cfg(feature = "fault-injection")]
+    pub fn inject_fault(&self, stage: FaultStage, error: Error) {
+        *lock(&self.shared.fault) = Some((stage, error));
     }
 
     /// Whether the device has been lost; every operation then fails with

@@ -41,6 +41,8 @@ mod sync;
 pub mod test_support;
 
 pub use batch::{Batch, DownloadId, Finished, GpuTimings, Ticket};
+#[cfg(feature = "fault-injection")]
+pub use context::FaultStage;
 pub use context::{
     Context, ContextConfig, Validation, ENV_DEVICE, ENV_LOADER, ENV_PIPELINE_CACHE, ENV_VALIDATION,
 };

@@ -1,0 +1,396 @@
+//! The router: runs each Fq job where it is predicted to finish first, falls back to the
+//! CPU when the GPU fails, and returns the same bits whatever the route.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use field_bls12::{FieldError, Fq, FqGpu, FqProgram};
+use vk_backend::{Context, ContextConfig};
+
+use crate::cost::{CostModel, CostParams, Device, JobShape};
+
+/// Environment variable forcing the policy: `cpu`, `gpu`, `auto`, or `off` (CPU only, and
+/// the GPU is not even opened).
+pub const ENV_BACKEND: &str = "HYBRID_EXEC_BACKEND";
+
+/// Which device runs a job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// Always the CPU.
+    Cpu,
+    /// Always the GPU (the CPU only when the GPU fails).
+    Gpu,
+    /// Where the cost model predicts the job finishes first, or both at once for large jobs.
+    Auto,
+}
+
+/// Errors of the router: only bad input (the route never turns a success into an error).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RouterError {
+    /// The job itself is invalid (wrong number of inputs, lengths differ, ...).
+    #[error(transparent)]
+    Field(#[from] FieldError),
+    /// An environment variable has a value the router does not understand.
+    #[error("{name}={value:?} is not one of cpu, gpu, auto, off")]
+    BadEnv {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+    },
+}
+
+/// How to build a [`Router`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RouterConfig {
+    /// The default policy for [`Router::run`].
+    pub policy: Policy,
+    /// Whether to open the GPU at all.
+    pub use_gpu: bool,
+    /// Jobs of at least this many elements may be split between CPU and GPU.
+    pub co_execute_above: usize,
+    /// The cost model's cold-start parameters.
+    pub cost: CostParams,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        Self {
+            policy: Policy::Auto,
+            use_gpu: true,
+            co_execute_above: 1 << 20,
+            cost: CostParams::default(),
+        }
+    }
+}
+
+impl RouterConfig {
+    /// The defaults, with [`ENV_BACKEND`] applied.
+    ///
+    /// # Errors
+    /// [`RouterError::BadEnv`] for a value that is not understood.
+    pub fn from_env() -> Result<Self, RouterError> {
+        match std::env::var(ENV_BACKEND) {
+            Ok(v) => Self::default().with_backend(&v),
+            Err(_) => Ok(Self::default()),
+        }
+    }
+
+    /// The same config with the policy an [`ENV_BACKEND`] value names.
+    ///
+    /// # Errors
+    /// [`RouterError::BadEnv`] for a value that is not understood.
+    pub fn with_backend(mut self, value: &str) -> Result<Self, RouterError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "" | "auto" => self.policy = Policy::Auto,
+            "cpu" => self.policy = Policy::Cpu,
+            "gpu" => self.policy = Policy::Gpu,
+            "off" => {
+                self.policy = Policy::Cpu;
+                self.use_gpu = false;
+            }
+            _ => {
+                return Err(RouterError::BadEnv {
+                    name: ENV_BACKEND,
+                    value: value.to_owned(),
+                })
+            }
+        }
+        Ok(self)
+    }
+}
+
+/// Where one job went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// All on the CPU.
+    Cpu,
+    /// All on the GPU.
+    Gpu,
+    /// The first `gpu_len` elements on the GPU, the rest on the CPU, at the same time.
+    Split {
+        /// Elements given to the GPU.
+        gpu_len: usize,
+    },
+}
+
+/// Counters, readable at run time.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RouterStats {
+    /// Jobs run on the CPU only.
+    pub cpu_jobs: u64,
+    /// Jobs run on the GPU only.
+    pub gpu_jobs: u64,
+    /// Jobs split between both.
+    pub split_jobs: u64,
+    /// GPU attempts that failed (each recomputed on the CPU).
+    pub gpu_failures: u64,
+    /// The last GPU failure, for operators.
+    pub last_failure: Option<String>,
+}
+
+/// Runs Fq programs on the CPU, the GPU or both. `Send + Sync`: share it between threads.
+#[derive(Debug)]
+pub struct Router {
+    policy: Policy,
+    gpu: Option<FqGpu>,
+    /// Why there is no GPU, when there is none.
+    no_gpu_reason: Option<String>,
+    /// Set once the device is lost: no more GPU work is offered.
+    gpu_disabled: AtomicBool,
+    model: Mutex<CostModel>,
+    stats: Mutex<RouterStats>,
+    /// Predicted GPU nanoseconds of jobs running now (work already queued ahead of a new one).
+    gpu_in_flight_ns: AtomicU64,
+    co_execute_above: usize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Router {
+    /// A router per `config`, opening the best Vulkan device (per `vk_backend`'s
+    /// environment variables). Never fails for want of a GPU: it then runs everything on
+    /// the CPU and [`Router::gpu_status`] says why.
+    pub fn new(config: &RouterConfig) -> Self {
+        let (gpu, reason) = if config.use_gpu {
+            match ContextConfig::from_env()
+                .and_then(|c| Context::new(&c))
+                .map_err(FieldError::from)
+                .and_then(|ctx| FqGpu::new(Arc::new(ctx)))
+            {
+                Ok(g) => (Some(g), None),
+                Err(e) => (None, Some(e.to_string())),
+            }
+        } else {
+            (None, Some(format!("turned off ({ENV_BACKEND}=off)")))
+        };
+        Self::assemble(config, gpu, reason)
+    }
+
+    /// A router over an already opened GPU (or none).
+    pub fn with_gpu(config: &RouterConfig, gpu: Option<FqGpu>) -> Self {
+        let reason = gpu.is_none().then(|| "no GPU given".to_owned());
+        Self::assemble(config, gpu, reason)
+    }
+
+    fn assemble(config: &RouterConfig, gpu: Option<FqGpu>, no_gpu_reason: Option<String>) -> Self {
+        Self {
+            policy: config.policy,
+            gpu,
+            no_gpu_reason,
+            gpu_disabled: AtomicBool::new(false),
+            model: Mutex::new(CostModel::new(config.cost)),
+            stats: Mutex::default(),
+            gpu_in_flight_ns: AtomicU64::new(0),
+            co_execute_above: config.co_execute_above,
+        }
+    }
+
+    /// The GPU in use (its device name), or why none is.
+    pub fn gpu_status(&self) -> Result<String, String> {
+        match (&self.gpu, self.gpu_disabled.load(Ordering::Acquire)) {
+            (Some(g), false) => Ok(g.context().info().name.clone()),
+            (Some(g), true) => Err(format!(
+                "{} was lost; the CPU runs everything",
+                g.context().info().name
+            )),
+            (None, _) => Err(self.no_gpu_reason.clone().unwrap_or_default()),
+        }
+    }
+
+    /// The GPU, when it is usable.
+    pub fn gpu(&self) -> Option<&FqGpu> {
+        self.gpu
+            .as_ref()
+            .filter(|_| !self.gpu_disabled.load(Ordering::Acquire))
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> RouterStats {
+        lock(&self.stats).clone()
+    }
+
+    fn shape(program: &FqProgram, len: usize) -> JobShape {
+        let muls = program.multiplications();
+        JobShape {
+            len,
+            inputs: program.inputs(),
+            muls,
+            linear: program.len() - muls,
+        }
+    }
+
+    /// The route [`Policy::Auto`] picks for `program` over `len` elements now: each device's
+    /// predicted time (the GPU's after the work already in flight on it), and a split in
+    /// proportion to their speeds when both would take long enough to share.
+    pub fn plan(&self, program: &FqProgram, len: usize) -> Route {
+        if self.gpu().is_none() || len == 0 {
+            return Route::Cpu;
+        }
+        let shape = Self::shape(program, len);
+        let (cpu, gpu) = {
+            let m = lock(&self.model);
+            (m.predict(Device::Cpu, shape), m.predict(Device::Gpu, shape))
+        };
+        let queued = Duration::from_nanos(self.gpu_in_flight_ns.load(Ordering::Relaxed));
+        let gpu_done = gpu + queued;
+        if len >= self.co_execute_above {
+            // Rates add: give the GPU the share that makes both finish together.
+            let (c, g) = (cpu.as_secs_f64(), gpu_done.as_secs_f64());
+            let share = c / (c + g);
+            if (0.1..=0.9).contains(&share) {
+                return Route::Split {
+                    gpu_len: ((len as f64 * share) as usize).clamp(1, len - 1),
+                };
+            }
+        }
+        if gpu_done < cpu {
+            Route::Gpu
+        } else {
+            Route::Cpu
+        }
+    }
+
+    /// Runs `program` on `inputs` under the router's policy.
+    ///
+    /// # Errors
+    /// [`RouterError::Field`] for an invalid job only: GPU failures are recomputed on the
+    /// CPU (logged once, counted in [`Router::stats`]).
+    pub fn run(
+        &self,
+        program: &FqProgram,
+        inputs: &[&[Fq]],
+    ) -> Result<(Vec<Fq>, Route), RouterError> {
+        self.run_with(self.policy, program, inputs)
+    }
+
+    /// Runs `program` under `policy` for this call.
+    ///
+    /// # Errors
+    /// As [`Router::run`].
+    pub fn run_with(
+        &self,
+        policy: Policy,
+        program: &FqProgram,
+        inputs: &[&[Fq]],
+    ) -> Result<(Vec<Fq>, Route), RouterError> {
+        // Invalid jobs fail the same way whatever the route: check on the CPU's terms first.
+        if inputs.len() != program.inputs() || inputs.iter().any(|x| x.len() != inputs[0].len()) {
+            // The CPU path reports exactly what is wrong (and never needs the GPU).
+            return Ok((program.run_cpu(inputs)?, Route::Cpu));
+        }
+        let len = inputs[0].len();
+        let route = match policy {
+            Policy::Cpu => Route::Cpu,
+            Policy::Gpu if self.gpu().is_some() => Route::Gpu,
+            Policy::Gpu => Route::Cpu,
+            Policy::Auto => self.plan(program, len),
+        };
+        Ok((self.execute(route, program, inputs)?, route))
+    }
+
+    /// Runs `program` along `route` (for tests and benchmarks that force one).
+    ///
+    /// # Errors
+    /// As [`Router::run`].
+    pub fn execute(
+        &self,
+        route: Route,
+        program: &FqProgram,
+        inputs: &[&[Fq]],
+    ) -> Result<Vec<Fq>, RouterError> {
+        let len = inputs.first().map_or(0, |x| x.len());
+        let out = match route {
+            Route::Cpu => {
+                lock(&self.stats).cpu_jobs += 1;
+                self.on_cpu(program, inputs)?
+            }
+            Route::Gpu => {
+                lock(&self.stats).gpu_jobs += 1;
+                match self.on_gpu(program, inputs) {
+                    Some(v) => v,
+                    None => self.on_cpu(program, inputs)?,
+                }
+            }
+            Route::Split { gpu_len } => {
+                lock(&self.stats).split_jobs += 1;
+                let k = gpu_len.min(len);
+                let (head, tail): (Vec<&[Fq]>, Vec<&[Fq]>) =
+                    inputs.iter().map(|x| x.split_at(k)).unzip();
+                let (gpu_part, cpu_part) = std::thread::scope(|s| {
+                    let gpu = s.spawn(|| self.on_gpu(program, &head));
+                    let cpu = self.on_cpu(program, &tail);
+                    (gpu.join().unwrap_or(None), cpu)
+                });
+                let mut out = match gpu_part {
+                    Some(v) => v,
+                    None => self.on_cpu(program, &head)?,
+                };
+                out.extend(cpu_part?);
+                out
+            }
+        };
+        Ok(out)
+    }
+
+    fn on_cpu(&self, program: &FqProgram, inputs: &[&[Fq]]) -> Result<Vec<Fq>, RouterError> {
+        let start = Instant::now();
+        let out = program.run_cpu(inputs)?;
+        let len = inputs.first().map_or(0, |x| x.len());
+        lock(&self.model).observe(Device::Cpu, Self::shape(program, len), start.elapsed());
+        Ok(out)
+    }
+
+    /// The GPU's result, or `None` after a failure (recorded; the caller recomputes).
+    fn on_gpu(&self, program: &FqProgram, inputs: &[&[Fq]]) -> Option<Vec<Fq>> {
+        let gpu = self.gpu()?;
+        let len = inputs.first().map_or(0, |x| x.len());
+        let shape = Self::shape(program, len);
+        let predicted = lock(&self.model).predict(Device::Gpu, shape).as_nanos() as u64;
+        self.gpu_in_flight_ns
+            .fetch_add(predicted, Ordering::Relaxed);
+        let start = Instant::now();
+        let result = program.run_gpu(gpu, inputs);
+        self.gpu_in_flight_ns
+            .fetch_sub(predicted, Ordering::Relaxed);
+        match result {
+            Ok(v) => {
+                lock(&self.model).observe(Device::Gpu, shape, start.elapsed());
+                Some(v)
+            }
+            Err(e) => {
+                self.record_failure(&e);
+                None
+            }
+        }
+    }
+
+    fn record_failure(&self, e: &FieldError) {
+        let lost = self.gpu.as_ref().is_some_and(|g| g.context().is_lost());
+        let first = {
+            let mut stats = lock(&self.stats);
+            stats.gpu_failures += 1;
+            stats.last_failure = Some(e.to_string());
+            stats.gpu_failures == 1
+        };
+        if lost {
+            self.gpu_disabled.store(true, Ordering::Release);
+        }
+        if first {
+            eprintln!(
+                "hybrid-exec: a GPU job failed and was recomputed on the CPU: {e}{}",
+                if lost {
+                    " (device lost: no more GPU work)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+}
