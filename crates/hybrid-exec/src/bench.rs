@@ -458,6 +458,62 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
         );
     }
 
+    // The router at 16Mi from host slices: CPU only, GPU only, and Auto once the model has
+    // seen both (Auto may split the job between them).
+    let router = hybrid_exec::Router::with_gpu(
+        &hybrid_exec::RouterConfig::default(),
+        Some(FqGpu::new(std::sync::Arc::clone(fq.context()))?),
+    );
+    let mul_program = {
+        let mut p = FqProgram::builder();
+        let (x, y) = (p.input(), p.input());
+        let m = p.mul(x, y);
+        p.build(m)?
+    };
+    for (name, program) in [
+        ("add", &add_program),
+        ("mul", &mul_program),
+        ("10-op chain", &chain),
+    ] {
+        let per_elem = |route: hybrid_exec::Route| -> Result<Vec<f64>> {
+            sample(1, few, || {
+                Ok(secs(|| Ok(router.execute(route, program, &[&a, &b])?))?.1 * 1e9 / large as f64)
+            })
+        };
+        let cpu_only = per_elem(hybrid_exec::Route::Cpu)?;
+        let gpu_only = per_elem(hybrid_exec::Route::Gpu)?;
+        let best = median(&cpu_only).min(median(&gpu_only));
+        push(
+            &mut figures,
+            &format!("router {name}, CPU only, {large} elem"),
+            Unit::NsPerElement,
+            cpu_only,
+            None,
+        );
+        push(
+            &mut figures,
+            &format!("router {name}, GPU only, {large} elem"),
+            Unit::NsPerElement,
+            gpu_only,
+            None,
+        );
+        let route = router.plan(program, large);
+        let auto = sample(1, few, || {
+            Ok(
+                secs(|| Ok(router.run_with(hybrid_exec::Policy::Auto, program, &[&a, &b])?))?.1
+                    * 1e9
+                    / large as f64,
+            )
+        })?;
+        push(
+            &mut figures,
+            &format!("router {name}, auto ({route:?}), {large} elem"),
+            Unit::NsPerElement,
+            auto,
+            Some(("better of CPU and GPU only", best)),
+        );
+    }
+
     // Seed 001's seven batch compositions: upload, add and download every task in one batch.
     for (name, sizes) in seed_001_compositions() {
         let tasks: Vec<(Vec<Fq>, Vec<Fq>)> = sizes
