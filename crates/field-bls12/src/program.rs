@@ -223,6 +223,44 @@ fn allocate_registers(
     Ok(reg)
 }
 
+/// The arithmetic a program's CPU evaluation needs, in either representation.
+trait ProgramValue: Sized {
+    fn add(self, b: Self) -> Self;
+    fn sub(self, b: Self) -> Self;
+    fn mul(self, b: Self) -> Self;
+    fn square(self) -> Self;
+    fn neg(self) -> Self;
+    fn double(self) -> Self;
+}
+
+/// Implements [`ProgramValue`] from the type's operators and its `square`/`double`.
+macro_rules! program_value {
+    ($t:ty, $square:path, $double:path) => {
+        impl ProgramValue for $t {
+            fn add(self, b: Self) -> Self {
+                self + b
+            }
+            fn sub(self, b: Self) -> Self {
+                self - b
+            }
+            fn mul(self, b: Self) -> Self {
+                self * b
+            }
+            fn square(self) -> Self {
+                $square(&self)
+            }
+            fn neg(self) -> Self {
+                -self
+            }
+            fn double(self) -> Self {
+                $double(&self)
+            }
+        }
+    };
+}
+program_value!(Fq, ff::Field::square, ff::Field::double);
+program_value!(FqMont, FqMont::square, FqMont::double);
+
 /// A fused chain of Fq operations over 1 to 4 inputs with one output.
 ///
 /// On the GPU the whole chain is one kernel: each program gets its own pipeline (built
@@ -316,42 +354,52 @@ impl FqProgram {
     /// [`FieldError::LengthMismatch`] for inputs of different lengths.
     pub fn run_cpu(&self, inputs: &[&[Fq]]) -> Result<Vec<Fq>, FieldError> {
         let count = self.check_inputs(inputs)?;
-        let mont = self.multiplies();
-        Ok((0..count)
+        // On the CPU a canonical multiplication costs two Montgomery products, and entering
+        // and leaving Montgomery form one per input and one for the output: carry values in
+        // Montgomery form only when the program multiplies more often than that costs.
+        let muls = self.multiplications();
+        if muls > self.inputs + 1 {
+            Ok(self.eval(inputs, count, Fq::to_mont, FqMont::to_canonical))
+        } else {
+            Ok(self.eval(inputs, count, |x: &Fq| *x, |x: &Fq| *x))
+        }
+    }
+
+    /// Evaluates the steps per element on values of type `T` (all cores): `enter` on each
+    /// input, `leave` on the output. Both representations give the same canonical results.
+    fn eval<T>(
+        &self,
+        inputs: &[&[Fq]],
+        count: usize,
+        enter: impl Fn(&Fq) -> T + Sync,
+        leave: impl Fn(&T) -> Fq + Sync,
+    ) -> Vec<Fq>
+    where
+        T: Copy + Default + Send + Sync + ProgramValue,
+    {
+        (0..count)
             .into_par_iter()
             // A whole chain per element: short tasks already outweigh the hand-off.
             .with_min_len(64)
             .map(|i| {
-                // Values in Montgomery form when the program multiplies, as on the GPU
-                // (add, sub, neg and double are the same in either form).
-                let mut v = [FqMont::ZERO; MAX_PROGRAM_INPUTS + MAX_PROGRAM_STEPS];
+                let mut v = [T::default(); MAX_PROGRAM_INPUTS + MAX_PROGRAM_STEPS];
                 for (k, input) in inputs.iter().enumerate() {
-                    let x = input[i];
-                    v[k] = if mont {
-                        x.to_mont()
-                    } else {
-                        FqMont::from_canonical_mont_limbs(*x.limbs())
-                    };
+                    v[k] = enter(&input[i]);
                 }
                 for (s, step) in self.steps.iter().enumerate() {
                     let (a, b) = (v[step.a], v[step.b]);
                     v[self.inputs + s] = match step.op {
-                        Op::Add => a + b,
-                        Op::Sub => a - b,
-                        Op::Mul => a * b,
+                        Op::Add => a.add(b),
+                        Op::Sub => a.sub(b),
+                        Op::Mul => a.mul(b),
                         Op::Square => a.square(),
-                        Op::Neg => -a,
+                        Op::Neg => a.neg(),
                         Op::Double => a.double(),
                     };
                 }
-                let out = v[self.output];
-                if mont {
-                    out.to_canonical()
-                } else {
-                    Fq::from_canonical_limbs(*out.mont_limbs())
-                }
+                leave(&v[self.output])
             })
-            .collect())
+            .collect()
     }
 
     /// As [`FqProgram::run_gpu`], writing the results into `out` (as long as the inputs)

@@ -50,7 +50,11 @@ pub struct RouterConfig {
     pub policy: Policy,
     /// Whether to open the GPU at all.
     pub use_gpu: bool,
-    /// Jobs of at least this many elements may be split between CPU and GPU.
+    /// Jobs of at least this many elements may be split between CPU and GPU. Off
+    /// (`usize::MAX`) by default: measured on the H100 host (2026-11-21), splitting 16Mi
+    /// host-slice jobs ran 3-6x slower than the better device alone, because both halves
+    /// compete for the same cores and memory bandwidth (the GPU half's host copies and
+    /// checks run on the CPU too).
     pub co_execute_above: usize,
     /// The cost model's cold-start parameters.
     pub cost: CostParams,
@@ -61,7 +65,7 @@ impl Default for RouterConfig {
         Self {
             policy: Policy::Auto,
             use_gpu: true,
-            co_execute_above: 1 << 20,
+            co_execute_above: usize::MAX,
             cost: CostParams::default(),
         }
     }
