@@ -1,0 +1,151 @@
+//! A stand-in for the blockchain VM: several threads send a stream of Fq jobs of mixed
+//! sizes and kinds through one shared router, which places each one. Prints where the jobs
+//! went and why, and the total time against forcing every job onto the CPU or the GPU.
+//!
+//! `cargo run --release -p hybrid-exec --example vm [jobs per thread] [threads]`
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use field_bls12::{Fq, FqProgram};
+use hybrid_exec::{Policy, Route, Router, RouterConfig};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// The job kinds a VM sends: single operations and a chain.
+fn programs() -> Result<Vec<(&'static str, FqProgram)>> {
+    let two = |f: fn(
+        &mut field_bls12::FqProgramBuilder,
+        field_bls12::Value,
+        field_bls12::Value,
+    ) -> field_bls12::Value| {
+        let mut p = FqProgram::builder();
+        let (a, b) = (p.input(), p.input());
+        let out = f(&mut p, a, b);
+        p.build(out)
+    };
+    let mut chain = FqProgram::builder();
+    let (a, b) = (chain.input(), chain.input());
+    let mut x = a;
+    for _ in 0..5 {
+        x = chain.mul(x, b);
+        x = chain.add(x, a);
+    }
+    Ok(vec![
+        ("add", two(|p, a, b| p.add(a, b))?),
+        ("mul", two(|p, a, b| p.mul(a, b))?),
+        ("chain10", chain.build(x)?),
+    ])
+}
+
+/// Job sizes: mostly small, some large, as transaction batches come.
+const SIZES: [usize; 6] = [64, 1 << 10, 1 << 12, 1 << 14, 1 << 17, 1 << 20];
+
+fn main() -> Result<()> {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let jobs_per_thread = args.first().copied().unwrap_or(24);
+    let threads = args.get(1).copied().unwrap_or(4);
+    let router = Router::new(&RouterConfig::from_env()?);
+    println!(
+        "gpu: {}",
+        router
+            .gpu_status()
+            .unwrap_or_else(|why| format!("not used: {why}"))
+    );
+    let programs = programs()?;
+    let mut rng = StdRng::seed_from_u64(7);
+    let max = *SIZES.iter().max().expect("sizes");
+    let (a, b): (Vec<Fq>, Vec<Fq>) = (0..max)
+        .map(|_| (Fq::random(&mut rng), Fq::random(&mut rng)))
+        .unzip();
+    // The same job list for every policy: (program index, size).
+    let jobs: Vec<Vec<(usize, usize)>> = (0..threads)
+        .map(|t| {
+            let mut rng = StdRng::seed_from_u64(100 + t as u64);
+            (0..jobs_per_thread)
+                .map(|_| {
+                    (
+                        rng.gen_range(0..programs.len()),
+                        SIZES[rng.gen_range(0..SIZES.len())],
+                    )
+                })
+                .collect()
+        })
+        .collect();
+
+    let run = |policy: Policy| -> Result<(Duration, BTreeMap<String, (usize, usize)>)> {
+        let summary = Mutex::new(BTreeMap::<String, (usize, usize)>::new());
+        let start = Instant::now();
+        std::thread::scope(|s| -> Result<()> {
+            let handles: Vec<_> = jobs
+                .iter()
+                .map(|list| {
+                    let (programs, router, summary, a, b) = (&programs, &router, &summary, &a, &b);
+                    s.spawn(move || -> Result<()> {
+                        for &(p, n) in list {
+                            let (name, program) = &programs[p];
+                            let ins: Vec<&[Fq]> = [&a[..n], &b[..n]][..program.inputs()].to_vec();
+                            let (_, route) = router.run_with(policy, program, &ins)?;
+                            let to = match route {
+                                Route::Cpu => "cpu",
+                                Route::Gpu => "gpu",
+                                Route::Split { .. } => "split",
+                            };
+                            let mut sum = summary.lock().unwrap_or_else(|e| e.into_inner());
+                            let e = sum
+                                .entry(format!("{name:>8} x {n:>8} -> {to}"))
+                                .or_default();
+                            e.0 += 1;
+                            e.1 += n;
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("a VM thread panicked"))??;
+            }
+            Ok(())
+        })?;
+        Ok((
+            start.elapsed(),
+            summary.into_inner().unwrap_or_else(|e| e.into_inner()),
+        ))
+    };
+
+    // Warm-up: let the cost model see both devices on every kind and size.
+    for program in programs.iter().map(|(_, p)| p) {
+        for &n in &SIZES {
+            let ins: Vec<&[Fq]> = [&a[..n], &b[..n]][..program.inputs()].to_vec();
+            for _ in 0..4 {
+                router.run_with(Policy::Cpu, program, &ins)?;
+                router.run_with(Policy::Gpu, program, &ins)?;
+            }
+        }
+    }
+    let (cpu_time, _) = run(Policy::Cpu)?;
+    let (gpu_time, _) = run(Policy::Gpu)?;
+    let (auto_time, summary) = run(Policy::Auto)?;
+    println!("{threads} threads x {jobs_per_thread} jobs; where Auto sent them (jobs, elements):");
+    for (k, (jobs, elems)) in &summary {
+        println!("  {k}: {jobs} jobs, {elems} elements");
+    }
+    println!(
+        "total: auto {:.1} ms, cpu only {:.1} ms, gpu only {:.1} ms",
+        auto_time.as_secs_f64() * 1e3,
+        cpu_time.as_secs_f64() * 1e3,
+        gpu_time.as_secs_f64() * 1e3
+    );
+    let stats = router.stats();
+    println!(
+        "router: {} cpu, {} gpu, {} split jobs, {} gpu failures",
+        stats.cpu_jobs, stats.gpu_jobs, stats.split_jobs, stats.gpu_failures
+    );
+    Ok(())
+}
