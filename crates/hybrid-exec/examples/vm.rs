@@ -40,6 +40,9 @@ fn programs() -> Result<Vec<(&'static str, FqProgram)>> {
     ])
 }
 
+/// Jobs per "name x size -> route": (jobs, elements).
+type Summary = BTreeMap<String, (usize, usize)>;
+
 /// Job sizes: mostly small, some large, as transaction batches come.
 const SIZES: [usize; 6] = [64, 1 << 10, 1 << 12, 1 << 14, 1 << 17, 1 << 20];
 
@@ -78,8 +81,8 @@ fn main() -> Result<()> {
         })
         .collect();
 
-    let run = |policy: Policy| -> Result<(Duration, BTreeMap<String, (usize, usize)>)> {
-        let summary = Mutex::new(BTreeMap::<String, (usize, usize)>::new());
+    let run = |policy: Policy| -> Result<(Duration, Summary)> {
+        let summary = Mutex::new(Summary::new());
         let start = Instant::now();
         std::thread::scope(|s| -> Result<()> {
             let handles: Vec<_> = jobs
