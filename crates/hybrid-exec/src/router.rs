@@ -150,6 +150,8 @@ pub struct Router {
     stats: Mutex<RouterStats>,
     /// Predicted GPU nanoseconds of jobs running now (work already queued ahead of a new one).
     gpu_in_flight_ns: AtomicU64,
+    /// The same for the CPU: concurrent CPU jobs share one rayon pool, so they queue too.
+    cpu_in_flight_ns: AtomicU64,
     co_execute_above: usize,
 }
 
@@ -192,6 +194,7 @@ impl Router {
             model: Mutex::new(CostModel::new(config.cost)),
             stats: Mutex::default(),
             gpu_in_flight_ns: AtomicU64::new(0),
+            cpu_in_flight_ns: AtomicU64::new(0),
             co_execute_above: config.co_execute_above,
         }
     }
@@ -231,7 +234,8 @@ impl Router {
     }
 
     /// The route [`Policy::Auto`] picks for `program` over `len` elements now: each device's
-    /// predicted time (the GPU's after the work already in flight on it), and a split in
+    /// predicted completion (its own time after the work already in flight on it: jobs from
+    /// other threads queue on the GPU and share the CPU's one thread pool), and a split in
     /// proportion to their speeds when both would take long enough to share.
     pub fn plan(&self, program: &FqProgram, len: usize) -> Route {
         if self.gpu().is_none() || len == 0 {
@@ -242,8 +246,8 @@ impl Router {
             let m = lock(&self.model);
             (m.predict(Device::Cpu, shape), m.predict(Device::Gpu, shape))
         };
-        let queued = Duration::from_nanos(self.gpu_in_flight_ns.load(Ordering::Relaxed));
-        let gpu_done = gpu + queued;
+        let gpu_done = gpu + Duration::from_nanos(self.gpu_in_flight_ns.load(Ordering::Relaxed));
+        let cpu = cpu + Duration::from_nanos(self.cpu_in_flight_ns.load(Ordering::Relaxed));
         if len >= self.co_execute_above {
             // Rates add: give the GPU the share that makes both finish together.
             let (c, g) = (cpu.as_secs_f64(), gpu_done.as_secs_f64());
@@ -344,11 +348,17 @@ impl Router {
     }
 
     fn on_cpu(&self, program: &FqProgram, inputs: &[&[Fq]]) -> Result<Vec<Fq>, RouterError> {
-        let start = Instant::now();
-        let out = program.run_cpu(inputs)?;
         let len = inputs.first().map_or(0, |x| x.len());
-        lock(&self.model).observe(Device::Cpu, Self::shape(program, len), start.elapsed());
-        Ok(out)
+        let shape = Self::shape(program, len);
+        let predicted = lock(&self.model).predict(Device::Cpu, shape).as_nanos() as u64;
+        self.cpu_in_flight_ns.fetch_add(predicted, Ordering::Relaxed);
+        let start = Instant::now();
+        let out = program.run_cpu(inputs);
+        self.cpu_in_flight_ns.fetch_sub(predicted, Ordering::Relaxed);
+        if out.is_ok() {
+            lock(&self.model).observe(Device::Cpu, shape, start.elapsed());
+        }
+        Ok(out?)
     }
 
     /// The GPU's result, or `None` after a failure (recorded; the caller recomputes).
