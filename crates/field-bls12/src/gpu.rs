@@ -406,6 +406,11 @@ impl FqGpu {
     }
 }
 
+/// The SPIR-V of every per-operation kernel (for [`crate::kernels_fingerprint`]).
+pub(crate) fn op_spirv() -> Vec<&'static [u8]> {
+    FqOp::ALL.iter().map(|op| op.spec().spirv).collect()
+}
+
 /// Workgroup size of the Fq kernels unless asked otherwise. Measured on the H100
 /// (2026-11-21, warm, 16Mi resident elements): it hardly matters for these kernels (a
 /// Montgomery product 16.7 G/s at 64 and 128, 16.6 at 256 and 512; add 2.57 TB/s at 64 and

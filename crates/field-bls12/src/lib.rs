@@ -36,8 +36,8 @@ pub use host_vec::HostFqVec;
 mod vec;
 pub use gpu::{FqGpu, FqOp, DEFAULT_WORKGROUP_SIZE, STREAM_ABOVE_BYTES};
 pub use program::{
-    FqProgram, FqProgramBuilder, Value, MAX_PROGRAM_INPUTS, MAX_PROGRAM_REGISTERS,
-    MAX_PROGRAM_STEPS,
+    kernels_fingerprint, FqProgram, FqProgramBuilder, Value, MAX_PROGRAM_INPUTS,
+    MAX_PROGRAM_REGISTERS, MAX_PROGRAM_STEPS,
 };
 pub use subtle;
 pub use vec::FqVec;

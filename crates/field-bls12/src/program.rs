@@ -49,6 +49,19 @@ const PROGRAM_SPV: [&[u8]; MAX_PROGRAM_INPUTS] = [
     )),
 ];
 
+/// A fingerprint of every GPU kernel this crate embeds (FNV-1a over the SPIR-V): anything
+/// measured with one build of the kernels (a calibration profile, say) is stale with another.
+pub fn kernels_fingerprint() -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let ops = crate::gpu::op_spirv();
+    for spirv in PROGRAM_SPV.iter().chain(ops.iter()) {
+        for &b in *spirv {
+            h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    h
+}
+
 /// A value in a program under construction: an input or the result of an operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Value(usize);

@@ -183,6 +183,73 @@ impl CostModel {
     }
 }
 
+impl CostModel {
+    /// The observed samples as text lines
+    /// (`sample <cpu|gpu> <inputs> <muls> <linear> <bucket> <seen> <kept> <ns per element>`).
+    pub fn samples_to_text(&self) -> String {
+        let mut lines: Vec<String> = self
+            .history
+            .iter()
+            .map(|((device, kind, bucket), b)| {
+                let d = match device {
+                    Device::Cpu => "cpu",
+                    Device::Gpu => "gpu",
+                };
+                format!(
+                    "sample {d} {} {} {} {bucket} {} {} {}",
+                    kind.inputs, kind.muls, kind.linear, b.seen, b.kept, b.mean_ns_per_elem
+                )
+            })
+            .collect();
+        lines.sort();
+        lines.join("\n")
+    }
+
+    /// Adds the samples of [`CostModel::samples_to_text`] lines.
+    ///
+    /// # Errors
+    /// The 1-based number of the first line that is not a valid sample, and why.
+    pub fn add_samples_from_text(&mut self, text: &str) -> Result<(), String> {
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let bad = |why: &str| format!("line {}: {why}", i + 1);
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() != 9 || f[0] != "sample" {
+                return Err(bad("not a sample line"));
+            }
+            let device = match f[1] {
+                "cpu" => Device::Cpu,
+                "gpu" => Device::Gpu,
+                _ => return Err(bad("unknown device")),
+            };
+            let n = |k: usize| f[k].parse::<usize>().map_err(|_| bad("bad number"));
+            let kind = JobKind {
+                inputs: n(2)?,
+                muls: n(3)?,
+                linear: n(4)?,
+            };
+            let bucket = n(5)?;
+            let (seen, kept) = (n(6)? as u32, n(7)? as u32);
+            let mean: f64 = f[8].parse().map_err(|_| bad("bad number"))?;
+            if !mean.is_finite() || mean < 0.0 || kept > seen {
+                return Err(bad("impossible values"));
+            }
+            self.history.insert(
+                (device, kind, bucket),
+                Bucket {
+                    seen,
+                    kept,
+                    mean_ns_per_elem: mean,
+                },
+            );
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,5 +296,35 @@ mod tests {
         // A sample 10x off flushes the bucket: untrusted again, defaults back.
         m.observe(Device::Gpu, s, Duration::from_millis(1));
         assert!(!m.trusted(Device::Gpu, s));
+    }
+
+    #[test]
+    fn samples_round_trip_as_text_and_bad_lines_are_refused() {
+        let mut m = CostModel::default();
+        for _ in 0..5 {
+            m.observe(Device::Cpu, shape(5000), Duration::from_micros(50));
+            m.observe(Device::Gpu, shape(1 << 20), Duration::from_millis(3));
+        }
+        let text = m.samples_to_text();
+        let mut back = CostModel::default();
+        back.add_samples_from_text(&text).unwrap();
+        assert_eq!(
+            back.predict(Device::Cpu, shape(5000)),
+            m.predict(Device::Cpu, shape(5000))
+        );
+        assert_eq!(
+            back.predict(Device::Gpu, shape(1 << 20)),
+            m.predict(Device::Gpu, shape(1 << 20))
+        );
+        assert!(back.trusted(Device::Gpu, shape(1 << 20)));
+        let mut other = CostModel::default();
+        assert!(other
+            .add_samples_from_text("sample tpu 1 2 3 4 5 6 7")
+            .unwrap_err()
+            .contains("line 1"));
+        assert!(other
+            .add_samples_from_text("sample cpu 1 2 3 4 5 6 NaN")
+            .is_err());
+        assert!(other.add_samples_from_text("garbage").is_err());
     }
 }

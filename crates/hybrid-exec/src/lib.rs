@@ -16,6 +16,7 @@
 //! ```
 
 pub mod cost;
+pub mod profile;
 mod router;
 
 pub use router::{Policy, Route, Router, RouterConfig, RouterError, RouterStats, ENV_BACKEND};

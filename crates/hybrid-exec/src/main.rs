@@ -58,6 +58,13 @@ enum Command {
     },
     /// List the Vulkan devices, which one is chosen and why.
     Devices,
+    /// Measure add, mul and a 10-op chain on the CPU and the GPU at sizes from 1Ki to 4Mi
+    /// and save the router's calibration profile for this device.
+    Calibrate {
+        /// Runs per (job, size, device).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Differential self-check: CPU (blst) against the portable implementation, GPU against
     /// CPU, on edge values and awkward sizes; exits non-zero on any mismatch.
     Verify,
@@ -85,6 +92,7 @@ fn main() -> ExitCode {
             json,
         } => run_bench(samples, large, json.as_deref()),
         Command::Devices => devices(),
+        Command::Calibrate { runs } => calibrate(runs.max(2)),
         Command::Verify => {
             let gpu = open_gpu();
             gpu.and_then(|g| verify::run(g.as_ref())).map(|ok| {
@@ -201,6 +209,71 @@ fn run_bench(
         std::fs::write(path, bench::json(&figures, &info.name, &info.driver))
             .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn calibrate(runs: usize) -> anyhow::Result<ExitCode> {
+    use hybrid_exec::{Route, Router, RouterConfig};
+    let router = Router::new(&RouterConfig::from_env()?);
+    if let Err(why) = router.gpu_status() {
+        println!("calibrate: nothing to calibrate without a GPU: {why}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{}", router.profile_status());
+    let programs = {
+        let build = |f: &dyn Fn(
+            &mut field_bls12::FqProgramBuilder,
+            field_bls12::Value,
+            field_bls12::Value,
+        ) -> field_bls12::Value| {
+            let mut p = field_bls12::FqProgram::builder();
+            let (a, b) = (p.input(), p.input());
+            let out = f(&mut p, a, b);
+            p.build(out)
+        };
+        vec![
+            ("add", build(&|p, a, b| p.add(a, b))?),
+            ("mul", build(&|p, a, b| p.mul(a, b))?),
+            (
+                "10-op chain",
+                build(&|p, a, b| {
+                    let mut x = a;
+                    for _ in 0..5 {
+                        x = p.mul(x, b);
+                        x = p.add(x, a);
+                    }
+                    x
+                })?,
+            ),
+        ]
+    };
+    let max = 1 << 22;
+    let mut rng = StdRng::seed_from_u64(3);
+    let (a, b): (Vec<Fq>, Vec<Fq>) = (0..max)
+        .map(|_| (Fq::random(&mut rng), Fq::random(&mut rng)))
+        .unzip();
+    println!(
+        "{:<12} {:>9} {:>14} {:>14}",
+        "job", "elements", "cpu predicted", "gpu predicted"
+    );
+    for (name, program) in &programs {
+        for n in [1usize << 10, 1 << 14, 1 << 18, 1 << 22] {
+            for _ in 0..runs {
+                router.execute(Route::Cpu, program, &[&a[..n], &b[..n]])?;
+                router.execute(Route::Gpu, program, &[&a[..n], &b[..n]])?;
+            }
+            let (c, g) = router.predict(program, n);
+            println!(
+                "{name:<12} {n:>9} {:>11.1} us {:>11.1} us",
+                c.as_secs_f64() * 1e6,
+                g.as_secs_f64() * 1e6
+            );
+        }
+    }
+    match router.save_profile() {
+        Ok(path) => println!("saved {}", path.display()),
+        Err(why) => println!("not saved: {why}"),
     }
     Ok(ExitCode::SUCCESS)
 }

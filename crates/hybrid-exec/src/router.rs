@@ -58,6 +58,8 @@ pub struct RouterConfig {
     pub co_execute_above: usize,
     /// The cost model's cold-start parameters.
     pub cost: CostParams,
+    /// Where calibration profiles live (`None`: no profile is read or written).
+    pub profile_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for RouterConfig {
@@ -67,6 +69,7 @@ impl Default for RouterConfig {
             use_gpu: true,
             co_execute_above: usize::MAX,
             cost: CostParams::default(),
+            profile_dir: None,
         }
     }
 }
@@ -77,10 +80,12 @@ impl RouterConfig {
     /// # Errors
     /// [`RouterError::BadEnv`] for a value that is not understood.
     pub fn from_env() -> Result<Self, RouterError> {
-        match std::env::var(ENV_BACKEND) {
-            Ok(v) => Self::default().with_backend(&v),
-            Err(_) => Ok(Self::default()),
-        }
+        let mut c = match std::env::var(ENV_BACKEND) {
+            Ok(v) => Self::default().with_backend(&v)?,
+            Err(_) => Self::default(),
+        };
+        c.profile_dir = crate::profile::default_dir();
+        Ok(c)
     }
 
     /// The same config with the policy an [`ENV_BACKEND`] value names.
@@ -153,6 +158,10 @@ pub struct Router {
     /// The same for the CPU: concurrent CPU jobs share one rayon pool, so they queue too.
     cpu_in_flight_ns: AtomicU64,
     co_execute_above: usize,
+    /// The calibration profile of this device (path and key), when profiles are on.
+    profile: Option<(std::path::PathBuf, crate::profile::ProfileKey)>,
+    /// What happened to the profile when the router started.
+    profile_status: String,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -186,12 +195,42 @@ impl Router {
     }
 
     fn assemble(config: &RouterConfig, gpu: Option<FqGpu>, no_gpu_reason: Option<String>) -> Self {
+        let mut model = CostModel::new(config.cost);
+        let profile = match (&gpu, &config.profile_dir) {
+            (Some(g), Some(dir)) => {
+                let info = g.context().info();
+                let key = crate::profile::ProfileKey {
+                    device_uuid: info.uuid,
+                    driver_version: info.driver_version,
+                    crate_version: env!("CARGO_PKG_VERSION").to_owned(),
+                    kernels: field_bls12::kernels_fingerprint(),
+                };
+                Some((key.path_in(dir), key))
+            }
+            _ => None,
+        };
+        let profile_status = match &profile {
+            None => "no profile (no GPU or profiles off)".to_owned(),
+            Some((path, _)) if !path.exists() => format!(
+                "no profile yet at {} (run `hybrid-exec calibrate`)",
+                path.display()
+            ),
+            Some((path, key)) => match crate::profile::load(path, key, &mut model) {
+                Ok(()) => format!("loaded {}", path.display()),
+                Err(why) => {
+                    eprintln!("hybrid-exec: ignoring calibration profile {why}");
+                    format!("ignored {why}")
+                }
+            },
+        };
         Self {
+            profile,
+            profile_status,
             policy: config.policy,
             gpu,
             no_gpu_reason,
             gpu_disabled: AtomicBool::new(false),
-            model: Mutex::new(CostModel::new(config.cost)),
+            model: Mutex::new(model),
             stats: Mutex::default(),
             gpu_in_flight_ns: AtomicU64::new(0),
             cpu_in_flight_ns: AtomicU64::new(0),
@@ -216,6 +255,31 @@ impl Router {
         self.gpu
             .as_ref()
             .filter(|_| !self.gpu_disabled.load(Ordering::Acquire))
+    }
+
+    /// What happened to the calibration profile at start.
+    pub fn profile_status(&self) -> &str {
+        &self.profile_status
+    }
+
+    /// Saves what the cost model has learned as this device's calibration profile.
+    ///
+    /// # Errors
+    /// Why it could not: no GPU, profiles off, or the I/O error.
+    pub fn save_profile(&self) -> Result<std::path::PathBuf, String> {
+        let (path, key) = self
+            .profile
+            .as_ref()
+            .ok_or("no profile: no GPU or profiles are off")?;
+        crate::profile::save(path, key, &lock(&self.model))?;
+        Ok(path.clone())
+    }
+
+    /// Predicted times of `program` over `len` elements on (CPU, GPU), for reports.
+    pub fn predict(&self, program: &FqProgram, len: usize) -> (Duration, Duration) {
+        let shape = Self::shape(program, len);
+        let m = lock(&self.model);
+        (m.predict(Device::Cpu, shape), m.predict(Device::Gpu, shape))
     }
 
     /// The counters so far.
@@ -351,10 +415,12 @@ impl Router {
         let len = inputs.first().map_or(0, |x| x.len());
         let shape = Self::shape(program, len);
         let predicted = lock(&self.model).predict(Device::Cpu, shape).as_nanos() as u64;
-        self.cpu_in_flight_ns.fetch_add(predicted, Ordering::Relaxed);
+        self.cpu_in_flight_ns
+            .fetch_add(predicted, Ordering::Relaxed);
         let start = Instant::now();
         let out = program.run_cpu(inputs);
-        self.cpu_in_flight_ns.fetch_sub(predicted, Ordering::Relaxed);
+        self.cpu_in_flight_ns
+            .fetch_sub(predicted, Ordering::Relaxed);
         if out.is_ok() {
             lock(&self.model).observe(Device::Cpu, shape, start.elapsed());
         }

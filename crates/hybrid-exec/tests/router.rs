@@ -175,3 +175,37 @@ fn without_a_gpu_everything_runs_on_the_cpu() {
         Err(RouterError::BadEnv { .. })
     ));
 }
+
+#[test]
+fn calibration_profiles_carry_the_model_to_the_next_router() {
+    let Some(ctx) = test_context("calibration_profiles_carry_the_model_to_the_next_router") else {
+        return;
+    };
+    let dir =
+        std::env::temp_dir().join(format!("hybrid-exec-router-profile-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut config = RouterConfig::default();
+    config.profile_dir = Some(dir.clone());
+    let first = Router::with_gpu(&config, Some(FqGpu::new(ctx.arc()).unwrap()));
+    assert!(
+        first.profile_status().starts_with("no profile yet"),
+        "{}",
+        first.profile_status()
+    );
+    let (a, b) = (random(2000, 1), random(2000, 2));
+    for _ in 0..5 {
+        first.execute(Route::Cpu, &chain10(), &[&a, &b]).unwrap();
+        first.execute(Route::Gpu, &chain10(), &[&a, &b]).unwrap();
+    }
+    let learned = first.predict(&chain10(), 2000);
+    first.save_profile().unwrap();
+    let second = Router::with_gpu(&config, Some(FqGpu::new(ctx.arc()).unwrap()));
+    assert!(
+        second.profile_status().starts_with("loaded"),
+        "{}",
+        second.profile_status()
+    );
+    assert_eq!(second.predict(&chain10(), 2000), learned);
+    drop((first, second));
+    let _ = std::fs::remove_dir_all(&dir);
+}
