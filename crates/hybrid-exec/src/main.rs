@@ -2,6 +2,7 @@
 
 mod bench;
 mod explore;
+mod scan;
 mod verify;
 
 use std::process::ExitCode;
@@ -56,6 +57,19 @@ enum Command {
         #[arg(long)]
         json: Option<std::path::PathBuf>,
     },
+    /// Time add, mul and a 10-op chain on the CPU, the GPU and Auto at sizes from 1 up;
+    /// print the crossovers and write scan.csv and scan.html.
+    Scan {
+        /// Largest batch size (elements).
+        #[arg(long, default_value_t = 1 << 20)]
+        max_size: usize,
+        /// Timed samples per point (after one untimed run).
+        #[arg(long, default_value_t = 3)]
+        samples: usize,
+        /// Directory for scan.csv and scan.html.
+        #[arg(long, default_value = "scan-out")]
+        out: std::path::PathBuf,
+    },
     /// List the Vulkan devices, which one is chosen and why.
     Devices,
     /// Measure add, mul and a 10-op chain on the CPU and the GPU at sizes from 1Ki to 4Mi
@@ -91,6 +105,11 @@ fn main() -> ExitCode {
             large,
             json,
         } => run_bench(samples, large, json.as_deref()),
+        Command::Scan {
+            max_size,
+            samples,
+            out,
+        } => run_scan(max_size, samples.max(1), &out),
         Command::Devices => devices(),
         Command::Calibrate { runs } => calibrate(runs.max(2)),
         Command::Verify => {
@@ -210,6 +229,15 @@ fn run_bench(
             .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_scan(max_size: usize, samples: usize, out: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let router = hybrid_exec::Router::new(&hybrid_exec::RouterConfig::from_env()?);
+    if let Err(why) = router.gpu_status() {
+        println!("gpu   : not used: {why}");
+    }
+    scan::run(&router, max_size, samples, out)?;
     Ok(ExitCode::SUCCESS)
 }
 

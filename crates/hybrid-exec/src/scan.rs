@@ -1,0 +1,336 @@
+//! `hybrid-exec scan`: per job and batch size, CPU, GPU and Auto timings (min / median /
+//! p90 / max), the crossover size where the GPU starts to win, a CSV and a self-contained
+//! HTML report with SVG charts.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use field_bls12::{Fq, FqProgram};
+use gpu_core::TimingStats;
+use hybrid_exec::{Policy, Route, Router};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+/// One measured point.
+struct Point {
+    job: &'static str,
+    size: usize,
+    route: &'static str,
+    stats: TimingStats,
+}
+
+/// The jobs scanned: add, mul and the 10-op chain over two inputs.
+fn jobs() -> Result<Vec<(&'static str, FqProgram)>> {
+    let build = |f: &dyn Fn(
+        &mut field_bls12::FqProgramBuilder,
+        field_bls12::Value,
+        field_bls12::Value,
+    ) -> field_bls12::Value| {
+        let mut p = FqProgram::builder();
+        let (a, b) = (p.input(), p.input());
+        let out = f(&mut p, a, b);
+        p.build(out)
+    };
+    Ok(vec![
+        ("add", build(&|p, a, b| p.add(a, b))?),
+        ("mul", build(&|p, a, b| p.mul(a, b))?),
+        (
+            "chain10",
+            build(&|p, a, b| {
+                let mut x = a;
+                for _ in 0..5 {
+                    x = p.mul(x, b);
+                    x = p.add(x, a);
+                }
+                x
+            })?,
+        ),
+    ])
+}
+
+/// Sizes 1, 4, 16, ... up to `max` (and `max` itself).
+fn sizes(max: usize) -> Vec<usize> {
+    let mut v: Vec<usize> = std::iter::successors(Some(1usize), |&n| n.checked_mul(4))
+        .take_while(|&n| n < max)
+        .collect();
+    v.push(max);
+    v
+}
+
+/// Runs the scan and writes `scan.csv` and `scan.html` into `out`.
+pub(crate) fn run(router: &Router, max: usize, samples: usize, out: &Path) -> Result<()> {
+    let jobs = jobs()?;
+    let sizes = sizes(max.max(1));
+    let gpu = router.gpu_status().is_ok();
+    let routes: Vec<(&'static str, Option<Route>)> = if gpu {
+        vec![
+            ("cpu", Some(Route::Cpu)),
+            ("gpu", Some(Route::Gpu)),
+            ("auto", None),
+        ]
+    } else {
+        vec![("cpu", Some(Route::Cpu)), ("auto", None)]
+    };
+    let mut rng = StdRng::seed_from_u64(11);
+    let (a, b): (Vec<Fq>, Vec<Fq>) = (0..max)
+        .map(|_| (Fq::random(&mut rng), Fq::random(&mut rng)))
+        .unzip();
+    let total = jobs.len() * sizes.len() * routes.len();
+    let mut points = Vec::with_capacity(total);
+    let started = Instant::now();
+    for (job, program) in &jobs {
+        for &n in &sizes {
+            let ins = [&a[..n], &b[..n]];
+            // One untimed run per route first: pipelines, pools, page faults, model warm-up.
+            for (route, forced) in &routes {
+                let once = || -> Result<Duration> {
+                    let t = Instant::now();
+                    match forced {
+                        Some(r) => drop(router.execute(*r, program, &ins)?),
+                        None => drop(router.run_with(Policy::Auto, program, &ins)?),
+                    }
+                    Ok(t.elapsed())
+                };
+                once()?;
+                let times = (0..samples).map(|_| once()).collect::<Result<Vec<_>>>()?;
+                points.push(Point {
+                    job,
+                    size: n,
+                    route,
+                    stats: TimingStats::from_samples(&times).context("no samples")?,
+                });
+                progress(points.len(), total, started.elapsed());
+            }
+        }
+    }
+    eprintln!();
+    std::fs::create_dir_all(out).with_context(|| out.display().to_string())?;
+    std::fs::write(out.join("scan.csv"), csv(&points))?;
+    let crossovers: Vec<(&str, Option<usize>)> = jobs
+        .iter()
+        .map(|(j, _)| (*j, crossover(&points, j)))
+        .collect();
+    std::fs::write(out.join("scan.html"), html(&points, &crossovers, router))?;
+    println!(
+        "{:<8} {:>9} {:>12} {:>12} {:>12}",
+        "job", "size", "cpu us", "gpu us", "auto us"
+    );
+    for (job, _) in &jobs {
+        for &n in &sizes {
+            let med = |r: &str| {
+                points
+                    .iter()
+                    .find(|p| p.job == *job && p.size == n && p.route == r)
+                    .map_or("-".to_owned(), |p| {
+                        format!("{:.1}", p.stats.median.as_secs_f64() * 1e6)
+                    })
+            };
+            println!(
+                "{job:<8} {n:>9} {:>12} {:>12} {:>12}",
+                med("cpu"),
+                med("gpu"),
+                med("auto")
+            );
+        }
+    }
+    for (job, c) in &crossovers {
+        match c {
+            Some(n) => {
+                println!("crossover {job}: the GPU's median beats the CPU's from {n} elements on")
+            }
+            None => println!("crossover {job}: the GPU never beats the CPU in this range"),
+        }
+    }
+    println!(
+        "wrote {} and {}",
+        out.join("scan.csv").display(),
+        out.join("scan.html").display()
+    );
+    Ok(())
+}
+
+fn progress(done: usize, total: usize, elapsed: Duration) {
+    let width = 30;
+    let filled = done * width / total.max(1);
+    eprint!(
+        "\r[{}{}] {done}/{total} {:.1} s",
+        "#".repeat(filled),
+        ".".repeat(width - filled),
+        elapsed.as_secs_f64()
+    );
+    let _ = std::io::stderr().flush();
+}
+
+/// The smallest size from which the GPU's median stays below the CPU's.
+fn crossover(points: &[Point], job: &str) -> Option<usize> {
+    let median = |route: &str, n: usize| {
+        points
+            .iter()
+            .find(|p| p.job == job && p.route == route && p.size == n)
+            .map(|p| p.stats.median)
+    };
+    let mut sizes: Vec<usize> = points
+        .iter()
+        .filter(|p| p.job == job)
+        .map(|p| p.size)
+        .collect();
+    sizes.dedup();
+    let wins: Vec<bool> = sizes
+        .iter()
+        .map(|&n| matches!((median("gpu", n), median("cpu", n)), (Some(g), Some(c)) if g < c))
+        .collect();
+    let first_loss_from_end = wins.iter().rposition(|w| !w);
+    match first_loss_from_end {
+        None if !sizes.is_empty() && wins[0] => Some(sizes[0]),
+        Some(i) if i + 1 < sizes.len() => Some(sizes[i + 1]),
+        _ => None,
+    }
+}
+
+fn csv(points: &[Point]) -> String {
+    let mut s = String::from("job,size,route,samples,min_us,median_us,p90_us,max_us\n");
+    for p in points {
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{:.3},{:.3},{:.3},{:.3}",
+            p.job,
+            p.size,
+            p.route,
+            p.stats.samples,
+            us(p.stats.min),
+            us(p.stats.median),
+            us(p.stats.p90),
+            us(p.stats.max)
+        );
+    }
+    s
+}
+
+/// A log-log SVG chart of median time against size, one line per route.
+fn chart(points: &[Point], job: &str) -> String {
+    let (w, h, pad) = (640.0, 320.0, 48.0);
+    let pts: Vec<&Point> = points.iter().filter(|p| p.job == job).collect();
+    let xs = |n: usize| (n.max(1) as f64).log10();
+    let ys = |p: &Point| (p.stats.median.as_secs_f64() * 1e6).max(0.1).log10();
+    let (x0, x1) = pts
+        .iter()
+        .map(|p| xs(p.size))
+        .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+    let (y0, y1) = pts
+        .iter()
+        .map(|p| ys(p))
+        .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+    let (x1, y1) = (x1.max(x0 + 1.0), y1.max(y0 + 1.0));
+    let px = |v: f64| pad + (v - x0) / (x1 - x0) * (w - 2.0 * pad);
+    let py = |v: f64| h - pad - (v - y0) / (y1 - y0) * (h - 2.0 * pad);
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = write!(
+        svg,
+        r##"<rect width="{w}" height="{h}" fill="white" stroke="#ccc"/>"##
+    );
+    for e in (x0.floor() as i32)..=(x1.ceil() as i32) {
+        let x = px(f64::from(e));
+        if (pad..=w - pad + 0.5).contains(&x) {
+            let _ = write!(
+                svg,
+                r##"<line x1="{x:.1}" y1="{pad}" x2="{x:.1}" y2="{:.1}" stroke="#eee"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">1e{e}</text>"##,
+                h - pad,
+                h - pad + 14.0
+            );
+        }
+    }
+    for e in (y0.floor() as i32)..=(y1.ceil() as i32) {
+        let y = py(f64::from(e));
+        if (pad - 0.5..=h - pad).contains(&y) {
+            let _ = write!(
+                svg,
+                r##"<line x1="{pad}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#eee"/><text x="{:.1}" y="{:.1}" text-anchor="end">1e{e} us</text>"##,
+                w - pad,
+                pad - 4.0,
+                y + 4.0
+            );
+        }
+    }
+    for (i, (route, color)) in [("cpu", "#1f77b4"), ("gpu", "#d62728"), ("auto", "#2ca02c")]
+        .iter()
+        .enumerate()
+    {
+        let line: Vec<String> = pts
+            .iter()
+            .filter(|p| p.route == *route)
+            .map(|p| format!("{:.1},{:.1}", px(xs(p.size)), py(ys(p))))
+            .collect();
+        if line.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            svg,
+            r#"<polyline fill="none" stroke="{color}" stroke-width="2" points="{}"/>"#,
+            line.join(" ")
+        );
+        let _ = write!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" fill="{color}">{route}</text>"#,
+            pad + 8.0 + 50.0 * i as f64,
+            pad - 8.0
+        );
+    }
+    let _ = write!(
+        svg,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">elements</text></svg>"#,
+        w / 2.0,
+        h - 8.0
+    );
+    svg
+}
+
+fn html(points: &[Point], crossovers: &[(&str, Option<usize>)], router: &Router) -> String {
+    let mut s = String::from("<!doctype html><html><head><meta charset=\"utf-8\"><title>hybrid-exec scan</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}</style></head><body><h1>hybrid-exec scan</h1>");
+    let gpu = router
+        .gpu_status()
+        .unwrap_or_else(|why| format!("none ({why})"));
+    let _ = write!(
+        s,
+        "<p>GPU: {}. Median time per batch; min / p90 / max in the table.</p>",
+        escape(&gpu)
+    );
+    for (job, c) in crossovers {
+        let _ = write!(
+            s,
+            "<h2>{job}</h2><p>crossover: {}</p>{}",
+            c.map_or("none in this range".to_owned(), |n| format!(
+                "the GPU wins from {n} elements"
+            )),
+            chart(points, job)
+        );
+    }
+    s.push_str("<h2>All points</h2><table><tr><th>job</th><th>size</th><th>route</th><th>min us</th><th>median us</th><th>p90 us</th><th>max us</th></tr>");
+    for p in points {
+        let us = |d: Duration| format!("{:.1}", d.as_secs_f64() * 1e6);
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            p.job,
+            p.size,
+            p.route,
+            us(p.stats.min),
+            us(p.stats.median),
+            us(p.stats.p90),
+            us(p.stats.max)
+        );
+    }
+    s.push_str("</table></body></html>\n");
+    s
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
