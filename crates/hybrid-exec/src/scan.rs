@@ -334,3 +334,47 @@ fn escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(job: &'static str, size: usize, route: &'static str, us: u64) -> Point {
+        let d = Duration::from_micros(us);
+        Point {
+            job,
+            size,
+            route,
+            stats: TimingStats::from_samples(&[d]).unwrap(),
+        }
+    }
+
+    #[test]
+    fn sizes_are_powers_of_four_up_to_max() {
+        assert_eq!(sizes(1), vec![1]);
+        assert_eq!(sizes(100), vec![1, 4, 16, 64, 100]);
+        assert_eq!(sizes(64), vec![1, 4, 16, 64]);
+    }
+
+    #[test]
+    fn crossover_is_where_the_gpu_wins_for_good() {
+        let p = |gpu: [u64; 4]| {
+            [1, 4, 16, 64]
+                .iter()
+                .zip(gpu)
+                .flat_map(|(&n, g)| [point("x", n, "cpu", 10 * n as u64), point("x", n, "gpu", g)])
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(crossover(&p([100, 100, 100, 100]), "x"), None);
+        assert_eq!(crossover(&p([100, 100, 100, 50]), "x"), Some(64));
+        assert_eq!(
+            crossover(&p([100, 30, 100, 50]), "x"),
+            Some(64),
+            "a lone early win is not a crossover"
+        );
+        assert_eq!(crossover(&p([1, 1, 1, 1]), "x"), Some(1));
+        assert!(csv(&p([1, 2, 3, 4])).lines().count() == 9);
+        let svg = chart(&p([1000, 1000, 1000, 50]), "x");
+        assert!(svg.starts_with("<svg") && svg.contains("polyline"));
+    }
+}
