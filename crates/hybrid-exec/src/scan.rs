@@ -365,10 +365,11 @@ mod tests {
                 .flat_map(|(&n, g)| [point("x", n, "cpu", 10 * n as u64), point("x", n, "gpu", g)])
                 .collect::<Vec<_>>()
         };
-        assert_eq!(crossover(&p([100, 100, 100, 100]), "x"), None);
-        assert_eq!(crossover(&p([100, 100, 100, 50]), "x"), Some(64));
+        // The CPU takes 10 us per element: 10, 40, 160, 640 us.
+        assert_eq!(crossover(&p([1000, 1000, 1000, 1000]), "x"), None);
+        assert_eq!(crossover(&p([1000, 1000, 1000, 50]), "x"), Some(64));
         assert_eq!(
-            crossover(&p([100, 30, 100, 50]), "x"),
+            crossover(&p([1000, 30, 1000, 50]), "x"),
             Some(64),
             "a lone early win is not a crossover"
         );
