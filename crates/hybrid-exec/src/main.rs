@@ -330,6 +330,21 @@ fn devices() -> anyhow::Result<ExitCode> {
                 .map(|r| format!(", unusable: {r}"))
                 .unwrap_or_default()
         );
+        for (i, (count, flags)) in d.queue_families.iter().enumerate() {
+            println!("    queue family {i}: {count} x {flags}");
+        }
+        for (i, (bytes, local, types)) in d.memory_heaps.iter().enumerate() {
+            println!(
+                "    heap {i}: {:.1} GiB{}, memory types: {}",
+                *bytes as f64 / (1u64 << 30) as f64,
+                if *local { " device-local" } else { "" },
+                if types.is_empty() {
+                    "-".to_owned()
+                } else {
+                    types.join("; ")
+                }
+            );
+        }
     }
     match ContextConfig::from_env().and_then(|c| Context::new(&c)) {
         Ok(ctx) => {

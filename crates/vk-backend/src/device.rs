@@ -64,6 +64,11 @@ pub struct DeviceInfo {
     pub compute_family: Option<u32>,
     /// Why this device cannot be used, when it cannot.
     pub unusable_reason: Option<String>,
+    /// Queue families: (queue count, capabilities such as `"GRAPHICS | COMPUTE | TRANSFER"`).
+    pub queue_families: Vec<(u32, String)>,
+    /// Memory heaps: (bytes, whether device-local), and the property flags of the memory
+    /// types in each heap.
+    pub memory_heaps: Vec<(u64, bool, Vec<String>)>,
 }
 
 impl DeviceInfo {
@@ -160,7 +165,35 @@ fn probe(instance: &Instance, pd: vk::PhysicalDevice, index: usize) -> DeviceInf
         driver,
         compute_family,
         unusable_reason,
+        queue_families: families
+            .iter()
+            .map(|f| (f.queue_count, format!("{:?}", f.queue_flags)))
+            .collect(),
+        memory_heaps: heaps(instance, pd),
     }
+}
+
+/// The memory heaps with the property flags of their memory types.
+fn heaps(instance: &Instance, pd: vk::PhysicalDevice) -> Vec<(u64, bool, Vec<String>)> {
+    // SAFETY: `pd` was enumerated from this live instance.
+    let props = unsafe { instance.raw.get_physical_device_memory_properties(pd) };
+    let types = &props.memory_types[..props.memory_type_count as usize];
+    props.memory_heaps[..props.memory_heap_count as usize]
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let flags = types
+                .iter()
+                .filter(|t| t.heap_index as usize == i)
+                .map(|t| format!("{:?}", t.property_flags))
+                .collect();
+            (
+                h.size,
+                h.flags.contains(vk::MemoryHeapFlags::DEVICE_LOCAL),
+                flags,
+            )
+        })
+        .collect()
 }
 
 /// Prefers a compute-only family (asynchronous compute on discrete GPUs), else any family
