@@ -19,4 +19,6 @@ pub mod cost;
 pub mod profile;
 mod router;
 
-pub use router::{Policy, Route, Router, RouterConfig, RouterError, RouterStats, ENV_BACKEND};
+pub use router::{
+    Policy, Route, Router, RouterConfig, RouterError, RouterStats, ENV_BACKEND, MIN_GPU_LEN,
+};

@@ -164,6 +164,12 @@ pub struct Router {
     profile_status: String,
 }
 
+/// Below this many elements every job runs on the CPU without consulting the model: the
+/// GPU's floor (an empty submission and wait, ~11 us on the H100) is more than the CPU needs
+/// for 256 elements of even a 10-op chain (~8 us on 16 cores), and for jobs this small the
+/// model's bookkeeping (~0.2 us) would be half the cost (measured by `hybrid-exec scan`).
+pub const MIN_GPU_LEN: usize = 256;
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -302,7 +308,7 @@ impl Router {
     /// other threads queue on the GPU and share the CPU's one thread pool), and a split in
     /// proportion to their speeds when both would take long enough to share.
     pub fn plan(&self, program: &FqProgram, len: usize) -> Route {
-        if self.gpu().is_none() || len == 0 {
+        if self.gpu().is_none() || len < MIN_GPU_LEN {
             return Route::Cpu;
         }
         let shape = Self::shape(program, len);
@@ -413,6 +419,9 @@ impl Router {
 
     fn on_cpu(&self, program: &FqProgram, inputs: &[&[Fq]]) -> Result<Vec<Fq>, RouterError> {
         let len = inputs.first().map_or(0, |x| x.len());
+        if len < MIN_GPU_LEN {
+            return Ok(program.run_cpu(inputs)?); // never routed by the model: nothing to learn
+        }
         let shape = Self::shape(program, len);
         let predicted = lock(&self.model).predict(Device::Cpu, shape).as_nanos() as u64;
         self.cpu_in_flight_ns
