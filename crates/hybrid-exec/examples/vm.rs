@@ -9,36 +9,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use field_bls12::{Fq, FqProgram};
+use field_bls12::Fq;
 use hybrid_exec::{Policy, Route, Router, RouterConfig};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-
-/// The job kinds a VM sends: single operations and a chain.
-fn programs() -> Result<Vec<(&'static str, FqProgram)>> {
-    let two = |f: fn(
-        &mut field_bls12::FqProgramBuilder,
-        field_bls12::Value,
-        field_bls12::Value,
-    ) -> field_bls12::Value| {
-        let mut p = FqProgram::builder();
-        let (a, b) = (p.input(), p.input());
-        let out = f(&mut p, a, b);
-        p.build(out)
-    };
-    let mut chain = FqProgram::builder();
-    let (a, b) = (chain.input(), chain.input());
-    let mut x = a;
-    for _ in 0..5 {
-        x = chain.mul(x, b);
-        x = chain.add(x, a);
-    }
-    Ok(vec![
-        ("add", two(|p, a, b| p.add(a, b))?),
-        ("mul", two(|p, a, b| p.mul(a, b))?),
-        ("chain10", chain.build(x)?),
-    ])
-}
 
 /// Jobs per "name x size -> route": (jobs, elements).
 type Summary = BTreeMap<String, (usize, usize)>;
@@ -60,7 +34,8 @@ fn main() -> Result<()> {
             .gpu_status()
             .unwrap_or_else(|why| format!("not used: {why}"))
     );
-    let programs = programs()?;
+    // The job kinds a VM sends: single operations and a chain.
+    let programs = hybrid_exec::jobs::standard()?;
     let mut rng = StdRng::seed_from_u64(7);
     let max = *SIZES.iter().max().expect("sizes");
     let (a, b): (Vec<Fq>, Vec<Fq>) = (0..max)

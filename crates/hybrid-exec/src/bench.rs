@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result};
-use field_bls12::{Fq, FqGpu, FqOp, FqProgram};
+use field_bls12::{Fq, FqGpu, FqOp};
+use hybrid_exec::jobs::{chain10, two_input};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rayon::prelude::*;
@@ -353,12 +354,7 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
         gpu_chain_into,
         Some(("CPU time / 10 (target)", cpu_chain_ns / 10.0)),
     );
-    let add_program = {
-        let mut p = FqProgram::builder();
-        let (x, y) = (p.input(), p.input());
-        let s = p.add(x, y);
-        p.build(s)?
-    };
+    let add_program = two_input(|p, x, y| p.add(x, y))?;
     let add_into = sample(1, few, || {
         Ok(
             secs(|| Ok(add_program.run_gpu_into(fq, &[&a, &b], &mut reused)?))?.1 * 1e9
@@ -464,12 +460,7 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
         &hybrid_exec::RouterConfig::default(),
         Some(FqGpu::new(std::sync::Arc::clone(fq.context()))?),
     );
-    let mul_program = {
-        let mut p = FqProgram::builder();
-        let (x, y) = (p.input(), p.input());
-        let m = p.mul(x, y);
-        p.build(m)?
-    };
+    let mul_program = two_input(|p, x, y| p.mul(x, y))?;
     for (name, program) in [
         ("add", &add_program),
         ("mul", &mul_program),
@@ -569,18 +560,6 @@ fn n_for(n: usize, few: usize) -> usize {
     } else {
         few
     }
-}
-
-/// The 10-operation chain of the issue: x = a; five times { x = x * b; x = x + a }.
-fn chain10() -> Result<FqProgram> {
-    let mut p = FqProgram::builder();
-    let (a, b) = (p.input(), p.input());
-    let mut x = a;
-    for _ in 0..5 {
-        x = p.mul(x, b);
-        x = p.add(x, a);
-    }
-    Ok(p.build(x)?)
 }
 
 fn median(v: &[f64]) -> f64 {

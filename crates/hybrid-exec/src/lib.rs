@@ -16,6 +16,7 @@
 //! ```
 
 pub mod cost;
+pub mod jobs;
 pub mod profile;
 mod router;
 

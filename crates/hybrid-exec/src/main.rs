@@ -249,33 +249,7 @@ fn calibrate(runs: usize) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!("{}", router.profile_status());
-    let programs = {
-        let build = |f: &dyn Fn(
-            &mut field_bls12::FqProgramBuilder,
-            field_bls12::Value,
-            field_bls12::Value,
-        ) -> field_bls12::Value| {
-            let mut p = field_bls12::FqProgram::builder();
-            let (a, b) = (p.input(), p.input());
-            let out = f(&mut p, a, b);
-            p.build(out)
-        };
-        vec![
-            ("add", build(&|p, a, b| p.add(a, b))?),
-            ("mul", build(&|p, a, b| p.mul(a, b))?),
-            (
-                "10-op chain",
-                build(&|p, a, b| {
-                    let mut x = a;
-                    for _ in 0..5 {
-                        x = p.mul(x, b);
-                        x = p.add(x, a);
-                    }
-                    x
-                })?,
-            ),
-        ]
-    };
+    let programs = hybrid_exec::jobs::standard()?;
     let max = 1 << 22;
     let mut rng = StdRng::seed_from_u64(3);
     let (a, b): (Vec<Fq>, Vec<Fq>) = (0..max)

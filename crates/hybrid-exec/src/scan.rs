@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
-use field_bls12::{Fq, FqProgram};
+use field_bls12::Fq;
 use gpu_core::TimingStats;
 use hybrid_exec::{Policy, Route, Router};
 use rand::rngs::StdRng;
@@ -22,35 +22,6 @@ struct Point {
     stats: TimingStats,
 }
 
-/// The jobs scanned: add, mul and the 10-op chain over two inputs.
-fn jobs() -> Result<Vec<(&'static str, FqProgram)>> {
-    let build = |f: &dyn Fn(
-        &mut field_bls12::FqProgramBuilder,
-        field_bls12::Value,
-        field_bls12::Value,
-    ) -> field_bls12::Value| {
-        let mut p = FqProgram::builder();
-        let (a, b) = (p.input(), p.input());
-        let out = f(&mut p, a, b);
-        p.build(out)
-    };
-    Ok(vec![
-        ("add", build(&|p, a, b| p.add(a, b))?),
-        ("mul", build(&|p, a, b| p.mul(a, b))?),
-        (
-            "chain10",
-            build(&|p, a, b| {
-                let mut x = a;
-                for _ in 0..5 {
-                    x = p.mul(x, b);
-                    x = p.add(x, a);
-                }
-                x
-            })?,
-        ),
-    ])
-}
-
 /// Sizes 1, 4, 16, ... up to `max` (and `max` itself).
 fn sizes(max: usize) -> Vec<usize> {
     let mut v: Vec<usize> = std::iter::successors(Some(1usize), |&n| n.checked_mul(4))
@@ -62,7 +33,7 @@ fn sizes(max: usize) -> Vec<usize> {
 
 /// Runs the scan and writes `scan.csv` and `scan.html` into `out`.
 pub(crate) fn run(router: &Router, max: usize, samples: usize, out: &Path) -> Result<()> {
-    let jobs = jobs()?;
+    let jobs = hybrid_exec::jobs::standard()?;
     let sizes = sizes(max.max(1));
     let gpu = router.gpu_status().is_ok();
     let routes: Vec<(&'static str, Option<Route>)> = if gpu {

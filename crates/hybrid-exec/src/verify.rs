@@ -58,31 +58,15 @@ fn compare(name: String, got: &[Fq], want: &[Fq]) -> Check {
 
 /// The programs checked on the GPU: every element-wise operation, and a 10-op chain.
 fn programs() -> Result<Vec<(&'static str, FqProgram)>> {
-    let one = |f: fn(
-        &mut field_bls12::FqProgramBuilder,
-        field_bls12::Value,
-        field_bls12::Value,
-    ) -> field_bls12::Value| {
-        let mut p = FqProgram::builder();
-        let (a, b) = (p.input(), p.input());
-        let out = f(&mut p, a, b);
-        p.build(out)
-    };
-    let mut chain = FqProgram::builder();
-    let (a, b) = (chain.input(), chain.input());
-    let mut x = a;
-    for _ in 0..5 {
-        x = chain.mul(x, b);
-        x = chain.add(x, a);
-    }
+    use hybrid_exec::jobs::{chain10, two_input};
     Ok(vec![
-        ("add", one(|p, a, b| p.add(a, b))?),
-        ("sub", one(|p, a, b| p.sub(a, b))?),
-        ("mul", one(|p, a, b| p.mul(a, b))?),
-        ("square", one(|p, a, _| p.square(a))?),
-        ("neg", one(|p, a, _| p.neg(a))?),
-        ("double", one(|p, a, _| p.double(a))?),
-        ("10-op chain", chain.build(x)?),
+        ("add", two_input(|p, a, b| p.add(a, b))?),
+        ("sub", two_input(|p, a, b| p.sub(a, b))?),
+        ("mul", two_input(|p, a, b| p.mul(a, b))?),
+        ("square", two_input(|p, a, _| p.square(a))?),
+        ("neg", two_input(|p, a, _| p.neg(a))?),
+        ("double", two_input(|p, a, _| p.double(a))?),
+        ("chain10", chain10()?),
     ])
 }
 

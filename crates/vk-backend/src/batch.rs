@@ -321,26 +321,11 @@ impl<'c> Batch<'c> {
                 dst.words()
             )));
         }
-        if src.words() == 0 {
-            return Ok(());
-        }
-        self.barrier_for(
-            &[src.buf.raw],
-            &[dst.buf.raw],
-            vk::PipelineStageFlags::TRANSFER,
+        self.record_copy(
+            src,
+            dst,
+            vk::BufferCopy::default().size(src.words() as u64 * 8),
         );
-        let region = vk::BufferCopy::default().size(src.words() as u64 * 8);
-        // SAFETY: both buffers are live, large enough, and kept alive until completion.
-        unsafe {
-            self.shared.device.raw.cmd_copy_buffer(
-                self.rec.cmd,
-                src.buf.raw,
-                dst.buf.raw,
-                &[region],
-            )
-        };
-        self.use_buffer(&src.buf);
-        self.use_buffer(&dst.buf);
         Ok(())
     }
 
@@ -373,24 +358,36 @@ impl<'c> Batch<'c> {
                 dst.len()
             )));
         }
-        if count == 0 {
-            return Ok(());
-        }
         let w = u64::from(src.words_per_element()) * 8;
+        self.record_copy(
+            src,
+            dst,
+            vk::BufferCopy::default()
+                .src_offset(src_at as u64 * w)
+                .dst_offset(dst_at as u64 * w)
+                .size(count as u64 * w),
+        );
+        Ok(())
+    }
+
+    /// Records one checked `vkCmdCopyBuffer` region with its hazard barrier; an empty
+    /// region records nothing.
+    fn record_copy(&mut self, src: &DeviceBuffer, dst: &DeviceBuffer, region: vk::BufferCopy) {
+        if region.size == 0 {
+            return;
+        }
         self.barrier_for(
             &[src.buf.raw],
             &[dst.buf.raw],
             vk::PipelineStageFlags::TRANSFER,
         );
+        // A host-visible destination is read by the host after the batch: make the copy's
+        // writes visible there.
         if dst.buf.kind == MemoryKind::HostStaging {
             self.host_reads_from |= vk::PipelineStageFlags::TRANSFER;
         }
-        let region = vk::BufferCopy::default()
-            .src_offset(src_at as u64 * w)
-            .dst_offset(dst_at as u64 * w)
-            .size(count as u64 * w);
-        // SAFETY: both buffers are live, the ranges fit (checked), and the batch keeps both
-        // alive until completion.
+        // SAFETY: both buffers are live, the callers checked that the region fits both, and
+        // the batch keeps both alive until completion.
         unsafe {
             self.shared.device.raw.cmd_copy_buffer(
                 self.rec.cmd,
@@ -401,7 +398,6 @@ impl<'c> Batch<'c> {
         };
         self.use_buffer(&src.buf);
         self.use_buffer(&dst.buf);
-        Ok(())
     }
 
     /// Copies `src` back to host memory when the batch runs; read it with

@@ -17,6 +17,23 @@ use crate::{DeviceBuffer, Error, Kernel};
 /// downloading. More only adds memory.
 const SLOTS: usize = 3;
 
+/// Elements per chunk: the caller's `chunk`, or (0) the configured `stream_chunk_bytes`,
+/// at most `count`, and checked to fit one dispatch of `k`.
+fn chunk_elements(
+    shared: &crate::context::Shared,
+    k: &crate::pipeline::RawKernel,
+    chunk: usize,
+    count: usize,
+) -> Result<usize, Error> {
+    let chunk = match chunk {
+        0 => (shared.stream_chunk_bytes / (u64::from(k.words_per_element) * 8)).max(1) as usize,
+        c => c,
+    }
+    .min(count);
+    DispatchPlan::new(&shared.device.limits, k, chunk)?;
+    Ok(chunk)
+}
+
 /// The device buffers of one pipeline slot.
 struct Slot {
     inputs: Vec<DeviceBuffer>,
@@ -56,12 +73,7 @@ impl Context {
             return Ok(());
         }
         let wpe = k.words_per_element;
-        let chunk = match chunk {
-            0 => (shared.stream_chunk_bytes / (u64::from(wpe) * 8)).max(1) as usize,
-            c => c,
-        }
-        .min(count);
-        DispatchPlan::new(&shared.device.limits, k, chunk)?;
+        let chunk = chunk_elements(shared, k, chunk, count)?;
         let chunks = count.div_ceil(chunk);
         let slots = (0..SLOTS.min(chunks))
             .map(|_| {
@@ -219,12 +231,7 @@ impl Context {
             return Ok(());
         }
         let wpe = k.words_per_element;
-        let chunk = match chunk {
-            0 => (shared.stream_chunk_bytes / (u64::from(wpe) * 8)).max(1) as usize,
-            c => c,
-        }
-        .min(count);
-        DispatchPlan::new(&shared.device.limits, k, chunk)?;
+        let chunk = chunk_elements(shared, k, chunk, count)?;
         // The caller's host buffers stay locked for the whole operation: every submission
         // touches them, and a caller's slice must never overlap that work.
         let mut host: Vec<&Arc<crate::memory::RawBuffer>> = inputs
