@@ -8,7 +8,9 @@
 // the inputs, binding INPUTS the output, all canonical Fq elements (the element-wise kernel
 // interface). Registers 0..INPUTS-1 start as the inputs. With FQ_MONT true (the program
 // multiplies), values are carried in Montgomery form: converted once on load and once on
-// store, so each multiplication is one Montgomery product.
+// store, so each multiplication is one Montgomery product. With FQ_TILED defined, inputs and
+// output move through shared memory, coalesced (tile.glsl): the flavour for data in host
+// memory, which the kernel reads and writes over the bus.
 //
 // Step encoding (must match field-bls12's program.rs): op 0 = none, 1 = add, 2 = sub,
 // 3 = mul, 4 = square, 5 = neg, 6 = double; result to register DST from SA (and SB).
@@ -18,7 +20,8 @@
 #ifndef PROGRAM_GLSL
 #define PROGRAM_GLSL
 
-#include "fq.glsl"
+#define FQ_KERNEL_INPUTS FQ_PROGRAM_INPUTS
+#include "elementwise.glsl"
 
 #define FQ_PROGRAM_STEPS 16
 #define FQ_PROGRAM_REGISTERS 8
@@ -91,19 +94,6 @@ layout(constant_id = 71) const uint DST15 = 0u;
 layout(constant_id = 72) const uint SA15 = 0u;
 layout(constant_id = 73) const uint SB15 = 0u;
 
-FQ_INPUT(0, In0, in0);
-#if FQ_PROGRAM_INPUTS > 1
-FQ_INPUT(1, In1, in1);
-#endif
-#if FQ_PROGRAM_INPUTS > 2
-FQ_INPUT(2, In2, in2);
-#endif
-#if FQ_PROGRAM_INPUTS > 3
-FQ_INPUT(3, In3, in3);
-#endif
-FQ_OUTPUT(FQ_PROGRAM_INPUTS, Out, out_r);
-FQ_PARAMS;
-
 // One step. All four arguments are specialization constants: after specialization only the
 // chosen operation remains, on fixed registers.
 #define FQ_STEP(OP, DST, A, B)                                  \
@@ -126,7 +116,7 @@ FQ_PARAMS;
     }
 
 #define FQ_LOAD_INPUT(k, buf)                                   \
-    FQ_LOAD(buf, i, r[k]);                                      \
+    FQ_LOAD_VALUE(buf, r[k]);                                   \
     if (FQ_MONT) {                                              \
         uint m[12];                                             \
         fq_to_mont(r[k], m);                                    \
@@ -134,10 +124,7 @@ FQ_PARAMS;
     }
 
 void main() {
-    uint i = element_index(params.row_stride);
-    if (i >= params.count) {
-        return; // past the end of the batch in the last workgroup
-    }
+    FQ_BEGIN;
     uint r[FQ_PROGRAM_REGISTERS][12];
     FQ_LOAD_INPUT(0, in0);
 #if FQ_PROGRAM_INPUTS > 1
@@ -171,7 +158,7 @@ void main() {
         fq_from_mont(o, c);
         o = c;
     }
-    FQ_STORE(out_r, i, o);
+    FQ_STORE_VALUE(out_r, o);
 }
 
 #endif

@@ -27,6 +27,7 @@ macro_rules! spirv {
         ))
     };
 }
+pub(crate) use spirv;
 
 /// The element-wise operations, one kernel each (`FqOp as usize` indexes the kernels).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -60,8 +61,14 @@ struct OpSpec {
     name: &'static str,
     /// The kernel (and shader file) name.
     kernel: &'static str,
+    /// Direct flavour: each invocation loads and stores its own element.
     spirv: &'static [u8],
+    /// Tiled flavour (`shaders/include/tile.glsl`): coalesced I/O through shared memory.
+    tiled_spirv: &'static [u8],
     inputs: u32,
+    /// Whether the operation is memory-bound, so that the tiled flavour is also the faster
+    /// one on large resident data.
+    memory_bound: bool,
 }
 
 impl FqOp {
@@ -80,26 +87,62 @@ impl FqOp {
     ];
 
     const fn spec(self) -> OpSpec {
-        let (name, kernel, spirv, inputs): (_, _, &'static [u8], _) = match self {
-            FqOp::Add => ("add", "fq_add", spirv!("fq_add"), 2),
-            FqOp::Sub => ("sub", "fq_sub", spirv!("fq_sub"), 2),
-            FqOp::Neg => ("neg", "fq_neg", spirv!("fq_neg"), 1),
-            FqOp::Double => ("double", "fq_double", spirv!("fq_double"), 1),
-            FqOp::Mul => ("mul", "fq_mul", spirv!("fq_mul"), 2),
-            FqOp::Square => ("square", "fq_square", spirv!("fq_square"), 1),
-            FqOp::Fma => ("fma", "fq_fma", spirv!("fq_fma"), 3),
-            FqOp::ToMont => ("to_mont", "fq_to_mont", spirv!("fq_to_mont"), 1),
-            FqOp::FromMont => ("from_mont", "fq_from_mont", spirv!("fq_from_mont"), 1),
-            FqOp::MontMul => ("mont_mul", "fq_mont_mul", spirv!("fq_mont_mul"), 2),
-        };
+        let (name, kernel, spirv, tiled_spirv, inputs): (_, _, &'static [u8], &'static [u8], _) =
+            match self {
+                FqOp::Add => ("add", "fq_add", spirv!("fq_add"), spirv!("fq_add_tiled"), 2),
+                FqOp::Sub => ("sub", "fq_sub", spirv!("fq_sub"), spirv!("fq_sub_tiled"), 2),
+                FqOp::Neg => ("neg", "fq_neg", spirv!("fq_neg"), spirv!("fq_neg_tiled"), 1),
+                FqOp::Double => (
+                    "double",
+                    "fq_double",
+                    spirv!("fq_double"),
+                    spirv!("fq_double_tiled"),
+                    1,
+                ),
+                FqOp::Mul => ("mul", "fq_mul", spirv!("fq_mul"), spirv!("fq_mul_tiled"), 2),
+                FqOp::Square => (
+                    "square",
+                    "fq_square",
+                    spirv!("fq_square"),
+                    spirv!("fq_square_tiled"),
+                    1,
+                ),
+                FqOp::Fma => ("fma", "fq_fma", spirv!("fq_fma"), spirv!("fq_fma_tiled"), 3),
+                FqOp::ToMont => (
+                    "to_mont",
+                    "fq_to_mont",
+                    spirv!("fq_to_mont"),
+                    spirv!("fq_to_mont_tiled"),
+                    1,
+                ),
+                FqOp::FromMont => (
+                    "from_mont",
+                    "fq_from_mont",
+                    spirv!("fq_from_mont"),
+                    spirv!("fq_from_mont_tiled"),
+                    1,
+                ),
+                FqOp::MontMul => (
+                    "mont_mul",
+                    "fq_mont_mul",
+                    spirv!("fq_mont_mul"),
+                    spirv!("fq_mont_mul_tiled"),
+                    2,
+                ),
+            };
         OpSpec {
             name,
             kernel,
             spirv,
+            tiled_spirv,
             inputs,
+            memory_bound: matches!(self, FqOp::Add | FqOp::Sub | FqOp::Neg | FqOp::Double),
         }
     }
 }
+
+/// A program kernel's cache key: (inputs, tiled, specialization constants).
+type ProgramKey = (usize, bool, Vec<u32>);
 
 /// An element type that travels to and from the GPU as 6 little-endian u64 limbs.
 pub(crate) trait GpuElement: Copy + Send + Sync {
@@ -151,15 +194,18 @@ impl GpuElement for FqMont {
 #[derive(Debug)]
 pub struct FqGpu {
     ctx: Arc<Context>,
-    /// One kernel per [`FqOp`], indexed by `FqOp as usize`.
+    /// One kernel per [`FqOp`], indexed by `FqOp as usize`: direct flavour, then tiled.
     kernels: Vec<Kernel>,
+    tiled_kernels: Vec<Kernel>,
     /// Batches above this many bytes per buffer are streamed.
     stream_above: u64,
-    /// Workgroup size of every kernel, programs included.
+    /// Workgroup size of the direct kernels and of the tiled ones, programs included.
     workgroup_size: u32,
-    /// Program kernels by specialization constants: asking the context would hash the
-    /// program SPIR-V (~800 KB) on every call, ~0.2 ms, the cost of a whole small job.
-    programs: std::sync::Mutex<std::collections::HashMap<(usize, Vec<u32>), Kernel>>,
+    tiled_workgroup_size: u32,
+    /// Program kernels by (inputs, tiled, specialization constants): asking the context
+    /// would hash the program SPIR-V (~800 KB) on every call, ~0.2 ms, the cost of a whole
+    /// small job.
+    programs: std::sync::Mutex<std::collections::HashMap<ProgramKey, Kernel>>,
 }
 
 impl FqGpu {
@@ -174,7 +220,8 @@ impl FqGpu {
     /// Builds the kernels with an explicit workgroup size (results never depend on it).
     ///
     /// # Errors
-    /// [`vk_backend::Error::InvalidArgument`] for a size outside the device's limits.
+    /// [`vk_backend::Error::InvalidArgument`] for a size outside the device's limits or
+    /// above [`MAX_WORKGROUP_SIZE`].
     pub fn with_workgroup_size(ctx: Arc<Context>, size: u32) -> Result<Self, FieldError> {
         Self::build(ctx, Some(size))
     }
@@ -185,24 +232,45 @@ impl FqGpu {
                 what: "shaderInt64 (64-bit integers in shaders, used by the Fq multiplication kernels)".to_owned(),
             }));
         }
-        let workgroup_size = workgroup_size.unwrap_or(DEFAULT_WORKGROUP_SIZE);
-        let kernels = FqOp::ALL
-            .iter()
-            .enumerate()
-            .map(|(index, &op)| {
-                debug_assert_eq!(index, op as usize, "FqOp::ALL is in discriminant order");
-                let spec = op.spec();
-                let desc =
-                    KernelDesc::elementwise(spec.kernel, spec.spirv, spec.inputs, FQ_LIMBS as u32)
-                        .with_workgroup_size(workgroup_size);
-                ctx.create_kernel(&desc)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(size) = workgroup_size.filter(|&s| s > MAX_WORKGROUP_SIZE) {
+            return Err(FieldError::Gpu(vk_backend::Error::InvalidArgument(
+                format!(
+                    "workgroup size {size} is above {MAX_WORKGROUP_SIZE}, the most the tiled Fq \
+                 kernels hold in shared memory"
+                ),
+            )));
+        }
+        let (workgroup_size, tiled_workgroup_size) = match workgroup_size {
+            Some(size) => (size, size),
+            None => (DEFAULT_WORKGROUP_SIZE, TILED_WORKGROUP_SIZE),
+        };
+        let build = |tiled: bool| {
+            FqOp::ALL
+                .iter()
+                .enumerate()
+                .map(|(index, &op)| {
+                    debug_assert_eq!(index, op as usize, "FqOp::ALL is in discriminant order");
+                    let spec = op.spec();
+                    let (spirv, size) = if tiled {
+                        (spec.tiled_spirv, tiled_workgroup_size)
+                    } else {
+                        (spec.spirv, workgroup_size)
+                    };
+                    let desc =
+                        KernelDesc::elementwise(spec.kernel, spirv, spec.inputs, FQ_LIMBS as u32)
+                            .with_workgroup_size(size);
+                    ctx.create_kernel(&desc)
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let (kernels, tiled_kernels) = (build(false)?, build(true)?);
         Ok(Self {
             ctx,
             kernels,
+            tiled_kernels,
             stream_above: STREAM_ABOVE_BYTES,
             workgroup_size,
+            tiled_workgroup_size,
             programs: Default::default(),
         })
     }
@@ -302,34 +370,58 @@ impl FqGpu {
         self.run(FqOp::MontMul, [a, b])
     }
 
-    /// The kernel that runs `program` (built on first use, then cached here and by the
-    /// context's pipeline cache).
-    pub(crate) fn program_kernel(&self, program: &crate::FqProgram) -> Result<Kernel, FieldError> {
+    /// The kernel that runs `program`, with tiled I/O or direct (built on first use, then
+    /// cached here and by the context's pipeline cache).
+    pub(crate) fn program_kernel(
+        &self,
+        program: &crate::FqProgram,
+        tiled: bool,
+    ) -> Result<Kernel, FieldError> {
         let constants = program.spec_constants();
-        let key = (program.inputs(), constants);
+        let key = (program.inputs(), tiled, constants);
         let mut programs = self.programs.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(k) = programs.get(&key) {
             return Ok(k.clone());
         }
-        let constants = &key.1;
+        let constants = &key.2;
         let desc = KernelDesc::elementwise(
             "fq_program",
-            program.spirv(),
+            program.spirv(tiled),
             program.inputs() as u32,
             FQ_LIMBS as u32,
         )
-        .with_workgroup_size(self.workgroup_size)
+        .with_workgroup_size(if tiled {
+            self.tiled_workgroup_size
+        } else {
+            self.workgroup_size
+        })
         .with_spec_constants(constants);
         let kernel = self.ctx.create_kernel(&desc)?;
         programs.insert(key.clone(), kernel.clone());
         Ok(kernel)
     }
 
-    /// The kernel of `op`, for callers that record their own batches on
-    /// [`FqGpu::context`] (resident data, benchmarks). Its interface: `inputs` buffers of
-    /// 6-word elements, then the output (see [`vk_backend::KernelDesc`]).
+    /// The kernel of `op` for large resident data, for callers that record their own
+    /// batches on [`FqGpu::context`] (benchmarks, say): the tiled flavour for memory-bound
+    /// operations, the direct one for the multiplying ones. Its interface: `inputs` buffers
+    /// of 6-word elements, then the output (see [`vk_backend::KernelDesc`]).
     pub fn kernel(&self, op: FqOp) -> &Kernel {
-        &self.kernels[op as usize]
+        self.op_kernel(op, op.spec().memory_bound)
+    }
+
+    /// The kernel of `op` in the tiled flavour (coalesced I/O through shared memory), the
+    /// one for buffers in host memory, which it reads and writes over the bus at PCIe
+    /// speed (`shaders/include/tile.glsl`).
+    pub fn tiled_kernel(&self, op: FqOp) -> &Kernel {
+        self.op_kernel(op, true)
+    }
+
+    fn op_kernel(&self, op: FqOp, tiled: bool) -> &Kernel {
+        if tiled {
+            &self.tiled_kernels[op as usize]
+        } else {
+            &self.kernels[op as usize]
+        }
     }
 
     /// Runs `op`'s kernel over `inputs` (all as long as the first) and checks that every
@@ -346,7 +438,8 @@ impl FqGpu {
             "{} takes {} inputs",
             spec.name, spec.inputs
         );
-        self.run_kernel(&self.kernels[op as usize], spec.name, &inputs)
+        let tiled = round_trip_tiled(inputs.first().map_or(0, |a| a.len()));
+        self.run_kernel(self.op_kernel(op, tiled), spec.name, &inputs)
     }
 
     /// Runs an element-wise `kernel` (named `name` in errors) over equally long `inputs`,
@@ -421,14 +514,41 @@ impl FqGpu {
 
 /// The SPIR-V of every per-operation kernel (for [`crate::kernels_fingerprint`]).
 pub(crate) fn op_spirv() -> Vec<&'static [u8]> {
-    FqOp::ALL.iter().map(|op| op.spec().spirv).collect()
+    FqOp::ALL
+        .iter()
+        .flat_map(|op| [op.spec().spirv, op.spec().tiled_spirv])
+        .collect()
 }
 
-/// Workgroup size of the Fq kernels unless asked otherwise. Measured on the H100
-/// (2026-11-21, warm, 16Mi resident elements): it hardly matters for these kernels (a
-/// Montgomery product 16.7 G/s at 64 and 128, 16.6 at 256 and 512; add 2.57 TB/s at 64 and
-/// 128, 2.55 at 256), and the smallest of the best keeps tail workgroups short.
+/// Batches of at most this many elements take the direct kernels on a host round trip.
+/// Their output is written straight into host memory; small batches run on few
+/// workgroups, where the tiled flavour's large workgroups cost latency (H100, 2026-11-21:
+/// 1Ki add round trip 29.2 us direct vs 33.8 us tiled at workgroup 256). Larger ones take
+/// the tiled kernels, whose coalesced writes into host memory run at PCIe speed.
+/// Not tuned between 1Ki and the large sizes.
+pub const SMALL_BATCH: usize = 4096;
+
+/// Whether a round trip of `count` elements takes the tiled kernels ([`SMALL_BATCH`]).
+pub(crate) fn round_trip_tiled(count: usize) -> bool {
+    count > SMALL_BATCH
+}
+
+/// Workgroup size of the direct (untiled) Fq kernels unless asked otherwise. Measured on
+/// the H100 (2026-11-21, warm, 16Mi resident elements): it hardly matters for them (a
+/// Montgomery product 16.7 G/s at 64 and 128, 16.6 at 256 and 512), and the smallest of
+/// the best keeps tail workgroups short.
 pub const DEFAULT_WORKGROUP_SIZE: u32 = 64;
+
+/// Workgroup size of the tiled kernels (memory-bound operations, programs on host memory)
+/// unless asked otherwise. Measured on the H100 (2026-11-21, 16Mi resident add): 2.02 TB/s
+/// at 64, 2.74 at 128, 2.83 at 256 (their shared memory is sized for 256, so small
+/// workgroups leave it idle and fewer fit on a multiprocessor).
+pub const TILED_WORKGROUP_SIZE: u32 = 256;
+
+/// The largest workgroup size [`FqGpu::with_workgroup_size`] accepts: the tiled kernels
+/// hold one workgroup's elements in shared memory sized for it (`FQ_TILE_MAX` in
+/// `shaders/include/tile.glsl`).
+pub const MAX_WORKGROUP_SIZE: u32 = 256;
 
 /// Batches above this many bytes per buffer are streamed ([`Context::run_streamed`]) so
 /// their uploads, kernels and downloads overlap; smaller ones take one round trip.

@@ -1,5 +1,5 @@
-//! Fq vectors in GPU-visible host memory: the caller fills and reads them in place, and the
-//! GPU's copy engines move them, so a host-to-host job copies nothing on the CPU.
+//! Fq vectors in GPU-visible host memory: the caller fills and reads them in place, and
+//! kernels read and write them over the bus, so a host-to-host job copies nothing at all.
 
 use std::sync::Arc;
 
@@ -92,9 +92,10 @@ impl FqGpu {
 }
 
 impl FqProgram {
-    /// Runs the program from host vectors into `out`: the copy engines stream the inputs
-    /// through device memory and the results back, chunk by chunk, overlapped; the CPU
-    /// only checks the results (each must be canonical) at the end.
+    /// Runs the program from host vectors into `out`: the kernel (the tiled flavour, whose
+    /// coalesced reads and writes run at PCIe speed) works on the host memory in place, in
+    /// consecutive chunks; the CPU checks each finished chunk (every value must be
+    /// canonical) while later ones run.
     ///
     /// # Errors
     /// [`FieldError::InvalidProgram`] for the wrong number of inputs,
@@ -118,7 +119,7 @@ impl FqProgram {
         for v in inputs {
             crate::error::check_lengths("program", out.len(), v.len())?;
         }
-        let kernel = gpu.program_kernel(self)?;
+        let kernel = gpu.program_kernel(self, true)?;
         let bufs: Vec<&DeviceBuffer> = inputs.iter().map(|v| &v.buf).collect();
         let ctx = gpu.context();
         // The GPU writes raw words: each finished chunk is checked while later ones move,

@@ -34,7 +34,10 @@ mod host_vec;
 mod program;
 pub use host_vec::HostFqVec;
 mod vec;
-pub use gpu::{FqGpu, FqOp, DEFAULT_WORKGROUP_SIZE, STREAM_ABOVE_BYTES};
+pub use gpu::{
+    FqGpu, FqOp, DEFAULT_WORKGROUP_SIZE, MAX_WORKGROUP_SIZE, SMALL_BATCH, STREAM_ABOVE_BYTES,
+    TILED_WORKGROUP_SIZE,
+};
 pub use program::{
     kernels_fingerprint, FqProgram, FqProgramBuilder, Value, MAX_PROGRAM_INPUTS,
     MAX_PROGRAM_REGISTERS, MAX_PROGRAM_STEPS,

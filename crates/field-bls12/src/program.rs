@@ -29,24 +29,23 @@ pub const MAX_PROGRAM_STEPS: usize = 16;
 /// Values a program may hold at once (the GPU kernel's registers).
 pub const MAX_PROGRAM_REGISTERS: usize = 8;
 
-/// SPIR-V of `shaders/fq/fq_program_<n>.comp`, for n inputs.
+use crate::gpu::spirv as program_spv;
+
+/// SPIR-V of `shaders/fq/fq_program_<n>.comp`, for n inputs (index n - 1).
 const PROGRAM_SPV: [&[u8]; MAX_PROGRAM_INPUTS] = [
-    include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shaders/fq/fq_program_1.spv"
-    )),
-    include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shaders/fq/fq_program_2.spv"
-    )),
-    include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shaders/fq/fq_program_3.spv"
-    )),
-    include_bytes!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shaders/fq/fq_program_4.spv"
-    )),
+    program_spv!("fq_program_1"),
+    program_spv!("fq_program_2"),
+    program_spv!("fq_program_3"),
+    program_spv!("fq_program_4"),
+];
+
+/// The same programs with tiled (coalesced) I/O, for data in host memory:
+/// `shaders/fq/fq_program_<n>_tiled.comp`.
+const PROGRAM_TILED_SPV: [&[u8]; MAX_PROGRAM_INPUTS] = [
+    program_spv!("fq_program_1_tiled"),
+    program_spv!("fq_program_2_tiled"),
+    program_spv!("fq_program_3_tiled"),
+    program_spv!("fq_program_4_tiled"),
 ];
 
 /// A fingerprint of every GPU kernel this crate embeds (FNV-1a over the SPIR-V): anything
@@ -54,7 +53,11 @@ const PROGRAM_SPV: [&[u8]; MAX_PROGRAM_INPUTS] = [
 pub fn kernels_fingerprint() -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let ops = crate::gpu::op_spirv();
-    for spirv in PROGRAM_SPV.iter().chain(ops.iter()) {
+    for spirv in PROGRAM_SPV
+        .iter()
+        .chain(&PROGRAM_TILED_SPV)
+        .chain(ops.iter())
+    {
         for &b in *spirv {
             h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
         }
@@ -341,8 +344,19 @@ impl FqProgram {
         c
     }
 
-    pub(crate) fn spirv(&self) -> &'static [u8] {
-        PROGRAM_SPV[self.inputs - 1]
+    /// The kernel's SPIR-V: with tiled I/O (for host memory) or direct.
+    pub(crate) fn spirv(&self, tiled: bool) -> &'static [u8] {
+        if tiled {
+            PROGRAM_TILED_SPV[self.inputs - 1]
+        } else {
+            PROGRAM_SPV[self.inputs - 1]
+        }
+    }
+
+    /// Whether the tiled kernel is also the better one on device memory: a program
+    /// without multiplications is memory-bound, where coalesced I/O wins (tile.glsl).
+    pub(crate) fn prefers_tiled(&self) -> bool {
+        !self.multiplies()
     }
 
     fn check_inputs(&self, inputs: &[&[Fq]]) -> Result<usize, FieldError> {
@@ -429,8 +443,8 @@ impl FqProgram {
         inputs: &[&[Fq]],
         out: &mut [Fq],
     ) -> Result<(), FieldError> {
-        self.check_inputs(inputs)?;
-        let kernel = gpu.program_kernel(self)?;
+        let count = self.check_inputs(inputs)?;
+        let kernel = gpu.program_kernel(self, crate::gpu::round_trip_tiled(count))?;
         gpu.run_kernel_into(&kernel, "program", inputs, out)
     }
 
@@ -439,8 +453,8 @@ impl FqProgram {
     /// # Errors
     /// As [`FqProgram::run_cpu`], and [`FieldError::Gpu`] when the device fails.
     pub fn run_gpu(&self, gpu: &FqGpu, inputs: &[&[Fq]]) -> Result<Vec<Fq>, FieldError> {
-        self.check_inputs(inputs)?;
-        let kernel = gpu.program_kernel(self)?;
+        let count = self.check_inputs(inputs)?;
+        let kernel = gpu.program_kernel(self, crate::gpu::round_trip_tiled(count))?;
         gpu.run_kernel(&kernel, "program", inputs)
     }
 }

@@ -72,7 +72,7 @@ impl FqGpu {
         for other in &inputs[1..] {
             crate::error::check_lengths("program", count, other.len())?;
         }
-        let kernel = self.program_kernel(program)?;
+        let kernel = self.program_kernel(program, program.prefers_tiled())?;
         let out = self.context().alloc(count, FQ_LIMBS as u32)?;
         let bufs: Vec<&DeviceBuffer> = inputs.iter().map(|v| &v.buf).collect();
         let mut batch = self.context().batch()?;

@@ -214,26 +214,37 @@ fn results_do_not_depend_on_workgroup_size_or_repetition() {
         return;
     };
     let oracle = Oracle::new();
-    let x = Inputs::batch(1000, 9);
-    let want: Vec<_> = ALL_OPS
-        .iter()
-        .map(|&op| by_oracle(&oracle, op, &x))
-        .collect();
-    for size in [1, 64, 256] {
-        let gpu = FqGpu::with_workgroup_size(ctx.arc(), size).unwrap();
-        for (&op, want) in ALL_OPS.iter().zip(&want) {
-            for run in 0..2 {
-                let got = on_gpu(&gpu, op, &x);
-                assert_same(
-                    op,
-                    &format!("workgroup size {size}, run {run}"),
-                    &x,
-                    &got,
-                    want,
-                );
+    // 1000 elements take the direct kernels, 5000 (above SMALL_BATCH) the tiled ones.
+    for n in [1000, 5000] {
+        assert_eq!(n > field_bls12::SMALL_BATCH, n == 5000);
+        let x = Inputs::batch(n, 9);
+        let want: Vec<_> = ALL_OPS
+            .iter()
+            .map(|&op| by_oracle(&oracle, op, &x))
+            .collect();
+        for size in [1, 64, 100, 256] {
+            let gpu = FqGpu::with_workgroup_size(ctx.arc(), size).unwrap();
+            for (&op, want) in ALL_OPS.iter().zip(&want) {
+                for run in 0..2 {
+                    let got = on_gpu(&gpu, op, &x);
+                    assert_same(
+                        op,
+                        &format!("n = {n}, workgroup size {size}, run {run}"),
+                        &x,
+                        &got,
+                        want,
+                    );
+                }
             }
         }
     }
+    // The tiled kernels hold a workgroup's elements in shared memory sized for 256.
+    let err =
+        FqGpu::with_workgroup_size(ctx.arc(), field_bls12::MAX_WORKGROUP_SIZE + 1).unwrap_err();
+    assert!(
+        matches!(err, FieldError::Gpu(vk_backend::Error::InvalidArgument(_))),
+        "{err}"
+    );
 }
 
 #[test]

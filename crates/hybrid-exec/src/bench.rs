@@ -370,7 +370,7 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
     );
     drop(reused);
     // The same from host vectors the caller fills and reads in place (GPU-visible host
-    // memory): the copy engines move everything, the CPU only checks the results.
+    // memory): the kernel reads and writes it over the bus, the CPU only checks results.
     let (ha, hb) = (fq.host_vec_from(&a)?, fq.host_vec_from(&b)?);
     let mut hout = fq.alloc_host_vec(large)?;
     let add_host = sample(1, few, || {

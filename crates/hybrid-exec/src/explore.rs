@@ -62,7 +62,11 @@ pub(crate) fn run(spv_dir: Option<&Path>, only_kernels: bool) -> Result<()> {
     );
     let fq = FqGpu::new(Arc::clone(&ctx))?;
     if only_kernels {
-        let n = 1 << 24;
+        // HYBRID_EXPLORE_N shrinks the batch for a trial run on a slow device.
+        let n = std::env::var("HYBRID_EXPLORE_N")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1 << 24);
         return kernels(&ctx, &fq, spv_dir, &random(n, 3), &random(n, 4));
     }
 
@@ -203,24 +207,55 @@ pub(crate) fn run(spv_dir: Option<&Path>, only_kernels: bool) -> Result<()> {
         })?;
         println!("streamed 16Mi add, raw words, transfer queue {tq}, chunk {chunk_mib} MiB: {:.2} ns/elem", us * 1e3 / n as f64);
     }
-    // Host vectors (caller-filled GPU-visible host memory) streamed by the copy engines
-    // alone, by chunk size.
+    // Host vectors (caller-filled GPU-visible host memory), which kernels read in place,
+    // by chunk size.
     {
         let (a, b) = (random(n, 5), random(n, 6));
-        for chunk_mib in [8u64, 32, 64, 128] {
-            let c = open(|c| c.with_stream_chunk_bytes(chunk_mib << 20))?;
-            let g = FqGpu::new(Arc::clone(&c))?;
-            let mut p = field_bls12::FqProgram::builder();
-            let (x, y) = (p.input(), p.input());
-            let s = p.add(x, y);
-            let add = p.build(s)?;
-            let (ha, hb) = (g.host_vec_from(&a)?, g.host_vec_from(&b)?);
-            let mut out = g.alloc_host_vec(n)?;
-            let us = time_us(5, || Ok(add.run_gpu_host(&g, &[&ha, &hb], &mut out)?))?;
-            println!(
-                "host vectors 16Mi add, chunk {chunk_mib} MiB: {:.2} ns/elem",
-                us * 1e3 / n as f64
-            );
+        let g = FqGpu::new(Arc::clone(&ctx))?;
+        let (ha, hb) = (g.host_vec_from(&a)?, g.host_vec_from(&b)?);
+        let mut p = field_bls12::FqProgram::builder();
+        let (x, y) = (p.input(), p.input());
+        let s = p.add(x, y);
+        let add = p.build(s)?;
+        let mut out = g.alloc_host_vec(n)?;
+        let us = time_us(5, || Ok(add.run_gpu_host(&g, &[&ha, &hb], &mut out)?))?;
+        println!(
+            "host vectors 16Mi add (run_gpu_host): {:.2} ns/elem",
+            us * 1e3 / n as f64
+        );
+        // The same kernel over raw host buffers by chunk size, with and without a pass over
+        // each finished chunk (what run_gpu_host's canonical check costs).
+        let k = g.tiled_kernel(FqOp::Add).clone();
+        let (wa, wb, wo) = (
+            ctx.alloc_host(n, 6)?,
+            ctx.alloc_host(n, 6)?,
+            ctx.alloc_host(n, 6)?,
+        );
+        for chunk_mib in [16usize, 32, 64, 128] {
+            for check in [false, true] {
+                let us = time_us(5, || {
+                    ctx.run_streamed_buffers(
+                        &k,
+                        &[&wa, &wb],
+                        &wo,
+                        (chunk_mib << 20) / 48,
+                        |_, w| {
+                            if check {
+                                std::hint::black_box(
+                                    w.par_chunks(6 << 14)
+                                        .map(|c| c.iter().step_by(6).filter(|&&x| x == 7).count())
+                                        .sum::<usize>(),
+                                );
+                            }
+                        },
+                    )?;
+                    Ok(())
+                })?;
+                println!(
+                    "host buffers 16Mi add, chunk {chunk_mib} MiB, pass over results {check}: {:.2} ns/elem",
+                    us * 1e3 / n as f64
+                );
+            }
         }
     }
     // The kernel on the caller's memory (VK_EXT_external_memory_host): no staging at all.
@@ -298,6 +333,18 @@ fn kernels(ctx: &Context, fq: &FqGpu, spv_dir: Option<&Path>, a: &[Fq], b: &[Fq]
     };
     let (da, db) = (upload(a)?, upload(b)?);
     let out = ctx.alloc(n, 6)?;
+    // The same data in host memory, for kernels that read and write over the bus.
+    let host_from = |v: &[Fq]| -> Result<vk_backend::DeviceBuffer> {
+        let h = ctx.alloc_host(v.len(), 6)?;
+        ctx.host_write::<Fq, _>(&h, |w| {
+            w.par_chunks_mut(1 << 12)
+                .zip(v.par_chunks(1 << 12))
+                .for_each(|(d, s)| d.copy_from_slice(s))
+        })?;
+        Ok(h)
+    };
+    let (ha, hb, hout) = (host_from(a)?, host_from(b)?, ctx.alloc_host(n, 6)?);
+    let small: Vec<u64> = a[..1024].iter().flat_map(|x| *x.limbs()).collect();
     let reference = |op: FqOp| -> Result<Vec<u64>> {
         let mut batch = ctx.batch()?;
         batch.dispatch(fq.kernel(op), &[&da, &db], &out)?;
@@ -326,7 +373,7 @@ fn kernels(ctx: &Context, fq: &FqGpu, spv_dir: Option<&Path>, a: &[Fq], b: &[Fq]
         };
         // Both orders, each timing after a warm-up load: the GPU's clock ramps up over tens
         // of milliseconds, which would otherwise favour whichever size runs last.
-        for wg in [64u32, 128, 256, 512, 512, 256, 128, 64] {
+        for wg in [64u32, 128, 256, 512, 256, 128, 64] {
             let k = match ctx.create_kernel(
                 &KernelDesc::elementwise("explore", &spirv, 2, 6).with_workgroup_size(wg),
             ) {
@@ -365,6 +412,45 @@ fn kernels(ctx: &Context, fq: &FqGpu, spv_dir: Option<&Path>, a: &[Fq], b: &[Fq]
                 n as f64 / ns,
                 144.0 * n as f64 / ns / 1e3
             );
+            if wg > 256 {
+                continue;
+            }
+            // Over the bus: device inputs into a host output, and host to host.
+            for (place, x, y) in [("dev->host", &da, &db), ("host->host", &ha, &hb)] {
+                let timed = || -> Result<f64> {
+                    let mut batch = ctx.timed_batch()?;
+                    batch.dispatch(&k, &[x, y], &hout)?;
+                    let done = batch.submit()?.finish()?;
+                    Ok(done.timings().map_or(f64::NAN, |t| t.compute_ns as f64))
+                };
+                timed()?;
+                let same =
+                    ctx.host_read::<[u64; 6], _>(&hout, |w| w.as_flattened() == want.as_slice())?;
+                let ns = median((0..3).map(|_| timed()).collect::<Result<Vec<_>>>()?);
+                println!(
+                    "kernel {name:<20} wg {wg:>4} {place}: {:>7.3} ms, {:>5.2} ns/elem, {:>5.1} GB/s in, matches: {same}",
+                    ns / 1e6,
+                    ns / n as f64,
+                    96.0 * n as f64 / ns
+                );
+            }
+            // A 1Ki round trip with host inputs and output.
+            let (x, y, o) = (
+                ctx.alloc_host(1024, 6)?,
+                ctx.alloc_host(1024, 6)?,
+                ctx.alloc_host(1024, 6)?,
+            );
+            let us = time_us(300, || {
+                let mut batch = ctx.batch()?;
+                batch.upload(&x, |w| w.copy_from_slice(&small))?;
+                batch.upload(&y, |w| w.copy_from_slice(&small))?;
+                batch.dispatch(&k, &[&x, &y], &o)?;
+                let id = batch.read_host(&o)?;
+                let done = batch.submit()?.finish()?;
+                done.read(id, |w| std::hint::black_box(w.iter().sum::<u64>()))?;
+                Ok(())
+            })?;
+            println!("kernel {name:<20} wg {wg:>4} 1Ki round trip host in/out: {us:.1} us");
         }
     }
     Ok(())

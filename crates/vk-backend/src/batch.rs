@@ -223,6 +223,24 @@ impl<'c> Batch<'c> {
         inputs: &[&DeviceBuffer],
         output: &DeviceBuffer,
     ) -> Result<(), Error> {
+        self.dispatch_range(kernel, inputs, output, 0..output.len())
+    }
+
+    /// As [`Batch::dispatch`], over elements `range` of every buffer only (the kernel sees
+    /// a batch of `range.len()` elements starting there). Used to run one job as several
+    /// submissions whose results the host can take in turn.
+    ///
+    /// # Errors
+    /// As [`Batch::dispatch`]; [`Error::InvalidArgument`] also for a range past the end of
+    /// the buffers or whose start is not a multiple of the device's storage-buffer offset
+    /// alignment (in bytes).
+    pub(crate) fn dispatch_range(
+        &mut self,
+        kernel: &Kernel,
+        inputs: &[&DeviceBuffer],
+        output: &DeviceBuffer,
+        range: std::ops::Range<usize>,
+    ) -> Result<(), Error> {
         let k = &kernel.raw;
         let count = output.len();
         let bad = |why: String| {
@@ -260,21 +278,41 @@ impl<'c> Batch<'c> {
         if inputs.iter().any(|b| b.same_buffer(output)) {
             return bad("the output is also an input".to_owned());
         }
-        if count == 0 {
+        if range.start > range.end || range.end > count {
+            return bad(format!(
+                "elements {range:?} are outside the {count} of the buffers"
+            ));
+        }
+        let offset = range.start as u64 * u64::from(k.words_per_element) * 8;
+        let align = self
+            .shared
+            .device
+            .limits
+            .min_storage_buffer_offset_alignment;
+        if !offset.is_multiple_of(align.max(1)) {
+            return bad(format!(
+                "elements from {} start at byte {offset}, not a multiple of the device's \
+                 storage-buffer offset alignment ({align} bytes)",
+                range.start
+            ));
+        }
+        if range.is_empty() {
             return Ok(());
         }
-        let plan = DispatchPlan::new(&self.shared.device.limits, k, count)?;
+        let plan = DispatchPlan::new(&self.shared.device.limits, k, range.len())?;
         let buffers: Vec<&Arc<RawBuffer>> =
             inputs.iter().map(|b| &b.buf).chain([&output.buf]).collect();
-        self.record_dispatch(k, &plan, &buffers)?;
+        self.record_dispatch(k, &plan, &buffers, offset)?;
         Ok(())
     }
 
+    /// Records one dispatch of `plan` with every buffer bound from byte `offset`.
     fn record_dispatch(
         &mut self,
         k: &Arc<RawKernel>,
         plan: &DispatchPlan,
         buffers: &[&Arc<RawBuffer>],
+        offset: u64,
     ) -> Result<(), Error> {
         let bytes = plan.words as u64 * 8;
         let infos: Vec<vk::DescriptorBufferInfo> = buffers
@@ -282,7 +320,7 @@ impl<'c> Batch<'c> {
             .map(|b| {
                 vk::DescriptorBufferInfo::default()
                     .buffer(b.raw)
-                    .offset(0)
+                    .offset(offset)
                     .range(bytes)
             })
             .collect();

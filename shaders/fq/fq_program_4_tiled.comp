@@ -1,0 +1,6 @@
+#version 450
+// A fused chain of Fq operations over 4 inputs, tiled I/O for host memory (see program.glsl).
+#extension GL_GOOGLE_include_directive : require
+#define FQ_TILED
+#define FQ_PROGRAM_INPUTS 4
+#include "program.glsl"
