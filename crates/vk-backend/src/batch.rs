@@ -243,41 +243,13 @@ impl<'c> Batch<'c> {
     ) -> Result<(), Error> {
         let k = &kernel.raw;
         let count = output.len();
+        check_elementwise(self.shared, k, inputs, output)?;
         let bad = |why: String| {
             Err(Error::InvalidArgument(format!(
                 "dispatch of kernel `{}`: {why}",
                 k.name
             )))
         };
-        if !Arc::ptr_eq(&k.device, &self.shared.device) {
-            return bad("kernel was created on another context".to_owned());
-        }
-        if inputs.len() != k.inputs as usize {
-            return bad(format!(
-                "{} inputs given, the kernel takes {}",
-                inputs.len(),
-                k.inputs
-            ));
-        }
-        for (i, b) in inputs.iter().chain([&output]).enumerate() {
-            self.check_ours(b)?;
-            if b.words_per_element() != k.words_per_element {
-                return bad(format!(
-                    "buffer {i} has {} words per element, the kernel {}",
-                    b.words_per_element(),
-                    k.words_per_element
-                ));
-            }
-            if b.len() != count {
-                return bad(format!(
-                    "buffer {i} has {} elements, the output {count}",
-                    b.len()
-                ));
-            }
-        }
-        if inputs.iter().any(|b| b.same_buffer(output)) {
-            return bad("the output is also an input".to_owned());
-        }
         if range.start > range.end || range.end > count {
             return bad(format!(
                 "elements {range:?} are outside the {count} of the buffers"
@@ -720,6 +692,56 @@ impl Finished {
     pub fn timings(&self) -> Option<GpuTimings> {
         self.timings
     }
+}
+
+/// Checks the arguments of an element-wise run of `k` (in a batch or streamed): the
+/// kernel and every buffer belong to this context, the number of inputs, element sizes and
+/// lengths match, and the output is not also an input.
+pub(crate) fn check_elementwise(
+    shared: &Shared,
+    k: &RawKernel,
+    inputs: &[&DeviceBuffer],
+    output: &DeviceBuffer,
+) -> Result<(), Error> {
+    let count = output.len();
+    let bad = |why: String| {
+        Err(Error::InvalidArgument(format!(
+            "kernel `{}`: {why}",
+            k.name
+        )))
+    };
+    if !Arc::ptr_eq(&k.device, &shared.device) {
+        return bad("kernel was created on another context".to_owned());
+    }
+    if inputs.len() != k.inputs as usize {
+        return bad(format!(
+            "{} inputs given, the kernel takes {}",
+            inputs.len(),
+            k.inputs
+        ));
+    }
+    for (i, b) in inputs.iter().chain([&output]).enumerate() {
+        if !Arc::ptr_eq(b.buf.pool(), &shared.pool) {
+            return bad(format!("buffer {i} belongs to another context"));
+        }
+        if b.words_per_element() != k.words_per_element {
+            return bad(format!(
+                "buffer {i} has {} words per element, the kernel {}",
+                b.words_per_element(),
+                k.words_per_element
+            ));
+        }
+        if b.len() != count {
+            return bad(format!(
+                "buffer {i} has {} elements, the output {count}",
+                b.len()
+            ));
+        }
+    }
+    if inputs.iter().any(|b| b.same_buffer(output)) {
+        return bad("the output is also an input".to_owned());
+    }
+    Ok(())
 }
 
 /// Sizes of one element-wise dispatch, checked against the device's limits.

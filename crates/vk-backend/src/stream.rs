@@ -204,35 +204,7 @@ impl Context {
         let shared = self.shared();
         let k = &kernel.raw;
         let count = output.len();
-        let bad = |why: String| {
-            Err(Error::InvalidArgument(format!(
-                "streamed kernel `{}`: {why}",
-                k.name
-            )))
-        };
-        if !Arc::ptr_eq(&k.device, &shared.device) {
-            return bad("kernel was created on another context".to_owned());
-        }
-        if inputs.len() != k.inputs as usize {
-            return bad(format!(
-                "{} inputs given, the kernel takes {}",
-                inputs.len(),
-                k.inputs
-            ));
-        }
-        for (i, b) in inputs.iter().chain([&output]).enumerate() {
-            if !Arc::ptr_eq(b.buf.pool(), &shared.pool) {
-                return bad(format!("buffer {i} belongs to another context"));
-            }
-            if b.words_per_element() != k.words_per_element || b.len() != count {
-                return bad(format!(
-                    "buffer {i} does not match the kernel's element size or the output's length"
-                ));
-            }
-        }
-        if inputs.iter().any(|b| b.same_buffer(output)) {
-            return bad("the output is also an input".to_owned());
-        }
+        crate::batch::check_elementwise(shared, k, inputs, output)?;
         if count == 0 {
             return Ok(());
         }
