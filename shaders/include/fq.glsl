@@ -17,15 +17,17 @@
 #ifndef FQ_GLSL
 #define FQ_GLSL
 
-// The Montgomery multiplication accumulates in 64-bit integers (shaderInt64): a 32 x 32 -> 64
-// bit multiply-add is one instruction on NVIDIA (IMAD.WIDE.U32), against umulExtended plus two
-// uaddCarry on 32-bit words. Its loops are unrolled in the SPIR-V ([[unroll]]); the short
-// linear loops are left to the driver. Measured on the H100 (driver 580.159.04, 2026-11-21,
+// The Montgomery multiplication runs on the FP64 pipe (shaderFloat64): operands in 16 words of
+// 24 bits, every product (< 2^48) and every column sum (< 2^53) is an integer that a double
+// holds exactly, so a fused multiply-add (DFMA) is an exact 24 x 24 -> 48-bit multiply-add
+// into a 53-bit accumulator. The FP64 units work beside the integer units, and the columns
+// have no carry chain between them. Measured on the H100 (driver 580.159.04, 2026-11-21,
 // 16Mi resident elements, 20 back-to-back dispatches after a warm-up; docs/performance.md):
 // Montgomery products per second
-//   32-bit words, loops rolled (driver's choice) ........  6.95 G/s
-//   32-bit words, every loop [[unroll]] .................  7.8 G/s
-//   64-bit accumulation, [[unroll]] (this file) ......... 16.6 G/s
+//   32-bit words, umulExtended + uaddCarry, loops rolled ......  6.95 G/s
+//   32-bit words, 64-bit accumulation (IMAD.WIDE), [[unroll]] .. 16.7 G/s
+//   24-bit words, 64-bit integer columns, [[unroll]] ........... 14.7 G/s
+//   24-bit words, FP64 columns (DFMA), [[unroll]] (this file) .. 19.8 G/s
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 
@@ -36,9 +38,6 @@ const uint FQ_P[12] = uint[12](
     0xffffaaabu, 0xb9feffffu, 0xb153ffffu, 0x1eabfffeu,
     0xf6b0f624u, 0x6730d2a0u, 0xf38512bfu, 0x64774b84u,
     0x434bacd7u, 0x4b1ba7b6u, 0x397fe69au, 0x1a0111eau);
-
-// -p^-1 mod 2^32, the Montgomery reduction factor per 32-bit word (p * FQ_INV == -1 mod 2^32).
-const uint FQ_INV = 0xfffcfffdu;
 
 // R^2 mod p (R = 2^384): fq_mont_mul(x, FQ_R2) = x * R mod p, the Montgomery form of x.
 // Equal to blst's BLS12_381_RR.
@@ -168,47 +167,89 @@ void fq_double(in uint a[12], out uint r[12]) {
     fq_reduce_once(s, r);
 }
 
-// r = a * b * R^-1 mod p (Montgomery multiplication), R = 2^384, for a, b < p.
+// p in 16 words of 24 bits, as doubles (exact), for the FP64 Montgomery multiplication.
+const double FQ_P24[16] = double[16](
+    16755371.0lf, 16777215.0lf, 16759294.0lf, 11621375.0lf,
+    11272190.0lf, 16131102.0lf, 10548912.0lf, 6762706.0lf,
+    8721087.0lf, 4949235.0lf, 14115959.0lf, 4410284.0lf,
+    1812406.0lf, 15112779.0lf, 15350143.0lf, 1704209.0lf);
+
+// -p^-1 mod 2^24, the Montgomery reduction factor per 24-bit word.
+const uint FQ_INV24 = 0xfcfffdu;
+
+const uint FQ_MASK24 = 0xffffffu;
+
+// The 12 words of 32 bits as 16 words of 24 bits (3 words hold 4 of them: 96 bits).
+void fq_to_words24(in uint w[12], out uint l[16]) {
+    [[unroll]] for (int k = 0; k < 4; ++k) {
+        l[4 * k] = w[3 * k] & FQ_MASK24;
+        l[4 * k + 1] = (w[3 * k] >> 24) | ((w[3 * k + 1] & 0xffffu) << 8);
+        l[4 * k + 2] = (w[3 * k + 1] >> 16) | ((w[3 * k + 2] & 0xffu) << 16);
+        l[4 * k + 3] = w[3 * k + 2] >> 8;
+    }
+}
+
+// r = a * b * R^-1 mod p (Montgomery multiplication), R = 2^384 = (2^24)^16, for a, b < p.
 //
-// CIOS (coarsely integrated operand scanning) over 32-bit words, W = 2^32: for each word b[i],
-// t += a * b[i], then m = t[0] * (-p^-1) mod W makes t + m * p divisible by W, and
-// t = (t + m * p) / W. After 12 rounds t = a * b * W^-12 = a * b * R^-1 (mod p).
+// CIOS (coarsely integrated operand scanning) over 24-bit words, W = 2^24: for each word
+// y[i] of b, t += a * y[i]; then m = t[0] * (-p^-1) mod W makes t + m * p divisible by W, and
+// t = (t + m * p) / W. After 16 rounds t = a * b * W^-16 = a * b * R^-1 (mod p).
 //
-// Word steps accumulate in 64 bits: c + x * y + t <= (2^32 - 1) + (2^32 - 1)^2 + (2^32 - 1)
-// = 2^64 - 1, so c never overflows; its high word is the carry into the next word.
+// Unlike a 32-bit CIOS, the words of t are not kept below W: t[j] is a column sum held in a
+// double, and t = sum t[j] * W^j. Only t[0]'s overflow is moved (into t[1]) when t[0] leaves.
+// Exactness: each round adds at most two products < 2^48 to a column, a column lives through
+// at most 16 rounds, and a moved carry is < 2^29: a column stays below
+// 32 * (2^24 - 1)^2 + 2^29 < 2^53, so every DFMA result is an exact integer (whether or not
+// the driver fuses it: the product alone is exact too). The low 24 bits of t, which m needs,
+// are t[0] mod 2^24, read after an exact conversion to an integer.
 //
-// Bounds: a < p, and b any 12-word value (b < R; in practice b < p). t starts at 0; if
-// t < 2p before a round, then t + a * b[i] + m * p < 2p + (W - 1)p + (W - 1)p = 2Wp, so
-// after the division by W, t < 2p again. 2Wp < 2^414, so each round's sum fits in 13 words
-// (t[0..11] plus the scalar t12) and the shifted t in 12. The final t < 2p needs only one
-// conditional subtraction of p.
+// Bounds: as for any CIOS, t < 2p after every round when a < p and b < R (t + a * y[i] + m * p
+// < 2p + (W - 1)p + (W - 1)p = 2Wp before the division by W), so the final t < 2p < 2^382
+// fits the 16 words once its columns are carried, and one conditional subtraction of p ends.
 void fq_mont_mul(in uint a[12], in uint b[12], out uint r[12]) {
-    uint t[12];
-    [[unroll]] for (int j = 0; j < 12; ++j) {
-        t[j] = 0u;
+    uint x[16], y[16];
+    fq_to_words24(a, x);
+    fq_to_words24(b, y);
+    double xd[16], t[16];
+    [[unroll]] for (int j = 0; j < 16; ++j) {
+        xd[j] = double(x[j]);
+        t[j] = 0.0lf;
     }
-    [[unroll]] for (int i = 0; i < 12; ++i) {
-        // t += a * b[i]: t < 2p + (W - 1)p < 2^414, 13 words.
-        uint64_t bi = uint64_t(b[i]);
-        uint64_t c = 0ul;
-        [[unroll]] for (int j = 0; j < 12; ++j) {
-            c += uint64_t(a[j]) * bi + uint64_t(t[j]);
-            t[j] = uint(c);
-            c >>= 32;
+    [[unroll]] for (int i = 0; i < 16; ++i) {
+        double yi = double(y[i]);
+        [[unroll]] for (int j = 0; j < 16; ++j) {
+            t[j] = fma(xd[j], yi, t[j]);
         }
-        uint t12 = uint(c);
-        // t = (t + m * p) / W. The low word of t + m * p is 0 by the choice of m.
-        uint64_t m = uint64_t(t[0] * FQ_INV);
-        c = (m * uint64_t(FQ_P[0]) + uint64_t(t[0])) >> 32;
-        [[unroll]] for (int j = 1; j < 12; ++j) {
-            c += m * uint64_t(FQ_P[j]) + uint64_t(t[j]);
-            t[j - 1] = uint(c);
-            c >>= 32;
+        // t[0] < 2^53: the conversion is exact; its low 32 bits give t mod 2^24.
+        double m = double((uint(uint64_t(t[0])) * FQ_INV24) & FQ_MASK24);
+        [[unroll]] for (int j = 0; j < 16; ++j) {
+            t[j] = fma(m, FQ_P24[j], t[j]);
         }
-        // The 13-word sum is < 2Wp, so after the shift t < 2p < 2^382: this never carries.
-        t[11] = t12 + uint(c);
+        // t[0] is now a multiple of W: its quotient (exact, a power-of-two scaling) moves up
+        // into the next column, and the columns shift down one word (the division by W).
+        double carry = t[0] * (1.0lf / 16777216.0lf);
+        [[unroll]] for (int j = 0; j < 15; ++j) {
+            t[j] = t[j + 1];
+        }
+        t[15] = 0.0lf;
+        t[0] += carry;
     }
-    fq_reduce_once(t, r);
+    // Carry the columns into 24-bit words (t < 2^382: nothing is left above the 16th), then
+    // repack them as 12 words of 32 bits.
+    uint l[16];
+    uint64_t c = 0ul;
+    [[unroll]] for (int j = 0; j < 16; ++j) {
+        c += uint64_t(t[j]);
+        l[j] = uint(c) & FQ_MASK24;
+        c >>= 24;
+    }
+    uint s[12];
+    [[unroll]] for (int k = 0; k < 4; ++k) {
+        s[3 * k] = l[4 * k] | (l[4 * k + 1] << 24);
+        s[3 * k + 1] = (l[4 * k + 1] >> 8) | (l[4 * k + 2] << 16);
+        s[3 * k + 2] = (l[4 * k + 2] >> 16) | (l[4 * k + 3] << 8);
+    }
+    fq_reduce_once(s, r);
 }
 
 // r = a^2 * R^-1 mod p (Montgomery squaring). A dedicated squaring could skip about a

@@ -34,10 +34,12 @@ use crate::{FieldError, Fq, FqMont};
 /// Elements per rayon task at least, for linear operations (add, sub, neg, double: a few
 /// ns each): below this a task costs less than handing it to another thread (~1 us).
 const LINEAR_CHUNK: usize = 4096;
-/// The same for operations with a Montgomery multiplication (~20-100 ns each): a 1Ki-element
-/// mul ran 1.7x slower with the linear chunk than with rayon's default split (measured on
-/// the 2-core development machine, `hybrid-exec bench`'s "CPU mul" figures).
-const MUL_CHUNK: usize = 256;
+/// The same for operations with a Montgomery multiplication (~20-100 ns each): small enough
+/// that a 1Ki batch still splits into 16 tasks. Measured with `hybrid-exec bench` (16-core
+/// H100 host, 2026-11-21, interleaved with a plain rayon loop, median ns per element): with
+/// 256 a 1Ki mul took 68.3 against the loop's 59.3; with 64, 25.8 against 56.0 (64Ki: 8.9
+/// against 9.8; 1Mi and 16Mi within 2%).
+const MUL_CHUNK: usize = 64;
 
 // All batch operations go through these three helpers. Each builds the result with an
 // indexed collect, which writes every element straight into the new Vec: no zero-fill pass,

@@ -2,6 +2,7 @@ use std::fmt;
 
 use blst::blst_fp;
 use rand::RngCore;
+use rayon::prelude::*;
 
 use crate::blst_ops;
 use crate::FieldError;
@@ -181,9 +182,33 @@ fn check_batch<T>(
     limbs: &[[u64; FQ_LIMBS]],
     wrap: fn([u64; FQ_LIMBS]) -> T,
 ) -> Result<Vec<T>, FieldError> {
-    match limbs.iter().position(|l| !is_canonical(l)) {
+    match first_non_canonical(limbs) {
         Some(i) => Err(FieldError::NotCanonical { index: Some(i) }),
         None => Ok(limbs.iter().map(|l| wrap(*l)).collect()),
+    }
+}
+
+/// The index of the first element of `limbs` that is not canonical (`>= p`), if any; in
+/// parallel for large batches. Nearly every element's top limb is below p's, which settles
+/// it: each block first takes a branch-free pass over its top limbs, and only a block with a
+/// top limb at or above p's gets the exact comparison. (The exact scan alone, on 16Mi
+/// results in host memory, cost 0.1 ns per element more than such a pass, on the H100
+/// machine: 2.19-2.23 against 2.07-2.09 ns for a 16Mi add from host vectors.)
+pub(crate) fn first_non_canonical(limbs: &[[u64; FQ_LIMBS]]) -> Option<usize> {
+    const BLOCK: usize = 1 << 12;
+    let top = Fq::MODULUS[FQ_LIMBS - 1];
+    let scan = |(b, xs): (usize, &[[u64; FQ_LIMBS]])| {
+        if xs.iter().fold(true, |ok, x| ok & (x[FQ_LIMBS - 1] < top)) {
+            return None;
+        }
+        xs.iter()
+            .position(|x| !is_canonical(x))
+            .map(|i| b * BLOCK + i)
+    };
+    if limbs.len() <= 4 * BLOCK {
+        limbs.chunks(BLOCK).enumerate().find_map(scan)
+    } else {
+        limbs.par_chunks(BLOCK).enumerate().find_map_first(scan)
     }
 }
 

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use vk_backend::{Context, Kernel, KernelDesc};
 
 use crate::error::check_lengths;
-use crate::fq::{is_canonical, FQ_BYTES, FQ_LIMBS};
+use crate::fq::{first_non_canonical, is_canonical, FQ_BYTES, FQ_LIMBS};
 use crate::{FieldError, Fq, FqMont};
 
 /// The SPIR-V of `shaders/fq/<name>.comp`.
@@ -227,9 +227,11 @@ impl FqGpu {
     }
 
     fn build(ctx: Arc<Context>, workgroup_size: Option<u32>) -> Result<Self, FieldError> {
-        if !ctx.shader_int64() {
+        if !ctx.shader_int64() || !ctx.shader_float64() {
             return Err(FieldError::Gpu(vk_backend::Error::Unsupported {
-                what: "shaderInt64 (64-bit integers in shaders, used by the Fq multiplication kernels)".to_owned(),
+                what: "shaderInt64 and shaderFloat64 (64-bit integers and doubles in shaders, \
+                       used by the Fq multiplication kernels)"
+                    .to_owned(),
             }));
         }
         if let Some(size) = workgroup_size.filter(|&s| s > MAX_WORKGROUP_SIZE) {
@@ -625,16 +627,7 @@ fn read_limbs_into<O: GpuElement>(
     base: usize,
 ) -> Result<(), FieldError> {
     let limbs = words.as_chunks::<FQ_LIMBS>().0;
-    let bad = |w: &[u64; FQ_LIMBS]| !is_canonical(w);
-    let first_bad = if limbs.len() <= COPY_CHUNK {
-        limbs.iter().position(bad)
-    } else {
-        limbs
-            .par_iter()
-            .with_min_len(COPY_CHUNK)
-            .position_first(bad)
-    };
-    if let Some(i) = first_bad {
+    if let Some(i) = first_non_canonical(limbs) {
         return Err(FieldError::GpuResultNotCanonical { index: base + i });
     }
     let copy = |(o, w): (&mut [O], &[[u64; FQ_LIMBS]])| {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use vk_backend::{Context, DeviceBuffer};
 
-use crate::fq::is_canonical;
+use crate::fq::first_non_canonical;
 use crate::{FieldError, Fq, FqGpu, FqProgram, FQ_LIMBS};
 
 /// A vector of canonical Fq elements in host memory that the GPU reaches directly
@@ -127,13 +127,8 @@ impl FqProgram {
         let mut first_bad = None;
         ctx.run_streamed_buffers(&kernel, &bufs, &out.buf, 0, |range, words| {
             if first_bad.is_none() {
-                first_bad = words
-                    .as_chunks::<FQ_LIMBS>()
-                    .0
-                    .par_iter()
-                    .with_min_len(CHUNK)
-                    .position_first(|x| !is_canonical(x))
-                    .map(|i| range.start + i);
+                first_bad =
+                    first_non_canonical(words.as_chunks::<FQ_LIMBS>().0).map(|i| range.start + i);
             }
         })?;
         if let Some(index) = first_bad {

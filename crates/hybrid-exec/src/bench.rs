@@ -93,6 +93,31 @@ fn sample(warmup: usize, samples: usize, mut f: impl FnMut() -> Result<f64>) -> 
     (0..samples).map(|_| f()).collect()
 }
 
+/// Samples two routines alternately (A B, then B A, ...), so that drift in the machine's
+/// state (clock, other load, caches) falls on both alike; returns (A's, B's) samples.
+fn sample_pair(
+    warmup: usize,
+    samples: usize,
+    mut a: impl FnMut() -> Result<f64>,
+    mut b: impl FnMut() -> Result<f64>,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    for _ in 0..warmup {
+        a()?;
+        b()?;
+    }
+    let (mut va, mut vb) = (Vec::with_capacity(samples), Vec::with_capacity(samples));
+    for i in 0..samples {
+        if i % 2 == 0 {
+            va.push(a()?);
+            vb.push(b()?);
+        } else {
+            vb.push(b()?);
+            va.push(a()?);
+        }
+    }
+    Ok((va, vb))
+}
+
 fn secs<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, f64)> {
     let start = Instant::now();
     let out = f()?;
@@ -416,19 +441,29 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
     sizes.dedup();
     for n in sizes {
         let (x, y) = (&a[..n], &b[..n]);
-        let plain_add = sample(3, n_for(n, few), || {
-            Ok(secs(|| {
-                Ok(x.par_iter()
-                    .zip(y)
-                    .map(|(p, q)| field_bls12::cpu::add_one(p, q))
-                    .collect::<Vec<Fq>>())
-            })?
-            .1 * 1e9
-                / n as f64)
-        })?;
-        let ours_add = sample(3, n_for(n, few), || {
-            Ok(secs(|| Ok(field_bls12::cpu::add(x, y)?))?.1 * 1e9 / n as f64)
-        })?;
+        let per_elem =
+            |f: &mut dyn FnMut() -> Result<()>| -> Result<f64> { Ok(secs(f)?.1 * 1e9 / n as f64) };
+        let (plain_add, ours_add) = sample_pair(
+            3,
+            n_for(n, few),
+            || {
+                per_elem(&mut || {
+                    let v: Vec<Fq> = x
+                        .par_iter()
+                        .zip(y)
+                        .map(|(p, q)| field_bls12::cpu::add_one(p, q))
+                        .collect();
+                    drop(std::hint::black_box(v));
+                    Ok(())
+                })
+            },
+            || {
+                per_elem(&mut || {
+                    drop(std::hint::black_box(field_bls12::cpu::add(x, y)?));
+                    Ok(())
+                })
+            },
+        )?;
         push(
             &mut figures,
             &format!("CPU add, {n} elem"),
@@ -436,15 +471,23 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
             ours_add,
             Some(("plain rayon loop", median(&plain_add))),
         );
-        let plain_mul = sample(3, n_for(n, few), || {
-            Ok(
-                secs(|| Ok(x.par_iter().zip(y).map(|(p, q)| p * q).collect::<Vec<Fq>>()))?.1 * 1e9
-                    / n as f64,
-            )
-        })?;
-        let ours_mul = sample(3, n_for(n, few), || {
-            Ok(secs(|| Ok(field_bls12::cpu::mul(x, y)?))?.1 * 1e9 / n as f64)
-        })?;
+        let (plain_mul, ours_mul) = sample_pair(
+            3,
+            n_for(n, few),
+            || {
+                per_elem(&mut || {
+                    let v: Vec<Fq> = x.par_iter().zip(y).map(|(p, q)| p * q).collect();
+                    drop(std::hint::black_box(v));
+                    Ok(())
+                })
+            },
+            || {
+                per_elem(&mut || {
+                    drop(std::hint::black_box(field_bls12::cpu::mul(x, y)?));
+                    Ok(())
+                })
+            },
+        )?;
         push(
             &mut figures,
             &format!("CPU mul, {n} elem"),

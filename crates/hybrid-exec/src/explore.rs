@@ -77,6 +77,65 @@ pub(crate) fn run(spv_dir: Option<&Path>, only_kernels: bool) -> Result<()> {
         println!("wait: empty submit, spin {spin:>3} us: {us:.1} us");
     }
 
+    // Where a 1Ki round trip's time goes (FqGpu::add's steps, timed on the host).
+    {
+        let add = fq.kernel(FqOp::Add).clone();
+        let words: Vec<u64> = (0..1024 * 6).map(|i| i as u64 % 7).collect();
+        let mut phases: Vec<Vec<f64>> = vec![Vec::new(); 7];
+        for rep in 0..600 {
+            let t0 = Instant::now();
+            let (x, y, out) = (
+                ctx.alloc(1024, 6)?,
+                ctx.alloc(1024, 6)?,
+                ctx.alloc_host(1024, 6)?,
+            );
+            let t1 = Instant::now();
+            let mut batch = ctx.batch()?;
+            let t2 = Instant::now();
+            batch.upload(&x, |w| w.copy_from_slice(&words))?;
+            batch.upload(&y, |w| w.copy_from_slice(&words))?;
+            let t3 = Instant::now();
+            batch.dispatch(&add, &[&x, &y], &out)?;
+            let id = batch.read_host(&out)?;
+            let t4 = Instant::now();
+            let ticket = batch.submit()?;
+            let t5 = Instant::now();
+            let done = ticket.finish()?;
+            let t6 = Instant::now();
+            done.read(id, |w| std::hint::black_box(w.iter().sum::<u64>()))?;
+            drop(done);
+            drop((x, y, out));
+            let t7 = Instant::now();
+            if rep >= 100 {
+                for (i, (a, b)) in [
+                    (t0, t1),
+                    (t1, t2),
+                    (t2, t3),
+                    (t3, t4),
+                    (t4, t5),
+                    (t5, t6),
+                    (t6, t7),
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    phases[i].push((b - a).as_secs_f64() * 1e6);
+                }
+            }
+        }
+        let names = [
+            "alloc x3",
+            "batch",
+            "2 uploads (BAR writes)",
+            "dispatch + read_host",
+            "submit",
+            "wait",
+            "read + drop",
+        ];
+        for (n, v) in names.iter().zip(phases) {
+            println!("1Ki round trip phase {n}: {:.2} us", median(v));
+        }
+    }
     // Round trip of 1Ki: raw words vs Fq conversion; direct (BAR) vs staged.
     let add = fq.kernel(FqOp::Add).clone();
     let words: Vec<u64> = (0..1024 * 6).map(|i| i as u64 % 7).collect();
@@ -231,7 +290,7 @@ pub(crate) fn run(spv_dir: Option<&Path>, only_kernels: bool) -> Result<()> {
             ctx.alloc_host(n, 6)?,
             ctx.alloc_host(n, 6)?,
         );
-        for chunk_mib in [16usize, 32, 64, 128] {
+        for chunk_mib in [4usize, 8, 16, 32, 64] {
             for check in [false, true] {
                 let us = time_us(5, || {
                     ctx.run_streamed_buffers(

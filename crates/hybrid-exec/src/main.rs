@@ -324,13 +324,14 @@ fn devices() -> anyhow::Result<ExitCode> {
         Ok(ctx) => {
             let i = ctx.info();
             println!(
-                "chosen: {}: {} (preference discrete > integrated > virtual > CPU, or {}); transfer queue: {}, resizable BAR: {}, 64-bit shader integers: {}, host-memory import: {}",
+                "chosen: {}: {} (preference discrete > integrated > virtual > CPU, or {}); transfer queue: {}, resizable BAR: {}, 64-bit shader integers: {}, doubles: {}, host-memory import: {}",
                 i.index,
                 i.name,
                 vk_backend::ENV_DEVICE,
                 ctx.has_transfer_queue(),
                 ctx.direct_writes(),
                 ctx.shader_int64(),
+                ctx.shader_float64(),
                 ctx.imports_host_memory()
             );
         }

@@ -97,15 +97,19 @@ impl<'c> Batch<'c> {
         serial: u64,
         mut rec: Recorder,
         timed: bool,
+        after_earlier: bool,
     ) -> Result<Self, Error> {
         rec.begin(timed)?;
-        let raw = &shared.device.raw;
-        let all = vk::PipelineStageFlags::TRANSFER | vk::PipelineStageFlags::COMPUTE_SHADER;
-        // Earlier submissions on this queue may still run and may have written what this
-        // batch reads (or read what it writes): a barrier's first scope includes every
-        // command earlier in submission order, so one at the start orders us after them.
-        // SAFETY: the command buffer is recording.
-        unsafe { memory_barrier(raw, rec.cmd, all, all) };
+        if after_earlier {
+            let raw = &shared.device.raw;
+            let all = vk::PipelineStageFlags::TRANSFER | vk::PipelineStageFlags::COMPUTE_SHADER;
+            // Earlier submissions on this queue may still run and may have written what
+            // this batch reads (or read what it writes): a barrier's first scope includes
+            // every command earlier in submission order, so one at the start orders us
+            // after them.
+            // SAFETY: the command buffer is recording.
+            unsafe { memory_barrier(raw, rec.cmd, all, all) };
+        }
         Ok(Self {
             shared,
             serial,

@@ -566,6 +566,11 @@ impl Context {
         self.shared.device.shader_int64
     }
 
+    /// Whether kernels may use 64-bit floating point (shaderFloat64).
+    pub fn shader_float64(&self) -> bool {
+        self.shared.device.shader_float64
+    }
+
     /// Whether streamed uploads use a transfer-only queue (copy engines).
     pub fn has_transfer_queue(&self) -> bool {
         self.shared.device.upload.is_some()
@@ -771,7 +776,17 @@ impl Context {
     fn new_batch(&self, timed: bool) -> Result<Batch<'_>, Error> {
         self.shared.device.check_alive()?;
         let serial = self.shared.serial.fetch_add(1, Ordering::Relaxed);
-        Batch::new(&self.shared, serial, self.shared.recorder()?, timed)
+        Batch::new(&self.shared, serial, self.shared.recorder()?, timed, true)
+    }
+
+    /// A batch whose commands are not ordered after earlier submissions (no leading
+    /// barrier), so the GPU may run it alongside them: only for work whose buffers no
+    /// earlier submission still uses (the caller has waited for them) and that does not
+    /// conflict with the other unordered batches it runs beside.
+    pub(crate) fn unordered_batch(&self) -> Result<Batch<'_>, Error> {
+        self.shared.device.check_alive()?;
+        let serial = self.shared.serial.fetch_add(1, Ordering::Relaxed);
+        Batch::new(&self.shared, serial, self.shared.recorder()?, false, false)
     }
 
     /// Uploads `len` elements written by `fill` into a new resident buffer, and waits.

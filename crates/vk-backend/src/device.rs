@@ -341,6 +341,8 @@ pub(crate) struct Device {
     pub(crate) memory: MemoryFacts,
     /// Whether shaders may use 64-bit integers (the shaderInt64 feature is enabled).
     pub(crate) shader_int64: bool,
+    /// Whether shaders may use doubles (the shaderFloat64 feature is enabled).
+    pub(crate) shader_float64: bool,
     /// Host-memory import, when VK_EXT_external_memory_host is enabled.
     pub(crate) host_import: Option<HostImportSupport>,
     /// The driver's pipeline-cache UUID (changes with the driver build).
@@ -443,12 +445,14 @@ impl Device {
         }
         // Timeline semaphores are core in Vulkan 1.2 and mandatory there.
         let mut features12 = vk::PhysicalDeviceVulkan12Features::default().timeline_semaphore(true);
-        // 64-bit integers in shaders, where offered: 32x32->64-bit multiply-adds map to one
-        // instruction (IMAD.WIDE) on NVIDIA, the core of multi-word arithmetic.
+        // 64-bit integers and doubles in shaders, where offered: multi-word arithmetic uses
+        // both (the Fq multiplication accumulates exact integer products in doubles, on the
+        // FP64 units beside the integer ones).
         // SAFETY: `physical` comes from this live instance.
         let offered = unsafe { instance.raw.get_physical_device_features(physical) };
-        let features =
-            vk::PhysicalDeviceFeatures::default().shader_int64(offered.shader_int64 == vk::TRUE);
+        let features = vk::PhysicalDeviceFeatures::default()
+            .shader_int64(offered.shader_int64 == vk::TRUE)
+            .shader_float64(offered.shader_float64 == vk::TRUE);
         // Importing the caller's memory as buffers (VK_EXT_external_memory_host), where
         // offered: kernels and copy engines then reach it directly, without staging copies.
         let import_alignment = host_import_alignment(&instance, physical)?;
@@ -512,6 +516,7 @@ impl Device {
             limits,
             memory,
             shader_int64: features.shader_int64 == vk::TRUE,
+            shader_float64: features.shader_float64 == vk::TRUE,
             host_import,
             pipeline_cache_uuid,
             compute,

@@ -224,8 +224,11 @@ impl Context {
             .iter()
             .map(|b| b.host_access.lock().unwrap_or_else(|p| p.into_inner()))
             .collect();
-        for b in &host {
-            let last = b.last_use.load(std::sync::atomic::Ordering::Acquire);
+        // Every earlier use of the buffers is waited for, so the submissions below need no
+        // barrier against earlier work, and none between themselves (disjoint ranges): the
+        // GPU runs them back to back without draining in between.
+        for b in inputs.iter().chain([&output]) {
+            let last = b.buf.last_use.load(std::sync::atomic::Ordering::Acquire);
             shared.timeline.wait(last, shared.timeout, shared.spin)?;
         }
         let host_output = output.buf.kind == crate::memory::MemoryKind::HostStaging;
@@ -234,7 +237,7 @@ impl Context {
         let mut pending = VecDeque::new();
         let mut result = Ok(());
         for range in chunks {
-            let submitted = self.batch().and_then(|mut batch| {
+            let submitted = self.unordered_batch().and_then(|mut batch| {
                 batch.host_locks_held();
                 batch.dispatch_range(kernel, inputs, output, range.clone())?;
                 batch.submit()
@@ -273,10 +276,12 @@ impl Context {
 
 /// Bytes per buffer in each submission of [`Context::run_streamed_buffers`] unless the
 /// caller gives a chunk. Each submission ends with the GPU draining its last, partly filled
-/// wave of workgroups, and the host's work on the last range is not overlapped; measured on
-/// the H100 (2026-11-21, 16Mi add from host vectors, checked as it goes; the kernel alone
-/// 1.95 ns per element): uniform chunks of 8, 32, 64 and 128 MiB took 3.25, 2.25, 2.18 and
-/// 2.28 ns per element; quarters of the job halving towards the end, 2.37-2.51.
+/// wave of workgroups (even without a barrier between them, the driver does not overlap
+/// consecutive submissions), and the host's work on the last range is not overlapped;
+/// measured on the H100 (2026-11-21, 16Mi add from host vectors, checked as it goes; the
+/// kernel alone 1.95 ns per element): uniform chunks of 8, 32, 64 and 128 MiB took 3.25,
+/// 2.25, 2.18 and 2.28 ns per element; quarters of the job halving towards the end,
+/// 2.37-2.51; 64 MiB ranges with the last one split down to 16, 8 or 4 MiB, no better.
 const DIRECT_CHUNK_BYTES: u64 = 64 << 20;
 
 /// The element ranges of [`Context::run_streamed_buffers`]'s submissions: `chunk`
