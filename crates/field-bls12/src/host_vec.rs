@@ -92,6 +92,17 @@ impl FqGpu {
 }
 
 impl FqProgram {
+    /// Checks a job on host vectors: as many inputs as the program takes, all as long as
+    /// `out`.
+    ///
+    /// # Errors
+    /// [`FieldError::InvalidProgram`] for the wrong number of inputs,
+    /// [`FieldError::LengthMismatch`] for vectors of different lengths.
+    pub fn check_host_job(&self, inputs: &[&HostFqVec], out: &HostFqVec) -> Result<(), FieldError> {
+        let count = self.check_job(inputs.iter().map(|v| v.len()))?;
+        crate::error::check_lengths("program", out.len(), count)
+    }
+
     /// Runs the program from host vectors into `out`: the kernel (the tiled flavour, whose
     /// coalesced reads and writes run at PCIe speed) works on the host memory in place, in
     /// consecutive chunks; the CPU checks each finished chunk (every value must be
@@ -109,28 +120,52 @@ impl FqProgram {
         inputs: &[&HostFqVec],
         out: &mut HostFqVec,
     ) -> Result<(), FieldError> {
-        if inputs.len() != self.inputs() {
-            return Err(FieldError::InvalidProgram(format!(
-                "the program takes {} inputs, {} given",
-                self.inputs(),
-                inputs.len()
-            )));
-        }
-        for v in inputs {
-            crate::error::check_lengths("program", out.len(), v.len())?;
-        }
+        self.run_split_host(gpu, inputs, out, out.len())
+    }
+
+    /// Runs the program from host vectors into `out` on the GPU and the CPU at once
+    /// (co-execution): the GPU takes elements `0..gpu_len` as [`FqProgram::run_gpu_host`]
+    /// does, and meanwhile all cores compute the rest in place, as
+    /// [`FqProgram::run_cpu_into`]. Results are the same whatever the split. Pick `gpu_len`
+    /// so that both finish together: `len * g / (g + c)` for throughputs `g` and `c`.
+    ///
+    /// # Errors
+    /// As [`FqProgram::run_gpu_host`]; [`FieldError::Gpu`] also for `gpu_len` past the end
+    /// (nothing runs then).
+    pub fn run_split_host(
+        &self,
+        gpu: &FqGpu,
+        inputs: &[&HostFqVec],
+        out: &mut HostFqVec,
+        gpu_len: usize,
+    ) -> Result<(), FieldError> {
+        self.check_host_job(inputs, out)?;
         let kernel = gpu.program_kernel(self, true)?;
         let bufs: Vec<&DeviceBuffer> = inputs.iter().map(|v| &v.buf).collect();
         let ctx = gpu.context();
         // The GPU writes raw words: each finished chunk is checked while later ones move,
         // before any of them is seen as Fq again.
         let mut first_bad = None;
-        ctx.run_streamed_buffers(&kernel, &bufs, &out.buf, 0, |range, words| {
-            if first_bad.is_none() {
-                first_bad =
-                    first_non_canonical(words.as_chunks::<FQ_LIMBS>().0).map(|i| range.start + i);
-            }
-        })?;
+        let mut cpu = Ok(());
+        ctx.run_streamed_buffers_beside::<Fq>(
+            &kernel,
+            &bufs,
+            &out.buf,
+            gpu_len,
+            0,
+            |range, words| {
+                if first_bad.is_none() {
+                    first_bad = first_non_canonical(words.as_chunks::<FQ_LIMBS>().0)
+                        .map(|i| range.start + i);
+                }
+            },
+            |ins, o| {
+                if cpu.is_ok() {
+                    cpu = self.run_cpu_into(ins, o);
+                }
+            },
+        )?;
+        cpu?;
         if let Some(index) = first_bad {
             ctx.host_write::<[u64; FQ_LIMBS], _>(&out.buf, |w| {
                 w.par_chunks_mut(CHUNK).for_each(|c| c.fill([0; FQ_LIMBS]))

@@ -84,6 +84,18 @@ impl Op {
     fn multiplies(self) -> bool {
         matches!(self, Op::Mul | Op::Square)
     }
+
+    /// The operation on `a` (and `b` for the binary ones).
+    fn apply<T: ProgramValue>(self, a: T, b: T) -> T {
+        match self {
+            Op::Add => a.add(b),
+            Op::Sub => a.sub(b),
+            Op::Mul => a.mul(b),
+            Op::Square => a.square(),
+            Op::Neg => a.neg(),
+            Op::Double => a.double(),
+        }
+    }
 }
 
 /// One operation on values (SSA: each step defines value `inputs + index`).
@@ -360,16 +372,29 @@ impl FqProgram {
     }
 
     fn check_inputs(&self, inputs: &[&[Fq]]) -> Result<usize, FieldError> {
-        if inputs.len() != self.inputs {
+        self.check_job(inputs.iter().map(|x| x.len()))
+    }
+
+    /// Checks a job's inputs, given their lengths: as many as the program takes, all of
+    /// one length, which it returns.
+    ///
+    /// # Errors
+    /// [`FieldError::InvalidProgram`] for the wrong number of inputs,
+    /// [`FieldError::LengthMismatch`] for inputs of different lengths.
+    pub fn check_job(
+        &self,
+        mut lens: impl ExactSizeIterator<Item = usize>,
+    ) -> Result<usize, FieldError> {
+        if lens.len() != self.inputs {
             return Err(FieldError::InvalidProgram(format!(
                 "the program takes {} inputs, {} given",
                 self.inputs,
-                inputs.len()
+                lens.len()
             )));
         }
-        let count = inputs[0].len();
-        for other in &inputs[1..] {
-            check_lengths("program", count, other.len())?;
+        let count = lens.next().unwrap_or(0);
+        for other in lens {
+            check_lengths("program", count, other)?;
         }
         Ok(count)
     }
@@ -381,52 +406,97 @@ impl FqProgram {
     /// [`FieldError::LengthMismatch`] for inputs of different lengths.
     pub fn run_cpu(&self, inputs: &[&[Fq]]) -> Result<Vec<Fq>, FieldError> {
         let count = self.check_inputs(inputs)?;
-        // On the CPU a canonical multiplication costs two Montgomery products, and entering
-        // and leaving Montgomery form one per input and one for the output: carry values in
-        // Montgomery form only when the program multiplies more often than that costs.
-        let muls = self.multiplications();
-        if muls > self.inputs + 1 {
-            Ok(self.eval(inputs, count, Fq::to_mont, FqMont::to_canonical))
-        } else {
-            Ok(self.eval(inputs, count, |x: &Fq| *x, |x: &Fq| *x))
+        let mont = self.cpu_in_mont_form();
+        let run = |i| self.cpu_element(inputs, i, mont);
+        if self.runs_inline(count) {
+            return Ok((0..count).map(run).collect());
         }
-    }
-
-    /// Evaluates the steps per element on values of type `T` (all cores): `enter` on each
-    /// input, `leave` on the output. Both representations give the same canonical results.
-    fn eval<T>(
-        &self,
-        inputs: &[&[Fq]],
-        count: usize,
-        enter: impl Fn(&Fq) -> T + Sync,
-        leave: impl Fn(&T) -> Fq + Sync,
-    ) -> Vec<Fq>
-    where
-        T: Copy + Default + Send + Sync + ProgramValue,
-    {
-        (0..count)
+        // Built by an indexed collect: no zero-fill pass over fresh memory.
+        Ok((0..count)
             .into_par_iter()
             // A whole chain per element: short tasks already outweigh the hand-off.
             .with_min_len(64)
-            .map(|i| {
-                let mut v = [T::default(); MAX_PROGRAM_INPUTS + MAX_PROGRAM_STEPS];
-                for (k, input) in inputs.iter().enumerate() {
-                    v[k] = enter(&input[i]);
-                }
-                for (s, step) in self.steps.iter().enumerate() {
-                    let (a, b) = (v[step.a], v[step.b]);
-                    v[self.inputs + s] = match step.op {
-                        Op::Add => a.add(b),
-                        Op::Sub => a.sub(b),
-                        Op::Mul => a.mul(b),
-                        Op::Square => a.square(),
-                        Op::Neg => a.neg(),
-                        Op::Double => a.double(),
-                    };
-                }
-                leave(&v[self.output])
-            })
-            .collect()
+            .map(run)
+            .collect())
+    }
+
+    /// As [`FqProgram::run_cpu`], writing the results into `out` (as long as the inputs).
+    ///
+    /// # Errors
+    /// As [`FqProgram::run_cpu`]; [`FieldError::LengthMismatch`] when `out` has another
+    /// length (nothing is written then).
+    pub fn run_cpu_into(&self, inputs: &[&[Fq]], out: &mut [Fq]) -> Result<(), FieldError> {
+        let count = self.check_inputs(inputs)?;
+        check_lengths("program", count, out.len())?;
+        let mont = self.cpu_in_mont_form();
+        let run = |(i, o): (usize, &mut Fq)| *o = self.cpu_element(inputs, i, mont);
+        if self.runs_inline(count) {
+            out.iter_mut().enumerate().for_each(run);
+        } else {
+            out.par_iter_mut()
+                .enumerate()
+                .with_min_len(64)
+                .for_each(run);
+        }
+        Ok(())
+    }
+
+    /// Whether a CPU run of `count` elements stays on the calling thread: handing work to
+    /// rayon's pool from outside it costs 20-40 us when the pool's threads sleep (H100
+    /// host, `hybrid-exec scan`, 2026-11-21: a 256-element add took 36 us on the pool),
+    /// more than one core needs for ~4096 additions or ~200 multiplications.
+    fn runs_inline(&self, count: usize) -> bool {
+        let muls = self.multiplications();
+        let work = self.len() - muls + 20 * muls;
+        count.saturating_mul(work.max(1)) <= 4096
+    }
+
+    /// Whether the CPU carries values in Montgomery form: a canonical multiplication costs
+    /// two Montgomery products on the CPU, and entering and leaving Montgomery form one per
+    /// input and one for the output, so only when the program multiplies more often than
+    /// that costs. Both representations give the same canonical results.
+    fn cpu_in_mont_form(&self) -> bool {
+        self.multiplications() > self.inputs + 1
+    }
+
+    /// Element `i` of the program's result on the CPU (`mont`: see `cpu_in_mont_form`).
+    fn cpu_element(&self, inputs: &[&[Fq]], i: usize, mont: bool) -> Fq {
+        // One operation on the inputs (the usual job: add, mul, ...): straight to it, without
+        // the register file (the interpreter doubled the cost of a 1Ki add on one core).
+        if let [step] = self.steps.as_slice() {
+            if !mont && self.output == self.inputs {
+                let (a, b) = (inputs[step.a][i], inputs[step.b][i]);
+                return step.op.apply(a, b);
+            }
+        }
+        if mont {
+            self.eval(inputs, i, Fq::to_mont, FqMont::to_canonical)
+        } else {
+            self.eval(inputs, i, |x: &Fq| *x, |x: &Fq| *x)
+        }
+    }
+
+    /// Evaluates the steps on element `i` with values of type `T`: `enter` on each input,
+    /// `leave` on the output.
+    fn eval<T>(
+        &self,
+        inputs: &[&[Fq]],
+        i: usize,
+        enter: impl Fn(&Fq) -> T,
+        leave: impl Fn(&T) -> Fq,
+    ) -> Fq
+    where
+        T: Copy + Default + ProgramValue,
+    {
+        let mut v = [T::default(); MAX_PROGRAM_INPUTS + MAX_PROGRAM_STEPS];
+        for (k, input) in inputs.iter().enumerate() {
+            v[k] = enter(&input[i]);
+        }
+        for (s, step) in self.steps.iter().enumerate() {
+            let (a, b) = (v[step.a], v[step.b]);
+            v[self.inputs + s] = step.op.apply(a, b);
+        }
+        leave(&v[self.output])
     }
 
     /// As [`FqProgram::run_gpu`], writing the results into `out` (as long as the inputs)

@@ -61,17 +61,7 @@ impl FqGpu {
         program: &FqProgram,
         inputs: &[&FqVec],
     ) -> Result<FqVec, FieldError> {
-        if inputs.len() != program.inputs() {
-            return Err(FieldError::InvalidProgram(format!(
-                "the program takes {} inputs, {} given",
-                program.inputs(),
-                inputs.len()
-            )));
-        }
-        let count = inputs[0].len();
-        for other in &inputs[1..] {
-            crate::error::check_lengths("program", count, other.len())?;
-        }
+        let count = program.check_job(inputs.iter().map(|v| v.len()))?;
         let kernel = self.program_kernel(program, program.prefers_tiled())?;
         let out = self.context().alloc(count, FQ_LIMBS as u32)?;
         let bufs: Vec<&DeviceBuffer> = inputs.iter().map(|v| &v.buf).collect();

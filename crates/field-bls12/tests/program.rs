@@ -297,3 +297,85 @@ fn programs_stream_between_host_vectors() {
         Err(FieldError::LengthMismatch { .. })
     ));
 }
+
+/// chain10 by big integers (the independent oracle).
+fn chain10_by_oracle(a: &[Fq], b: &[Fq]) -> Vec<Fq> {
+    let p = common::modulus();
+    a.iter()
+        .zip(b)
+        .map(|(a, b)| {
+            let (a, b) = (common::to_big(a), common::to_big(b));
+            let mut x = a.clone();
+            for _ in 0..5 {
+                x = (x * &b) % &p;
+                x = (x + &a) % &p;
+            }
+            common::from_big(&x)
+        })
+        .collect()
+}
+
+#[test]
+fn programs_split_between_gpu_and_cpu_on_host_vectors() {
+    let Some(ctx) = vk_backend::test_support::test_context_with(
+        "programs_split_between_gpu_and_cpu_on_host_vectors",
+        |c| c.with_stream_chunk_bytes(48 * 2999),
+    ) else {
+        return;
+    };
+    let gpu = FqGpu::new(ctx.arc()).unwrap();
+    let add = {
+        let mut p = FqProgram::builder();
+        let (x, y) = (p.input(), p.input());
+        let s = p.add(x, y);
+        p.build(s).unwrap()
+    };
+    for n in [0usize, 1, 63, 65, 257, 2999, 20_000] {
+        let (a, b) = batch(n, 700 + n as u64);
+        let (ha, hb) = (
+            gpu.host_vec_from(&a).unwrap(),
+            gpu.host_vec_from(&b).unwrap(),
+        );
+        let want_chain = chain10_by_oracle(&a, &b);
+        assert_eq!(
+            want_chain,
+            chain10_by_ops(&a, &b),
+            "oracle vs blst, n = {n}"
+        );
+        let want_add = cpu::add(&a, &b).unwrap();
+        let mut splits = vec![0, 1, n / 3, n.saturating_sub(1), n];
+        splits.retain(|&k| k <= n);
+        splits.dedup();
+        for gpu_len in splits {
+            let mut out = gpu.alloc_host_vec(n).unwrap();
+            chain10()
+                .run_split_host(&gpu, &[&ha, &hb], &mut out, gpu_len)
+                .unwrap();
+            assert_eq!(
+                out.to_vec().unwrap(),
+                want_chain,
+                "chain, n = {n}, GPU {gpu_len}"
+            );
+            add.run_split_host(&gpu, &[&ha, &hb], &mut out, gpu_len)
+                .unwrap();
+            assert_eq!(
+                out.to_vec().unwrap(),
+                want_add,
+                "add, n = {n}, GPU {gpu_len}"
+            );
+        }
+    }
+    // A GPU share past the end is an error, and nothing is written.
+    let (a, b) = batch(10, 5);
+    let (ha, hb) = (
+        gpu.host_vec_from(&a).unwrap(),
+        gpu.host_vec_from(&b).unwrap(),
+    );
+    let mut out = gpu.alloc_host_vec(10).unwrap();
+    let err = add
+        .run_split_host(&gpu, &[&ha, &hb], &mut out, 11)
+        .unwrap_err();
+    assert!(matches!(err, FieldError::Gpu(_)), "{err}");
+    assert!(err.to_string().contains("past the end"), "{err}");
+    assert!(out.read(|v| v.iter().all(|x| *x == Fq::ZERO)).unwrap());
+}

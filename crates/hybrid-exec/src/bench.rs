@@ -548,6 +548,57 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
         );
     }
 
+    // Host vectors (GPU-visible host memory, no copies) through the router: GPU only, CPU
+    // only (in place, all cores), then Auto, which has seen both and may split the job
+    // (co-execution, the GPU's share from the two observed rates).
+    {
+        let (ha, hb) = (fq.host_vec_from(&a)?, fq.host_vec_from(&b)?);
+        let mut hout = fq.alloc_host_vec(large)?;
+        for (name, program) in [("add", &add_program), ("mul", &mul_program)] {
+            let mut run = |policy: hybrid_exec::Policy| -> Result<(Vec<f64>, hybrid_exec::Route)> {
+                let mut route = hybrid_exec::Route::Cpu;
+                let times = sample(1, few, || {
+                    let (r, t) =
+                        secs(|| Ok(router.run_host(policy, program, &[&ha, &hb], &mut hout)?))?;
+                    route = r;
+                    Ok(t * 1e9 / large as f64)
+                })?;
+                Ok((times, route))
+            };
+            let (gpu_only, _) = run(hybrid_exec::Policy::Gpu)?;
+            let (cpu_only, _) = run(hybrid_exec::Policy::Cpu)?;
+            let best = median(&gpu_only).min(median(&cpu_only));
+            let (auto, route) = run(hybrid_exec::Policy::Auto)?;
+            push(
+                &mut figures,
+                &format!("host vectors {name}, GPU only, {large} elem"),
+                Unit::NsPerElement,
+                gpu_only,
+                None,
+            );
+            push(
+                &mut figures,
+                &format!("host vectors {name}, CPU only, {large} elem"),
+                Unit::NsPerElement,
+                cpu_only,
+                None,
+            );
+            let route = match route {
+                hybrid_exec::Route::Split { gpu_len } => {
+                    format!("split, {:.0}% GPU", 100.0 * gpu_len as f64 / large as f64)
+                }
+                r => format!("{r:?}"),
+            };
+            push(
+                &mut figures,
+                &format!("host vectors {name}, auto ({route}), {large} elem"),
+                Unit::NsPerElement,
+                auto,
+                Some(("better of CPU and GPU only", best)),
+            );
+        }
+    }
+
     // Seed 001's seven batch compositions: upload, add and download every task in one batch.
     for (name, sizes) in seed_001_compositions() {
         let tasks: Vec<(Vec<Fq>, Vec<Fq>)> = sizes
@@ -597,11 +648,13 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
 }
 
 /// More samples for small sizes, where one sample is cheap and noisy.
+/// Samples for a CPU figure of `n` elements: many for short runs, whose times scatter most,
+/// and at least 9 pairs for long ones, enough for a stable median.
 fn n_for(n: usize, few: usize) -> usize {
     if n <= 1 << 16 {
         few * 20
     } else {
-        few
+        few.max(9)
     }
 }
 

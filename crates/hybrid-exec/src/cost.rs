@@ -15,6 +15,32 @@ pub enum Device {
     Gpu,
 }
 
+/// Where a job's data lives, which decides what reaching it costs each device.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Place {
+    /// Ordinary host memory (slices): the GPU path copies it to and from the device.
+    #[default]
+    Slices,
+    /// GPU-visible host memory (`HostFqVec`): kernels read and write it over the bus in
+    /// place, and the CPU works on it in place; nothing is copied.
+    HostVectors,
+}
+
+impl Place {
+    fn name(self) -> &'static str {
+        match self {
+            Place::Slices => "slices",
+            Place::HostVectors => "host",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        [Place::Slices, Place::HostVectors]
+            .into_iter()
+            .find(|p| p.name() == name)
+    }
+}
+
 /// What the model knows about a job before it runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct JobShape {
@@ -26,19 +52,26 @@ pub struct JobShape {
     pub muls: usize,
     /// Operations per element that only add, subtract, negate or double.
     pub linear: usize,
+    /// Where its inputs and output live.
+    pub place: Place,
 }
 
 /// Cold-start cost parameters (seconds and nanoseconds). The defaults come from
 /// `hybrid-exec bench` on the reference machine (H100 + 16 cores, docs/performance.md):
 /// a GPU round trip costs ~30 us fixed, host data crosses at ~9 ns per element and input
 /// (slices: copies and checks on the host), GPU arithmetic is nearly free at these sizes;
-/// 16 CPU cores add at ~2.8 ns and multiply at ~8.3 ns per element, with ~5 us to start.
+/// host vectors cost the GPU ~0.7 ns per element and vector (2.05 ns for an add's three);
+/// 16 CPU cores add at ~2.8 ns and multiply at ~8.3 ns per element, with ~20 us to start
+/// (`hybrid-exec scan`, 2026-11-21: a 1Ki add took 24 us, a 1Ki mul 31 us: waking the
+/// thread pool).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CostParams {
     /// GPU fixed cost of a round trip, ns.
     pub gpu_fixed_ns: f64,
     /// GPU host-data cost per element per input vector (plus one for the output), ns.
     pub gpu_ns_per_elem_per_vector: f64,
+    /// The same for host vectors, which kernels reach over the bus in place, ns.
+    pub gpu_ns_per_elem_per_host_vector: f64,
     /// GPU compute per element per multiplication, ns.
     pub gpu_ns_per_mul: f64,
     /// CPU fixed cost, ns.
@@ -54,8 +87,9 @@ impl Default for CostParams {
         Self {
             gpu_fixed_ns: 30_000.0,
             gpu_ns_per_elem_per_vector: 3.0,
+            gpu_ns_per_elem_per_host_vector: 0.7,
             gpu_ns_per_mul: 0.06,
-            cpu_fixed_ns: 5_000.0,
+            cpu_fixed_ns: 20_000.0,
             cpu_ns_per_linear: 2.8,
             cpu_ns_per_mul: 4.0,
         }
@@ -92,6 +126,7 @@ pub struct JobKind {
     inputs: usize,
     muls: usize,
     linear: usize,
+    place: Place,
 }
 
 impl From<JobShape> for JobKind {
@@ -100,6 +135,7 @@ impl From<JobShape> for JobKind {
             inputs: s.inputs,
             muls: s.muls,
             linear: s.linear,
+            place: s.place,
         }
     }
 }
@@ -115,8 +151,11 @@ impl CostModel {
     pub fn new(params: CostParams) -> Self {
         Self {
             params,
-            // Finer buckets than the pools': routing cares about 1Ki vs 4Ki.
-            buckets: SizeBucket::new(1024).expect("a power of two"),
+            // Finer buckets than the pools', from the smallest job the router weighs
+            // (MIN_GPU_LEN): below ~16Ki elements fixed costs dominate, so one bucket's
+            // time per element must not mix 256- and 1024-element jobs (a 10-op chain
+            // on the CPU took 363 ns per element at 256 and 67 at 1024 on the H100 host).
+            buckets: SizeBucket::new(256).expect("a power of two"),
             history: HashMap::new(),
         }
     }
@@ -139,9 +178,12 @@ impl CostModel {
                     + n * (s.linear as f64 * p.cpu_ns_per_linear + s.muls as f64 * p.cpu_ns_per_mul)
             }
             Device::Gpu => {
+                let per_vector = match s.place {
+                    Place::Slices => p.gpu_ns_per_elem_per_vector,
+                    Place::HostVectors => p.gpu_ns_per_elem_per_host_vector,
+                };
                 p.gpu_fixed_ns
-                    + n * ((s.inputs + 1) as f64 * p.gpu_ns_per_elem_per_vector
-                        + s.muls as f64 * p.gpu_ns_per_mul)
+                    + n * ((s.inputs + 1) as f64 * per_vector + s.muls as f64 * p.gpu_ns_per_mul)
             }
         }
     }
@@ -185,7 +227,8 @@ impl CostModel {
 
 impl CostModel {
     /// The observed samples as text lines
-    /// (`sample <cpu|gpu> <inputs> <muls> <linear> <bucket> <seen> <kept> <ns per element>`).
+    /// (`sample <cpu|gpu> <slices|host> <inputs> <muls> <linear> <bucket> <seen> <kept> <ns per
+    /// element>`).
     pub fn samples_to_text(&self) -> String {
         let mut lines: Vec<String> = self
             .history
@@ -196,8 +239,14 @@ impl CostModel {
                     Device::Gpu => "gpu",
                 };
                 format!(
-                    "sample {d} {} {} {} {bucket} {} {} {}",
-                    kind.inputs, kind.muls, kind.linear, b.seen, b.kept, b.mean_ns_per_elem
+                    "sample {d} {} {} {} {} {bucket} {} {} {}",
+                    kind.place.name(),
+                    kind.inputs,
+                    kind.muls,
+                    kind.linear,
+                    b.seen,
+                    b.kept,
+                    b.mean_ns_per_elem
                 )
             })
             .collect();
@@ -217,7 +266,7 @@ impl CostModel {
         {
             let bad = |why: &str| format!("line {}: {why}", i + 1);
             let f: Vec<&str> = line.split_whitespace().collect();
-            if f.len() != 9 || f[0] != "sample" {
+            if f.len() != 10 || f[0] != "sample" {
                 return Err(bad("not a sample line"));
             }
             let device = match f[1] {
@@ -225,15 +274,17 @@ impl CostModel {
                 "gpu" => Device::Gpu,
                 _ => return Err(bad("unknown device")),
             };
+            let place = Place::from_name(f[2]).ok_or_else(|| bad("unknown data place"))?;
             let n = |k: usize| f[k].parse::<usize>().map_err(|_| bad("bad number"));
             let kind = JobKind {
-                inputs: n(2)?,
-                muls: n(3)?,
-                linear: n(4)?,
+                inputs: n(3)?,
+                muls: n(4)?,
+                linear: n(5)?,
+                place,
             };
-            let bucket = n(5)?;
-            let (seen, kept) = (n(6)? as u32, n(7)? as u32);
-            let mean: f64 = f[8].parse().map_err(|_| bad("bad number"))?;
+            let bucket = n(6)?;
+            let (seen, kept) = (n(7)? as u32, n(8)? as u32);
+            let mean: f64 = f[9].parse().map_err(|_| bad("bad number"))?;
             if !mean.is_finite() || mean < 0.0 || kept > seen {
                 return Err(bad("impossible values"));
             }
@@ -260,7 +311,37 @@ mod tests {
             inputs: 2,
             muls: 0,
             linear: 1,
+            place: Place::Slices,
         }
+    }
+
+    #[test]
+    fn host_vectors_are_priced_without_copies_and_learned_apart() {
+        let mut m = CostModel::default();
+        let slices = shape(1 << 24);
+        let host = JobShape {
+            place: Place::HostVectors,
+            ..slices
+        };
+        // Cold: the GPU reaches host vectors in place, far cheaper than copying slices;
+        // the CPU costs the same.
+        assert!(m.predict(Device::Gpu, host) * 3 < m.predict(Device::Gpu, slices));
+        assert_eq!(m.predict(Device::Cpu, host), m.predict(Device::Cpu, slices));
+        assert!(m.predict(Device::Gpu, host) < m.predict(Device::Cpu, host));
+        // Samples of one place do not move the other's predictions, and survive the text
+        // form.
+        let before = m.predict(Device::Gpu, slices);
+        for _ in 0..=TRUST_AFTER {
+            m.observe(Device::Gpu, host, Duration::from_millis(34));
+        }
+        assert_eq!(m.predict(Device::Gpu, host), Duration::from_millis(34));
+        assert_eq!(m.predict(Device::Gpu, slices), before);
+        let mut back = CostModel::default();
+        back.add_samples_from_text(&m.samples_to_text()).unwrap();
+        assert_eq!(back.predict(Device::Gpu, host), Duration::from_millis(34));
+        assert!(back
+            .add_samples_from_text("sample gpu disk 2 0 1 256 4 3 1.0")
+            .is_err());
     }
 
     #[test]
@@ -272,6 +353,7 @@ mod tests {
             inputs: 2,
             muls: 5,
             linear: 5,
+            place: Place::Slices,
         };
         assert!(m.predict(Device::Gpu, chain) < m.predict(Device::Cpu, chain));
     }

@@ -282,6 +282,36 @@ pub(crate) fn run(spv_dir: Option<&Path>, only_kernels: bool) -> Result<()> {
             "host vectors 16Mi add (run_gpu_host): {:.2} ns/elem",
             us * 1e3 / n as f64
         );
+        // Co-execution by GPU share, and the host's memory bandwidth (16 threads adding
+        // plain vectors: the CPU side's ceiling).
+        for pct in [0usize, 40, 50, 55, 60, 65, 70, 80, 100] {
+            let k = n * pct / 100;
+            let us = time_us(5, || {
+                Ok(add.run_split_host(&g, &[&ha, &hb], &mut out, k)?)
+            })?;
+            println!(
+                "host vectors 16Mi add, {pct}% on the GPU: {:.3} ns/elem",
+                us * 1e3 / n as f64
+            );
+        }
+        let x: Vec<[u64; 6]> = (0..n as u64).into_par_iter().map(|i| [i; 6]).collect();
+        let y = x.clone();
+        let mut z = vec![[0u64; 6]; n];
+        let us = time_us(5, || {
+            z.par_chunks_mut(1 << 14)
+                .zip(x.par_chunks(1 << 14).zip(y.par_chunks(1 << 14)))
+                .for_each(|(z, (x, y))| {
+                    for ((z, x), y) in z.iter_mut().zip(x).zip(y) {
+                        *z = std::array::from_fn(|k| x[k] ^ y[k]);
+                    }
+                });
+            Ok(())
+        })?;
+        println!(
+            "host memory: 16 threads reading 2 x 768 MiB and writing 768 MiB: {:.3} ns/elem, {:.1} GB/s",
+            us * 1e3 / n as f64,
+            144.0 * n as f64 / (us * 1e3)
+        );
         // The same kernel over raw host buffers by chunk size, with and without a pass over
         // each finished chunk (what run_gpu_host's canonical check costs).
         let k = g.tiled_kernel(FqOp::Add).clone();

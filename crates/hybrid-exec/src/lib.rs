@@ -22,4 +22,5 @@ mod router;
 
 pub use router::{
     Policy, Route, Router, RouterConfig, RouterError, RouterStats, ENV_BACKEND, MIN_GPU_LEN,
+    MIN_SPLIT_GAIN,
 };

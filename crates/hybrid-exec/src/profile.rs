@@ -10,7 +10,7 @@ use crate::cost::CostModel;
 pub const ENV_PROFILE: &str = "HYBRID_EXEC_PROFILE";
 
 /// First line of every profile; the number is the format version.
-const HEADER: &str = "hybrid-exec profile 1";
+const HEADER: &str = "hybrid-exec profile 2";
 
 /// What a profile must match to be trusted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,6 +135,7 @@ mod tests {
             inputs: 2,
             muls: 1,
             linear: 0,
+            place: crate::cost::Place::Slices,
         };
         let mut model = CostModel::default();
         for _ in 0..5 {
@@ -181,11 +182,7 @@ mod tests {
             );
         }
         let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(
-            &path,
-            text.replace("hybrid-exec profile 1", "hybrid-exec profile 0"),
-        )
-        .unwrap();
+        std::fs::write(&path, text.replace(HEADER, "hybrid-exec profile 1")).unwrap();
         assert!(load(&path, &key(), &mut CostModel::default())
             .unwrap_err()
             .contains("format version"));

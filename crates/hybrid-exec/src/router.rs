@@ -5,10 +5,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use field_bls12::{FieldError, Fq, FqGpu, FqProgram};
+use field_bls12::{FieldError, Fq, FqGpu, FqProgram, HostFqVec};
 use vk_backend::{Context, ContextConfig};
 
-use crate::cost::{CostModel, CostParams, Device, JobShape};
+use crate::cost::{CostModel, CostParams, Device, JobShape, Place};
 
 /// Environment variable forcing the policy: `cpu`, `gpu`, `auto`, or `off` (CPU only, and
 /// the GPU is not even opened).
@@ -56,6 +56,11 @@ pub struct RouterConfig {
     /// compete for the same cores and memory bandwidth (the GPU half's host copies and
     /// checks run on the CPU too).
     pub co_execute_above: usize,
+    /// The same for jobs on host vectors ([`Router::run_host`]), where nothing is copied:
+    /// from 1Mi elements by default (H100 host, 2026-11-21, 16Mi add: 1.26-1.39x faster
+    /// than the GPU alone; a mul, whose GPU part is PCIe-bound, gained nothing, and the
+    /// model then keeps it whole).
+    pub co_execute_host_above: usize,
     /// The cost model's cold-start parameters.
     pub cost: CostParams,
     /// Where calibration profiles live (`None`: no profile is read or written).
@@ -68,6 +73,7 @@ impl Default for RouterConfig {
             policy: Policy::Auto,
             use_gpu: true,
             co_execute_above: usize::MAX,
+            co_execute_host_above: 1 << 20,
             cost: CostParams::default(),
             profile_dir: None,
         }
@@ -158,6 +164,7 @@ pub struct Router {
     /// The same for the CPU: concurrent CPU jobs share one rayon pool, so they queue too.
     cpu_in_flight_ns: AtomicU64,
     co_execute_above: usize,
+    co_execute_host_above: usize,
     /// The calibration profile of this device (path and key), when profiles are on.
     profile: Option<(std::path::PathBuf, crate::profile::ProfileKey)>,
     /// What happened to the profile when the router started.
@@ -169,6 +176,10 @@ pub struct Router {
 /// for 256 elements of even a 10-op chain (~8 us on 16 cores), and for jobs this small the
 /// model's bookkeeping (~0.2 us) would be half the cost (measured by `hybrid-exec scan`).
 pub const MIN_GPU_LEN: usize = 256;
+
+/// The least predicted speed-up over the better device alone for which [`Policy::Auto`]
+/// splits a job (see [`Router::plan`]).
+pub const MIN_SPLIT_GAIN: f64 = 1.3;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -241,6 +252,7 @@ impl Router {
             gpu_in_flight_ns: AtomicU64::new(0),
             cpu_in_flight_ns: AtomicU64::new(0),
             co_execute_above: config.co_execute_above,
+            co_execute_host_above: config.co_execute_host_above,
         }
     }
 
@@ -283,7 +295,7 @@ impl Router {
 
     /// Predicted times of `program` over `len` elements on (CPU, GPU), for reports.
     pub fn predict(&self, program: &FqProgram, len: usize) -> (Duration, Duration) {
-        let shape = Self::shape(program, len);
+        let shape = Self::shape(program, len, Place::Slices);
         let m = lock(&self.model);
         (m.predict(Device::Cpu, shape), m.predict(Device::Gpu, shape))
     }
@@ -293,13 +305,14 @@ impl Router {
         lock(&self.stats).clone()
     }
 
-    fn shape(program: &FqProgram, len: usize) -> JobShape {
+    fn shape(program: &FqProgram, len: usize, place: Place) -> JobShape {
         let muls = program.multiplications();
         JobShape {
             len,
             inputs: program.inputs(),
             muls,
             linear: program.len() - muls,
+            place,
         }
     }
 
@@ -308,21 +321,35 @@ impl Router {
     /// other threads queue on the GPU and share the CPU's one thread pool), and a split in
     /// proportion to their speeds when both would take long enough to share.
     pub fn plan(&self, program: &FqProgram, len: usize) -> Route {
+        self.plan_for(program, len, Place::Slices)
+    }
+
+    /// [`Router::plan`] for data in `place`.
+    fn plan_for(&self, program: &FqProgram, len: usize, place: Place) -> Route {
         if self.gpu().is_none() || len < MIN_GPU_LEN {
             return Route::Cpu;
         }
-        let shape = Self::shape(program, len);
+        let shape = Self::shape(program, len, place);
+        let co_execute_above = match place {
+            Place::Slices => self.co_execute_above,
+            Place::HostVectors => self.co_execute_host_above,
+        };
         let (cpu, gpu) = {
             let m = lock(&self.model);
             (m.predict(Device::Cpu, shape), m.predict(Device::Gpu, shape))
         };
         let gpu_done = gpu + Duration::from_nanos(self.gpu_in_flight_ns.load(Ordering::Relaxed));
         let cpu = cpu + Duration::from_nanos(self.cpu_in_flight_ns.load(Ordering::Relaxed));
-        if len >= self.co_execute_above {
-            // Rates add: give the GPU the share that makes both finish together.
+        if len >= co_execute_above {
+            // Rates add: give the GPU the share that makes both finish together, when that
+            // promises enough: both halves share the host's memory bandwidth, so a split
+            // gains less than the rates alone predict (H100 host, 16Mi from host vectors:
+            // an add predicted 1.61x faster than the GPU alone ran 1.22-1.39x; a mul
+            // predicted 1.19x ran 0.90-0.97x).
             let (c, g) = (cpu.as_secs_f64(), gpu_done.as_secs_f64());
             let share = c / (c + g);
-            if (0.1..=0.9).contains(&share) {
+            let gain = c.min(g) / (c * g / (c + g));
+            if (0.1..=0.9).contains(&share) && gain >= MIN_SPLIT_GAIN {
                 return Route::Split {
                     gpu_len: ((len as f64 * share) as usize).clamp(1, len - 1),
                 };
@@ -417,12 +444,73 @@ impl Router {
         Ok(out)
     }
 
+    /// Runs `program` from host vectors into `out` under `policy`, in place: on the CPU
+    /// (all cores), on the GPU ([`FqProgram::run_gpu_host`]) or both at once
+    /// ([`FqProgram::run_split_host`]), priced for data the GPU reaches without copies.
+    /// Returns the route taken. A GPU failure is recomputed on the CPU (logged once,
+    /// counted), as for [`Router::run`].
+    ///
+    /// # Errors
+    /// [`RouterError::Field`] for an invalid job (nothing is written), or when the vectors'
+    /// memory cannot be reached after a GPU failure.
+    pub fn run_host(
+        &self,
+        policy: Policy,
+        program: &FqProgram,
+        inputs: &[&HostFqVec],
+        out: &mut HostFqVec,
+    ) -> Result<Route, RouterError> {
+        program.check_host_job(inputs, out)?;
+        let len = out.len();
+        let route = match policy {
+            Policy::Cpu => Route::Cpu,
+            Policy::Gpu if self.gpu().is_some() => Route::Gpu,
+            Policy::Gpu => Route::Cpu,
+            Policy::Auto => self.plan_for(program, len, Place::HostVectors),
+        };
+        let shape = Self::shape(program, len, Place::HostVectors);
+        let Some(gpu) = self.gpu() else {
+            lock(&self.stats).cpu_jobs += 1;
+            return Ok(cpu_on_host_vectors(program, inputs, out).map(|()| Route::Cpu)?);
+        };
+        let (gpu_len, device) = match route {
+            Route::Cpu => (0, Some(Device::Cpu)),
+            Route::Gpu => (len, Some(Device::Gpu)),
+            Route::Split { gpu_len } => (gpu_len.min(len), None),
+        };
+        {
+            let mut stats = lock(&self.stats);
+            match route {
+                Route::Cpu => stats.cpu_jobs += 1,
+                Route::Gpu => stats.gpu_jobs += 1,
+                Route::Split { .. } => stats.split_jobs += 1,
+            }
+        }
+        let start = Instant::now();
+        match program.run_split_host(gpu, inputs, out, gpu_len) {
+            Ok(()) => {
+                if let Some(device) = device.filter(|_| len >= MIN_GPU_LEN) {
+                    lock(&self.model).observe(device, shape, start.elapsed());
+                }
+                Ok(route)
+            }
+            Err(e @ (FieldError::InvalidProgram(_) | FieldError::LengthMismatch { .. })) => {
+                Err(e.into())
+            }
+            Err(e) => {
+                self.record_failure(&e);
+                cpu_on_host_vectors(program, inputs, out)?;
+                Ok(Route::Cpu)
+            }
+        }
+    }
+
     fn on_cpu(&self, program: &FqProgram, inputs: &[&[Fq]]) -> Result<Vec<Fq>, RouterError> {
         let len = inputs.first().map_or(0, |x| x.len());
         if len < MIN_GPU_LEN {
             return Ok(program.run_cpu(inputs)?); // never routed by the model: nothing to learn
         }
-        let shape = Self::shape(program, len);
+        let shape = Self::shape(program, len, Place::Slices);
         let predicted = lock(&self.model).predict(Device::Cpu, shape).as_nanos() as u64;
         self.cpu_in_flight_ns
             .fetch_add(predicted, Ordering::Relaxed);
@@ -440,7 +528,7 @@ impl Router {
     fn on_gpu(&self, program: &FqProgram, inputs: &[&[Fq]]) -> Option<Vec<Fq>> {
         let gpu = self.gpu()?;
         let len = inputs.first().map_or(0, |x| x.len());
-        let shape = Self::shape(program, len);
+        let shape = Self::shape(program, len, Place::Slices);
         let predicted = lock(&self.model).predict(Device::Gpu, shape).as_nanos() as u64;
         self.gpu_in_flight_ns
             .fetch_add(predicted, Ordering::Relaxed);
@@ -482,4 +570,19 @@ impl Router {
             );
         }
     }
+}
+
+/// `program` on the CPU from host vectors into `out`, through the vectors' own access
+/// (copies of the inputs: the path for a router without a GPU, or after a GPU failure).
+fn cpu_on_host_vectors(
+    program: &FqProgram,
+    inputs: &[&HostFqVec],
+    out: &mut HostFqVec,
+) -> Result<(), FieldError> {
+    let copies = inputs
+        .iter()
+        .map(|v| v.to_vec())
+        .collect::<Result<Vec<_>, _>>()?;
+    let refs: Vec<&[Fq]> = copies.iter().map(Vec::as_slice).collect();
+    out.write(|o| program.run_cpu_into(&refs, o))?
 }

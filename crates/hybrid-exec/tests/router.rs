@@ -209,3 +209,80 @@ fn calibration_profiles_carry_the_model_to_the_next_router() {
     drop((first, second));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn host_vector_jobs_take_every_route_with_the_same_bits() {
+    let Some(ctx) = test_context("host_vector_jobs_take_every_route_with_the_same_bits") else {
+        return;
+    };
+    let gpu = FqGpu::new(ctx.arc()).unwrap();
+    let mut config = RouterConfig::default();
+    config.co_execute_host_above = 256;
+    let router = Router::with_gpu(&config, Some(FqGpu::new(ctx.arc()).unwrap()));
+    let add = {
+        let mut p = FqProgram::builder();
+        let (x, y) = (p.input(), p.input());
+        let s = p.add(x, y);
+        p.build(s).unwrap()
+    };
+    for n in [0usize, 1, 63, 257, 20_000] {
+        let (a, b) = (random(n, 30 + n as u64), random(n, 31 + n as u64));
+        let (ha, hb) = (
+            gpu.host_vec_from(&a).unwrap(),
+            gpu.host_vec_from(&b).unwrap(),
+        );
+        for (program, want) in [
+            (&add, cpu::add(&a, &b).unwrap()),
+            (&chain10(), chain10_by_ops(&a, &b)),
+        ] {
+            for policy in [Policy::Cpu, Policy::Gpu, Policy::Auto] {
+                let mut out = gpu.alloc_host_vec(n).unwrap();
+                let route = router
+                    .run_host(policy, program, &[&ha, &hb], &mut out)
+                    .unwrap();
+                assert_eq!(
+                    out.to_vec().unwrap(),
+                    want,
+                    "n = {n}, {policy:?}, {route:?}"
+                );
+                match policy {
+                    Policy::Cpu => assert_eq!(route, Route::Cpu),
+                    Policy::Gpu => assert_eq!(route, Route::Gpu),
+                    Policy::Auto => {}
+                }
+            }
+        }
+    }
+    assert!(
+        router.stats().split_jobs > 0,
+        "Auto shares a 20000-element add between CPU and GPU: {:?}",
+        router.stats()
+    );
+    // Bad jobs are typed errors, and nothing is written.
+    let (a, b) = (random(10, 1), random(11, 2));
+    let (ha, hb) = (
+        gpu.host_vec_from(&a).unwrap(),
+        gpu.host_vec_from(&b).unwrap(),
+    );
+    let mut out = gpu.alloc_host_vec(10).unwrap();
+    for inputs in [&[&ha, &hb][..], &[&ha][..]] {
+        let err = router
+            .run_host(Policy::Auto, &add, inputs, &mut out)
+            .unwrap_err();
+        assert!(matches!(err, RouterError::Field(_)), "{err}");
+    }
+    assert!(out.read(|v| v.iter().all(|x| *x == Fq::ZERO)).unwrap());
+    // A GPU failure: the CPU recomputes the job.
+    let hb = gpu.host_vec_from(&b[..10]).unwrap();
+    ctx.inject_fault(
+        FaultStage::Compute,
+        Error::Timeout(std::time::Duration::from_millis(1)),
+    );
+    let failures = router.stats().gpu_failures;
+    let route = router
+        .run_host(Policy::Gpu, &add, &[&ha, &hb], &mut out)
+        .unwrap();
+    assert_eq!(route, Route::Cpu);
+    assert_eq!(out.to_vec().unwrap(), cpu::add(&a, &b[..10]).unwrap());
+    assert_eq!(router.stats().gpu_failures, failures + 1);
+}

@@ -402,6 +402,26 @@ impl RawBuffer {
         Ok(unsafe { std::slice::from_raw_parts(ptr.add(start), len) })
     }
 
+    /// Words `start..start + len` of the mapping, for the host to write.
+    ///
+    /// # Safety
+    /// As [`RawBuffer::words_mut`], for that range only: other ranges may be in use by the
+    /// GPU or by other host slices.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn words_range_mut(
+        &self,
+        start: usize,
+        len: usize,
+    ) -> Result<&mut [u64], Error> {
+        let end = start
+            .checked_add(len)
+            .ok_or_else(|| Error::InvalidArgument("range overflows".to_owned()))?;
+        let ptr = self.check_words(end)?;
+        // SAFETY: `end` words fit the mapping (checked); exclusive access to the range is
+        // this function's contract.
+        Ok(unsafe { std::slice::from_raw_parts_mut(ptr.add(start), len) })
+    }
+
     pub(crate) fn mark_used(&self, value: u64) {
         self.last_use.fetch_max(value, Ordering::AcqRel);
     }

@@ -179,8 +179,9 @@ impl Context {
     /// Runs element-wise `kernel` from `inputs` into `output` in place, buffers of any
     /// kind (host memory from [`Context::alloc_host`] above all: the kernel reads and
     /// writes it over the bus, and nothing is copied, on the host or by the copy engines).
-    /// The job runs as consecutive submissions over chunks of `chunk` elements (0: the
-    /// configured `stream_chunk_bytes`, at least 1/16 of the job); when the output is in
+    /// The job runs as consecutive submissions over chunks of `chunk` elements (0: ranges
+    /// of half what is left, down to twice the configured `stream_chunk_bytes`, which
+    /// measured fastest); when the output is in
     /// host memory, `on_output(range, words)` sees each finished range of it (in order)
     /// while later chunks still run, so the caller can check or consume results without a
     /// pass at the end. Returns when the output is complete.
@@ -199,8 +200,69 @@ impl Context {
         inputs: &[&DeviceBuffer],
         output: &DeviceBuffer,
         chunk: usize,
-        mut on_output: impl FnMut(Range<usize>, &[u64]),
+        on_output: impl FnMut(Range<usize>, &[u64]),
     ) -> Result<(), Error> {
+        self.run_streamed_buffers_beside(
+            kernel,
+            inputs,
+            output,
+            output.len(),
+            chunk,
+            on_output,
+            |_: &[&[u64]], _: &mut [u64]| {},
+        )
+    }
+
+    /// As [`Context::run_streamed_buffers`] with the job shared between the GPU and the
+    /// calling thread (CPU+GPU co-execution): the kernel takes elements `0..gpu_len`, and
+    /// meanwhile `beside(inputs, output)` gets the rest, `gpu_len..`, as elements of `T`
+    /// (the inputs to read, the output to fill), in consecutive pieces (in order); between
+    /// pieces `on_output` takes the GPU's ranges finished so far. When the CPU has a share,
+    /// all buffers must be in host memory ([`Context::alloc_host`]).
+    ///
+    /// # Errors
+    /// As [`Context::run_streamed_buffers`]; [`Error::InvalidArgument`] also for
+    /// `gpu_len` past the end, a buffer not in host memory, or a `T` of another size than
+    /// the kernel's elements. `beside` is not called after an error found before it runs.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_streamed_buffers_beside<T: crate::HostElement>(
+        &self,
+        kernel: &Kernel,
+        inputs: &[&DeviceBuffer],
+        output: &DeviceBuffer,
+        gpu_len: usize,
+        chunk: usize,
+        mut on_output: impl FnMut(Range<usize>, &[u64]),
+        mut beside: impl FnMut(&[&[T]], &mut [T]),
+    ) -> Result<(), Error> {
+        if gpu_len > output.len() {
+            return Err(Error::InvalidArgument(format!(
+                "GPU share of {gpu_len} elements is past the end of the {} in the buffers",
+                output.len()
+            )));
+        }
+        // What the CPU's share needs (nothing when the GPU takes everything).
+        if gpu_len < output.len() {
+            if T::WORDS != kernel.raw.words_per_element {
+                return Err(Error::InvalidArgument(format!(
+                    "elements of {} words given to kernel `{}`, whose elements have {}",
+                    T::WORDS,
+                    kernel.raw.name,
+                    kernel.raw.words_per_element
+                )));
+            }
+            let not_host = inputs
+                .iter()
+                .chain([&output])
+                .any(|b| b.buf.kind != crate::memory::MemoryKind::HostStaging);
+            if not_host {
+                return Err(Error::InvalidArgument(
+                    "sharing a job with the CPU needs every buffer in host memory \
+                     (alloc_host), not device memory"
+                        .to_owned(),
+                ));
+            }
+        }
         let shared = self.shared();
         let k = &kernel.raw;
         let count = output.len();
@@ -209,7 +271,11 @@ impl Context {
             return Ok(());
         }
         let wpe = k.words_per_element as usize;
-        let chunks = direct_chunks(shared, k, chunk, count)?;
+        let chunks = if gpu_len == 0 {
+            Vec::new()
+        } else {
+            direct_chunks(shared, k, chunk, gpu_len)?
+        };
         // The caller's host buffers stay locked for the whole operation: every submission
         // touches them, and a caller's slice must never overlap that work.
         let mut host: Vec<&Arc<crate::memory::RawBuffer>> = inputs
@@ -250,57 +316,130 @@ impl Context {
                 }
             }
         }
-        while let Some((ticket, range)) = pending.pop_front() {
-            let done = ticket.finish();
+        // Takes one finished GPU range: hands it to `on_output` (host outputs).
+        let mut take = |done: Result<crate::batch::Finished, Error>,
+                        range: Range<usize>,
+                        result: &mut Result<(), Error>| {
             if result.is_err() {
-                continue; // only waiting, so that nothing runs once the locks go
+                return; // only waiting, so that nothing runs once the locks go
             }
             match done {
                 Ok(_) if host_output => {
                     // SAFETY: the chunk's submission has completed and its final barrier
                     // made the kernel's writes to this range visible to the host; the
                     // caller's slices are excluded (host-access locks held); later chunks
-                    // write other ranges only, and this slice covers this range only.
+                    // and the CPU's share write other ranges only, and this slice covers
+                    // this range only.
                     match unsafe { output.buf.words_range(range.start * wpe, range.len() * wpe) } {
                         Ok(words) => on_output(range, words),
-                        Err(e) => result = Err(e),
+                        Err(e) => *result = Err(e),
                     }
                 }
                 Ok(_) => {}
-                Err(e) => result = Err(e),
+                Err(e) => *result = Err(e),
             }
+        };
+        if result.is_ok() && gpu_len < count {
+            let (start, len) = (gpu_len * wpe, (count - gpu_len) * wpe);
+            // SAFETY: every buffer is in host memory (checked by the caller) with its
+            // host-access lock held (no caller's slice exists) and every earlier use waited
+            // for; the submissions above touch elements below `gpu_len` only. The inputs
+            // are only read, here and by the GPU; the output is not an input
+            // (check_elementwise), so this range of it is this slice's alone.
+            let words = inputs
+                .iter()
+                .map(|b| unsafe { b.buf.words_range(start, len) })
+                .collect::<Result<Vec<_>, _>>();
+            // SAFETY: as above; no other reference to this range of the output exists.
+            let out = unsafe { output.buf.words_range_mut(start, len) };
+            match (words, out) {
+                (Ok(words), Ok(out)) => {
+                    let n = count - gpu_len;
+                    // SAFETY: T is plain data of `wpe` words (HostElement's contract, size
+                    // checked by the caller); the mapping is 8-byte aligned.
+                    let ins: Vec<&[T]> = words
+                        .iter()
+                        .map(|w| unsafe { std::slice::from_raw_parts(w.as_ptr().cast::<T>(), n) })
+                        .collect();
+                    // SAFETY: as above, for the output.
+                    let out =
+                        unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<T>(), n) };
+                    // In pieces: between them the host takes the GPU ranges finished so
+                    // far, so that their checks are not all left for the end.
+                    let piece = n.div_ceil(BESIDE_PIECES);
+                    for (p, out) in out.chunks_mut(piece).enumerate() {
+                        let at = p * piece;
+                        let ins: Vec<&[T]> = ins.iter().map(|x| &x[at..at + out.len()]).collect();
+                        beside(&ins, out);
+                        while let Some((ticket, _)) = pending.front() {
+                            match ticket.poll() {
+                                Ok(false) => break,
+                                Ok(true) | Err(_) => {
+                                    let (ticket, range) = pending.pop_front().expect("front");
+                                    take(ticket.finish(), range, &mut result);
+                                }
+                            }
+                        }
+                    }
+                }
+                (Err(e), _) | (_, Err(e)) => result = Err(e),
+            }
+        }
+        while let Some((ticket, range)) = pending.pop_front() {
+            take(ticket.finish(), range, &mut result);
         }
         result
     }
 }
 
-/// Bytes per buffer in each submission of [`Context::run_streamed_buffers`] unless the
-/// caller gives a chunk. Each submission ends with the GPU draining its last, partly filled
-/// wave of workgroups (even without a barrier between them, the driver does not overlap
-/// consecutive submissions), and the host's work on the last range is not overlapped;
-/// measured on the H100 (2026-11-21, 16Mi add from host vectors, checked as it goes; the
-/// kernel alone 1.95 ns per element): uniform chunks of 8, 32, 64 and 128 MiB took 3.25,
-/// 2.25, 2.18 and 2.28 ns per element; quarters of the job halving towards the end,
-/// 2.37-2.51; 64 MiB ranges with the last one split down to 16, 8 or 4 MiB, no better.
-const DIRECT_CHUNK_BYTES: u64 = 64 << 20;
+/// Pieces the CPU's share of a [`Context::run_streamed_buffers_beside`] job is cut into.
+const BESIDE_PIECES: usize = 8;
 
-/// The element ranges of [`Context::run_streamed_buffers`]'s submissions: `chunk`
-/// elements each (0: [`DIRECT_CHUNK_BYTES`]), every one starting at a multiple of 256
-/// elements, an offset any device's storage-buffer alignment (at most 256 bytes) accepts.
+/// The element ranges of [`Context::run_streamed_buffers`]'s submissions, every one
+/// starting at a multiple of 256 elements (an offset any device's storage-buffer alignment,
+/// at most 256 bytes, accepts): `chunk` elements each, or with `chunk` 0, halves of what is
+/// left down to twice the configured `stream_chunk_bytes` per buffer (by default 16 MiB:
+/// 16Mi elements of 48 bytes go as 50%, 25%, ... 3.1%, 3.1%).
+///
+/// Why halving: each submission ends with the GPU draining its last, partly filled wave of
+/// workgroups (even without a barrier between them the driver does not overlap consecutive
+/// submissions: ~70 us each on the H100), so few submissions are best; but the host checks
+/// each finished range while later ones run, and its work on the last range is not
+/// overlapped, so the last must be small. Measured on the H100 (2026-11-21, 16Mi add from
+/// host vectors, checked; the kernel alone 1.95 ns per element), on one machine in one
+/// run: uniform 64 MiB ranges 2.118 and 2.136 ns per element, halving 2.073 and 2.093;
+/// (earlier runs: uniform 8, 32, 128 MiB 3.25, 2.25, 2.28).
 fn direct_chunks(
     shared: &crate::context::Shared,
     k: &crate::pipeline::RawKernel,
     chunk: usize,
     count: usize,
 ) -> Result<Vec<Range<usize>>, Error> {
-    let chunk = match chunk {
-        0 => (DIRECT_CHUNK_BYTES / (u64::from(k.words_per_element) * 8)) as usize,
-        c => c,
-    };
-    let chunk = chunk.next_multiple_of(256).min(count);
-    DispatchPlan::new(&shared.device.limits, k, chunk)?;
-    Ok((0..count)
-        .step_by(chunk)
-        .map(|start| start..(start + chunk).min(count))
-        .collect())
+    let bytes_per_element = u64::from(k.words_per_element) * 8;
+    if chunk != 0 {
+        let chunk = chunk.next_multiple_of(256).min(count);
+        DispatchPlan::new(&shared.device.limits, k, chunk)?;
+        return Ok((0..count)
+            .step_by(chunk)
+            .map(|start| start..(start + chunk).min(count))
+            .collect());
+    }
+    // The largest range one dispatch may bind (maxStorageBufferRange), a multiple of 256.
+    let most = (u64::from(shared.device.limits.max_storage_buffer_range) / bytes_per_element)
+        as usize
+        / 256
+        * 256;
+    let tail = ((2 * shared.stream_chunk_bytes / bytes_per_element) as usize).next_multiple_of(256);
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    while count - start > 2 * tail.min(most / 2) {
+        let len = ((count - start) / 2).next_multiple_of(256).min(most);
+        ranges.push(start..start + len);
+        start += len;
+    }
+    ranges.push(start..count);
+    for r in &ranges {
+        DispatchPlan::new(&shared.device.limits, k, r.len())?;
+    }
+    Ok(ranges)
 }

@@ -1,7 +1,7 @@
 //! Kernels on the caller's memory, imported with VK_EXT_external_memory_host.
 
 use vk_backend::test_support::test_context;
-use vk_backend::{Error, KernelDesc};
+use vk_backend::{Context, DeviceBuffer, Error, Kernel, KernelDesc};
 
 const FQ_ADD_SPV: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -12,6 +12,31 @@ fn inputs(n: usize) -> (Vec<[u64; 6]>, Vec<[u64; 6]>) {
     let a = (0..n as u64).map(|i| [i, 2 * i, 0, i, 0, 1]).collect();
     let b = (0..n as u64).map(|i| [3, i, i, 0, 7, 0]).collect();
     (a, b)
+}
+
+/// `inputs(n)` and their element-wise sums, the inputs in host buffers, and an output
+/// host buffer.
+#[allow(clippy::type_complexity)]
+fn host_job(
+    ctx: &Context,
+    n: usize,
+) -> (
+    (Vec<[u64; 6]>, Vec<[u64; 6]>),
+    Vec<[u64; 6]>,
+    [DeviceBuffer; 3],
+) {
+    let (a, b) = inputs(n);
+    let bufs = [(); 3].map(|()| ctx.alloc_host(n, 6).unwrap());
+    ctx.host_write::<[u64; 6], _>(&bufs[0], |w| w.copy_from_slice(&a))
+        .unwrap();
+    ctx.host_write::<[u64; 6], _>(&bufs[1], |w| w.copy_from_slice(&b))
+        .unwrap();
+    let want = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| std::array::from_fn(|k| x[k] + y[k]))
+        .collect();
+    ((a, b), want, bufs)
 }
 
 #[test]
@@ -63,40 +88,41 @@ fn kernels_read_and_write_host_memory_in_place() {
     ));
 }
 
-#[test]
-fn host_buffers_stream_through_the_gpu_without_host_copies() {
-    let Some(ctx) = vk_backend::test_support::test_context_with("host_buffers_stream", |c| {
+/// A test context whose streamed jobs cut into small ranges (chunks of 1001 elements), and
+/// the add kernel.
+fn streaming_context(name: &str) -> Option<(vk_backend::test_support::TestContext, Kernel)> {
+    let ctx = vk_backend::test_support::test_context_with(name, |c| {
         c.with_stream_chunk_bytes(48 * 1001)
-    }) else {
-        return;
-    };
+    })?;
     let add = ctx
         .create_kernel(&KernelDesc::elementwise("fq_add", FQ_ADD_SPV, 2, 6))
         .unwrap();
+    Some((ctx, add))
+}
+
+#[test]
+fn host_buffers_stream_through_the_gpu_without_host_copies() {
+    let Some((ctx, add)) = streaming_context("host_buffers_stream") else {
+        return;
+    };
     for n in [1usize, 1000, 1001, 20_000] {
-        let (a, b) = inputs(n);
-        let (ha, hb, out) = (
-            ctx.alloc_host(n, 6).unwrap(),
-            ctx.alloc_host(n, 6).unwrap(),
-            ctx.alloc_host(n, 6).unwrap(),
-        );
-        ctx.host_write::<[u64; 6], _>(&ha, |w| w.copy_from_slice(&a))
-            .unwrap();
-        ctx.host_write::<[u64; 6], _>(&hb, |w| w.copy_from_slice(&b))
-            .unwrap();
+        let ((a, _), want, [ha, hb, out]) = host_job(&ctx, n);
         let mut seen = 0;
+        let mut lens = Vec::new();
         ctx.run_streamed_buffers(&add, &[&ha, &hb], &out, 0, |r, w| {
             assert_eq!(r.start, seen, "ranges in order");
             assert_eq!(w.len(), r.len() * 6);
             seen = r.end;
+            lens.push(r.len());
         })
         .unwrap();
         assert_eq!(seen, n, "every range seen");
-        let want: Vec<[u64; 6]> = a
-            .iter()
-            .zip(&b)
-            .map(|(x, y)| std::array::from_fn(|k| x[k] + y[k]))
-            .collect();
+        // By default, halves of what is left, down to twice the stream chunk.
+        assert!(lens.windows(2).all(|w| w[0] >= w[1]), "{lens:?}");
+        assert!(lens.iter().all(|&l| l == n || l <= n / 2 + 256), "{lens:?}");
+        if n == 20_000 {
+            assert!(lens.len() >= 3, "{lens:?}");
+        }
         assert_eq!(
             ctx.host_read::<[u64; 6], _>(&out, |w| w.to_vec()).unwrap(),
             want,
@@ -138,4 +164,73 @@ fn host_buffers_stream_through_the_gpu_without_host_copies() {
         ),
         "aliasing"
     );
+}
+
+#[test]
+fn host_buffer_jobs_share_between_gpu_and_cpu() {
+    let Some((ctx, add)) = streaming_context("host_buffers_beside") else {
+        return;
+    };
+    for n in [0usize, 1, 65, 257, 20_000] {
+        let (_, want, [ha, hb, out]) = host_job(&ctx, n);
+        let mut splits = vec![0, 1, n / 3, n];
+        splits.retain(|&k| k <= n);
+        for gpu_len in splits {
+            let mut seen = 0;
+            let mut cpu_len = None;
+            ctx.run_streamed_buffers_beside::<[u64; 6]>(
+                &add,
+                &[&ha, &hb],
+                &out,
+                gpu_len,
+                0,
+                |r, _| {
+                    assert_eq!(r.start, seen);
+                    seen = r.end;
+                },
+                |ins, o| {
+                    cpu_len = Some(cpu_len.unwrap_or(0) + o.len());
+                    for (i, o) in o.iter_mut().enumerate() {
+                        *o = std::array::from_fn(|k| ins[0][i][k] + ins[1][i][k]);
+                    }
+                },
+            )
+            .unwrap();
+            assert_eq!(seen, gpu_len, "the GPU's ranges, n = {n}");
+            let want_cpu = (gpu_len < n).then_some(n - gpu_len);
+            assert_eq!(cpu_len, want_cpu, "the CPU's share (if any), n = {n}");
+            assert_eq!(
+                ctx.host_read::<[u64; 6], _>(&out, |w| w.to_vec()).unwrap(),
+                want,
+                "n = {n}, GPU {gpu_len}"
+            );
+        }
+    }
+    let (h, g) = (ctx.alloc_host(4, 6).unwrap(), ctx.alloc_host(4, 6).unwrap());
+    let d = ctx.alloc(4, 6).unwrap();
+    let mut called = false;
+    let mut run = |inputs: &[&vk_backend::DeviceBuffer], gpu_len: usize| {
+        ctx.run_streamed_buffers_beside::<[u64; 6]>(
+            &add,
+            inputs,
+            &g,
+            gpu_len,
+            0,
+            |_, _| (),
+            |_, _| called = true,
+        )
+    };
+    for (inputs, gpu_len, why) in [
+        (&[&h, &d][..], 2, "device memory"),
+        (&[&h, &h][..], 5, "past the end"),
+    ] {
+        let err = run(inputs, gpu_len).unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument(_)), "{why}: {err}");
+        assert!(err.to_string().contains(why), "{why}: {err}");
+    }
+    assert!(!called, "nothing ran");
+    assert!(matches!(
+        ctx.run_streamed_buffers_beside::<u64>(&add, &[&h, &h], &g, 2, 0, |_, _| (), |_, _| ()),
+        Err(Error::InvalidArgument(_))
+    ));
 }
