@@ -512,13 +512,16 @@ impl Router {
         }
         let shape = Self::shape(program, len, Place::Slices);
         let predicted = lock(&self.model).predict(Device::Cpu, shape).as_nanos() as u64;
-        self.cpu_in_flight_ns
+        let busy = self
+            .cpu_in_flight_ns
             .fetch_add(predicted, Ordering::Relaxed);
         let start = Instant::now();
         let out = program.run_cpu(inputs);
         self.cpu_in_flight_ns
             .fetch_sub(predicted, Ordering::Relaxed);
-        if out.is_ok() {
+        // Only a job that had the device to itself teaches the model its cost: waiting
+        // behind other threads' jobs is priced by the in-flight term, not twice.
+        if out.is_ok() && busy == 0 {
             lock(&self.model).observe(Device::Cpu, shape, start.elapsed());
         }
         Ok(out?)
@@ -530,7 +533,8 @@ impl Router {
         let len = inputs.first().map_or(0, |x| x.len());
         let shape = Self::shape(program, len, Place::Slices);
         let predicted = lock(&self.model).predict(Device::Gpu, shape).as_nanos() as u64;
-        self.gpu_in_flight_ns
+        let busy = self
+            .gpu_in_flight_ns
             .fetch_add(predicted, Ordering::Relaxed);
         let start = Instant::now();
         let result = program.run_gpu(gpu, inputs);
@@ -538,7 +542,10 @@ impl Router {
             .fetch_sub(predicted, Ordering::Relaxed);
         match result {
             Ok(v) => {
-                lock(&self.model).observe(Device::Gpu, shape, start.elapsed());
+                // As on the CPU: only jobs that had the GPU to themselves are samples.
+                if busy == 0 {
+                    lock(&self.model).observe(Device::Gpu, shape, start.elapsed());
+                }
                 Some(v)
             }
             Err(e) => {
