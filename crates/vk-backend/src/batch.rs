@@ -11,6 +11,7 @@ use crate::command::{memory_barrier, Hazards, Recorder};
 use crate::context::Shared;
 use crate::memory::{MemoryKind, RawBuffer};
 use crate::pipeline::{Kernel, RawKernel, PUSH_CONSTANT_BYTES};
+use crate::ring::RingLease;
 use crate::{DeviceBuffer, Error};
 
 /// GPU time of a batch by phase, in nanoseconds (timestamp queries, `timestampPeriod`
@@ -80,6 +81,8 @@ pub struct Batch<'c> {
     downloading: bool,
     /// A Vulkan error left the command buffer in an unknown state.
     broken: bool,
+    /// Regions of the upload staging ring this batch copies from.
+    ring_leases: Vec<RingLease<'c>>,
 }
 
 impl std::fmt::Debug for Batch<'_> {
@@ -125,6 +128,7 @@ impl<'c> Batch<'c> {
             dispatched: false,
             downloading: false,
             broken: false,
+            ring_leases: Vec::new(),
         })
     }
 
@@ -192,15 +196,37 @@ impl<'c> Batch<'c> {
             self.use_buffer(&dst.buf);
             return Ok(());
         }
-        let staging = self.shared.staging(words as u64 * 8)?;
-        // SAFETY: a freshly acquired staging buffer is used by no pending work.
-        fill(unsafe { staging.words_mut(words)? });
+        let bytes = words as u64 * 8;
+        // Staged: through a region of the staging ring, or (too large, or the ring full)
+        // a pooled staging buffer.
+        let (staging, src_offset) = match self
+            .shared
+            .ring()
+            .and_then(|ring| ring.lease(bytes, completed))
+        {
+            Some(lease) => {
+                let staging = Arc::clone(lease.buffer());
+                // SAFETY: the lease's region is this batch's alone until the submission
+                // that reads it completes (or, unsubmitted, until the lease drops); the
+                // region lies within the ring (offset + bytes <= its size).
+                fill(unsafe { staging.words_range_mut((lease.offset / 8) as usize, words)? });
+                let offset = lease.offset;
+                self.ring_leases.push(lease);
+                (staging, offset)
+            }
+            None => {
+                let staging = self.shared.staging(bytes)?;
+                // SAFETY: a freshly acquired staging buffer is used by no pending work.
+                fill(unsafe { staging.words_mut(words)? });
+                (staging, 0)
+            }
+        };
         self.barrier_for(
             &[staging.raw],
             &[dst.buf.raw],
             vk::PipelineStageFlags::TRANSFER,
         );
-        let region = vk::BufferCopy::default().size(words as u64 * 8);
+        let region = vk::BufferCopy::default().src_offset(src_offset).size(bytes);
         // SAFETY: both buffers are live, large enough, and kept alive until completion.
         unsafe {
             self.shared.device.raw.cmd_copy_buffer(
@@ -552,6 +578,9 @@ impl<'c> Batch<'c> {
         let value = self.shared.submit_compute(self.rec.cmd, waits)?;
         for b in &self.keep {
             b.mark_used(value);
+        }
+        for lease in self.ring_leases.drain(..) {
+            lease.free_after(value);
         }
         drop(guards);
         Ok(Ticket {

@@ -225,6 +225,8 @@ pub(crate) struct Shared {
     /// reach the queue in increasing order.
     last_value: Mutex<u64>,
     pub(crate) pool: Arc<BufferPool>,
+    /// The upload staging ring, made at the first staged upload.
+    ring: std::sync::OnceLock<crate::ring::StagingRing>,
     serial: AtomicU64,
     pub(crate) timeout: Duration,
     pub(crate) spin: Duration,
@@ -330,6 +332,18 @@ impl Shared {
             self.reclaim(&mut in_flight);
         }
         Ok(())
+    }
+
+    /// The upload staging ring, made on first use; `None` if its memory cannot be had
+    /// (uploads then take pooled staging buffers).
+    pub(crate) fn ring(&self) -> Option<&crate::ring::StagingRing> {
+        if let Some(r) = self.ring.get() {
+            return Some(r);
+        }
+        let ring = crate::ring::StagingRing::new(&self.pool).ok()?;
+        // Two threads may race to make it: one ring stays, the other goes back to the pool.
+        let _ = self.ring.set(ring);
+        self.ring.get()
     }
 
     /// A host-memory buffer for staging `bytes` (uploads, downloads, host outputs).
@@ -476,6 +490,7 @@ impl Context {
             timeline: Timeline::new(&device)?,
             last_value: Mutex::new(0),
             pool: BufferPool::new(&device, config.pool_idle_limit),
+            ring: std::sync::OnceLock::new(),
             serial: AtomicU64::new(0),
             timeout: config.timeout,
             spin: config.spin,

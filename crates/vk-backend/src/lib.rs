@@ -7,7 +7,8 @@
 //! One file per concern, after wgpu-hal's Vulkan backend:
 //! `instance` (loader, layers, debug messenger), `device` (physical-device choice, logical
 //! device, queues, allocator), `memory` (pooled buffers), `resident` (device buffers that
-//! outlive operations), `pipeline` (compute kernels, the on-disk pipeline cache),
+//! outlive operations), `ring` (the persistent upload staging ring), `pipeline` (compute
+//! kernels, the on-disk pipeline cache),
 //! `command` (recorders, automatic barriers), `batch` (one-submit batches and their
 //! tickets), `stream` (chunked host jobs with overlapped transfers), `import` (kernels on the
 //! caller's memory), `sync` (timeline semaphores, spin-then-block waits), `error` (the error
@@ -35,6 +36,7 @@ mod instance;
 mod memory;
 mod pipeline;
 mod resident;
+mod ring;
 mod stream;
 mod sync;
 #[cfg(feature = "test-support")]

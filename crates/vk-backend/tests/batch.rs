@@ -101,6 +101,62 @@ fn staging_path_gives_the_same_results() {
     assert_eq!(got, add_words(&a, &b));
 }
 
+/// Staged uploads go through the persistent staging ring (64 MiB): enough of them, in
+/// batches that complete, wrap around it several times, with pending and abandoned batches
+/// in between and uploads too large for it (pooled staging); every byte arrives.
+#[test]
+fn staged_uploads_cycle_through_the_staging_ring() {
+    let Some(ctx) = test_context_with("staged_uploads_cycle_through_the_staging_ring", |c| {
+        c.with_direct_limit(0)
+    }) else {
+        return;
+    };
+    let add = add_kernel(&ctx);
+    // 3 MiB per buffer (65536 elements of 48 bytes), a pair per batch: 6 MiB per batch.
+    let n = 65_536;
+    let mut pending = Vec::new();
+    for round in 0..16u64 {
+        let (x, y, out) = (
+            ctx.alloc(n, W).unwrap(),
+            ctx.alloc(n, W).unwrap(),
+            ctx.alloc(n, W).unwrap(),
+        );
+        let (va, vb) = (vector(round, n), vector(round + 100, n));
+        let mut batch = ctx.batch().unwrap();
+        batch.upload(&x, |w| w.copy_from_slice(&va)).unwrap();
+        batch.upload(&y, |w| w.copy_from_slice(&vb)).unwrap();
+        batch.dispatch(&add, &[&x, &y], &out).unwrap();
+        let id = batch.download(&out).unwrap();
+        if round % 5 == 3 {
+            drop(batch); // abandoned: its regions come free at once
+            continue;
+        }
+        let ticket = batch.submit().unwrap();
+        // Keep a few submissions in flight while later batches take regions.
+        pending.push((ticket, id, add_words(&va, &vb)));
+        if pending.len() == 3 {
+            for (ticket, id, want) in pending.drain(..) {
+                let got = ticket.finish().unwrap().read(id, |w| w.to_vec()).unwrap();
+                assert_eq!(got, want, "round {round}");
+            }
+        }
+    }
+    for (ticket, id, want) in pending {
+        assert_eq!(
+            ticket.finish().unwrap().read(id, |w| w.to_vec()).unwrap(),
+            want
+        );
+    }
+    // Larger than a quarter of the ring: a pooled staging buffer instead.
+    let big = (20 << 20) / 48;
+    let data = vector(9, big);
+    let buf = ctx.upload(big, W, |w| w.copy_from_slice(&data)).unwrap();
+    let mut batch = ctx.batch().unwrap();
+    let id = batch.download(&buf).unwrap();
+    let got = batch.submit().unwrap().finish().unwrap();
+    assert!(got.read(id, |w| w == data.as_slice()).unwrap());
+}
+
 #[test]
 fn seed_001_batch_compositions() {
     let Some(ctx) = test_context("seed_001_batch_compositions") else {
