@@ -14,14 +14,7 @@ fn random(n: usize, seed: u64) -> Vec<Fq> {
 
 /// x = a; five times { x = x * b + a }: the 10-operation chain.
 fn chain10() -> FqProgram {
-    let mut p = FqProgram::builder();
-    let (a, b) = (p.input(), p.input());
-    let mut x = a;
-    for _ in 0..5 {
-        x = p.mul(x, b);
-        x = p.add(x, a);
-    }
-    p.build(x).unwrap()
+    hybrid_exec::jobs::chain10().unwrap()
 }
 
 fn chain10_by_ops(a: &[Fq], b: &[Fq]) -> Vec<Fq> {
@@ -219,12 +212,7 @@ fn host_vector_jobs_take_every_route_with_the_same_bits() {
     let mut config = RouterConfig::default();
     config.co_execute_host_above = 256;
     let router = Router::with_gpu(&config, Some(FqGpu::new(ctx.arc()).unwrap()));
-    let add = {
-        let mut p = FqProgram::builder();
-        let (x, y) = (p.input(), p.input());
-        let s = p.add(x, y);
-        p.build(s).unwrap()
-    };
+    let add = hybrid_exec::jobs::two_input(|p, x, y| p.add(x, y)).unwrap();
     for n in [0usize, 1, 63, 257, 20_000] {
         let (a, b) = (random(n, 30 + n as u64), random(n, 31 + n as u64));
         let (ha, hb) = (
