@@ -562,6 +562,28 @@ pub const STREAM_ABOVE_BYTES: u64 = 32 << 20;
 /// microseconds, the whole budget of a small round trip.
 const COPY_CHUNK: usize = 1 << 14;
 
+/// The threads that move GPU jobs' data between callers' memory and GPU-visible memory:
+/// a pool of their own, as many as the cores. On rayon's global pool these copies would
+/// queue behind whatever CPU batch holds it (its workers finish their own tasks before
+/// taking new ones), and a GPU job would wait milliseconds for a copy of microseconds;
+/// here they share the cores with CPU batches instead (the OS interleaves the threads).
+pub(crate) fn copy_pool() -> &'static rayon::ThreadPool {
+    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("fq-copy-{i}"))
+            .build()
+            // Without threads (the OS refused them) copies run on the global pool.
+            .unwrap_or_else(|_| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .use_current_thread()
+                    .build()
+                    .expect("a pool on the current thread needs no new thread")
+            })
+    })
+}
+
 /// Writes the limbs of `src` into `dst`.
 pub(crate) fn write_limbs<I: GpuElement>(dst: &mut [u64], src: &[I]) {
     let write = |(d, s): (&mut [u64], &[I])| {
@@ -572,9 +594,11 @@ pub(crate) fn write_limbs<I: GpuElement>(dst: &mut [u64], src: &[I]) {
     if src.len() <= COPY_CHUNK {
         write((dst, src));
     } else {
-        dst.par_chunks_mut(COPY_CHUNK * FQ_LIMBS)
-            .zip(src.par_chunks(COPY_CHUNK))
-            .for_each(write);
+        copy_pool().install(|| {
+            dst.par_chunks_mut(COPY_CHUNK * FQ_LIMBS)
+                .zip(src.par_chunks(COPY_CHUNK))
+                .for_each(write)
+        });
     }
 }
 
@@ -604,13 +628,15 @@ pub(crate) fn read_limbs<O: GpuElement>(
     if limbs.len() <= COPY_CHUNK {
         out.extend(limbs.iter().enumerate().map(convert));
     } else {
-        out.par_extend(
-            limbs
-                .par_iter()
-                .enumerate()
-                .with_min_len(COPY_CHUNK)
-                .map(convert),
-        );
+        copy_pool().install(|| {
+            out.par_extend(
+                limbs
+                    .par_iter()
+                    .enumerate()
+                    .with_min_len(COPY_CHUNK)
+                    .map(convert),
+            )
+        });
     }
     match first_bad.into_inner() {
         usize::MAX => Ok(()),
@@ -627,7 +653,7 @@ fn read_limbs_into<O: GpuElement>(
     base: usize,
 ) -> Result<(), FieldError> {
     let limbs = words.as_chunks::<FQ_LIMBS>().0;
-    if let Some(i) = first_non_canonical(limbs) {
+    if let Some(i) = copy_pool().install(|| first_non_canonical(limbs)) {
         return Err(FieldError::GpuResultNotCanonical { index: base + i });
     }
     let copy = |(o, w): (&mut [O], &[[u64; FQ_LIMBS]])| {
@@ -638,9 +664,11 @@ fn read_limbs_into<O: GpuElement>(
     if limbs.len() <= COPY_CHUNK {
         copy((out, limbs));
     } else {
-        out.par_chunks_mut(COPY_CHUNK)
-            .zip(limbs.par_chunks(COPY_CHUNK))
-            .for_each(copy);
+        copy_pool().install(|| {
+            out.par_chunks_mut(COPY_CHUNK)
+                .zip(limbs.par_chunks(COPY_CHUNK))
+                .for_each(copy)
+        });
     }
     Ok(())
 }

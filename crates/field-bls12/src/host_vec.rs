@@ -155,7 +155,8 @@ impl FqProgram {
             0,
             |range, words| {
                 if first_bad.is_none() {
-                    first_bad = first_non_canonical(words.as_chunks::<FQ_LIMBS>().0)
+                    first_bad = crate::gpu::copy_pool()
+                        .install(|| first_non_canonical(words.as_chunks::<FQ_LIMBS>().0))
                         .map(|i| range.start + i);
                 }
             },

@@ -22,6 +22,7 @@ mod error;
 mod ff_impl;
 mod fq;
 mod gpu;
+mod ifma;
 mod ops;
 pub mod portable;
 

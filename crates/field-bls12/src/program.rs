@@ -19,8 +19,9 @@
 
 use rayon::prelude::*;
 
+use crate::blst_ops::{self, Limbs};
 use crate::error::check_lengths;
-use crate::{FieldError, Fq, FqGpu, FqMont};
+use crate::{ifma, FieldError, Fq, FqGpu, FqMont, FQ_LIMBS};
 
 /// Inputs a program may take (the GPU kernels exist for 1 to 4).
 pub const MAX_PROGRAM_INPUTS: usize = 4;
@@ -64,6 +65,15 @@ pub fn kernels_fingerprint() -> u64 {
     }
     h
 }
+
+/// Elements the CPU evaluates together in a program that multiplies: the multiplier takes
+/// 16 products at a time (two AVX-512 blocks, `crate::ifma`).
+const CPU_BLOCK: usize = 16;
+/// Elements per CPU task (a multiple of [`CPU_BLOCK`]): a whole chain per element, so
+/// short tasks already outweigh the hand-off to another thread.
+const CPU_TASK: usize = 64;
+/// One block of values, as limbs.
+type Block = [Limbs; CPU_BLOCK];
 
 /// A value in a program under construction: an input or the result of an operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -407,6 +417,25 @@ impl FqProgram {
     pub fn run_cpu(&self, inputs: &[&[Fq]]) -> Result<Vec<Fq>, FieldError> {
         let count = self.check_inputs(inputs)?;
         let mont = self.cpu_in_mont_form();
+        if self.multiplies() {
+            let mut out = Vec::with_capacity(count);
+            let task = |(t, dst): (usize, &mut [std::mem::MaybeUninit<Fq>])| {
+                self.eval_range(inputs, t * CPU_TASK, dst.len(), mont, |i, v| {
+                    dst[i].write(v);
+                });
+            };
+            let dst = &mut out.spare_capacity_mut()[..count];
+            if self.runs_inline(count) {
+                dst.chunks_mut(CPU_TASK).enumerate().for_each(task);
+            } else {
+                dst.par_chunks_mut(CPU_TASK).enumerate().for_each(task);
+            }
+            // SAFETY: the tasks above cover elements 0..count of the spare capacity
+            // (reserved above) and `eval_range` hands every index of its range to the
+            // closure, which writes a valid element; a panic would skip this line.
+            unsafe { out.set_len(count) };
+            return Ok(out);
+        }
         let run = |i| self.cpu_element(inputs, i, mont);
         if self.runs_inline(count) {
             return Ok((0..count).map(run).collect());
@@ -429,6 +458,17 @@ impl FqProgram {
         let count = self.check_inputs(inputs)?;
         check_lengths("program", count, out.len())?;
         let mont = self.cpu_in_mont_form();
+        if self.multiplies() {
+            let task = |(t, dst): (usize, &mut [Fq])| {
+                self.eval_range(inputs, t * CPU_TASK, dst.len(), mont, |i, v| dst[i] = v);
+            };
+            if self.runs_inline(count) {
+                out.chunks_mut(CPU_TASK).enumerate().for_each(task);
+            } else {
+                out.par_chunks_mut(CPU_TASK).enumerate().for_each(task);
+            }
+            return Ok(());
+        }
         let run = |(i, o): (usize, &mut Fq)| *o = self.cpu_element(inputs, i, mont);
         if self.runs_inline(count) {
             out.iter_mut().enumerate().for_each(run);
@@ -439,6 +479,77 @@ impl FqProgram {
                 .for_each(run);
         }
         Ok(())
+    }
+
+    /// Evaluates elements `start..start + n` a block at a time (programs that multiply:
+    /// the multiplier takes [`CPU_BLOCK`] products at once, with AVX-512 IFMA where the
+    /// CPU has it), handing each result to `put(index from 0, value)`.
+    fn eval_range(
+        &self,
+        inputs: &[&[Fq]],
+        start: usize,
+        n: usize,
+        mont: bool,
+        mut put: impl FnMut(usize, Fq),
+    ) {
+        // The register file, reused by every block of the range.
+        let mut regs = [[[0u64; FQ_LIMBS]; CPU_BLOCK]; MAX_PROGRAM_INPUTS + MAX_PROGRAM_STEPS];
+        for at in (0..n).step_by(CPU_BLOCK) {
+            let len = CPU_BLOCK.min(n - at);
+            let out = self.eval_block(&mut regs, inputs, start + at, len, mont);
+            for (i, v) in out[..len].iter().enumerate() {
+                put(at + i, Fq::from_canonical_limbs(*v));
+            }
+        }
+    }
+
+    /// The canonical results of elements `start..start + n` (`n <= CPU_BLOCK`) in the
+    /// first `n` entries, computed in `regs`: values in Montgomery form when `mont`.
+    fn eval_block(
+        &self,
+        regs: &mut [Block; MAX_PROGRAM_INPUTS + MAX_PROGRAM_STEPS],
+        inputs: &[&[Fq]],
+        start: usize,
+        n: usize,
+        mont: bool,
+    ) -> Block {
+        // Montgomery form: x * R is the Montgomery product of x and R^2; back, the product
+        // with the integer 1.
+        const R2: Block = [crate::portable::R2_MOD_P; CPU_BLOCK];
+        const ONE: Block = [[1, 0, 0, 0, 0, 0]; CPU_BLOCK];
+        for (reg, input) in regs.iter_mut().zip(inputs) {
+            let xs = Fq::slice_limbs(&input[start..start + n]);
+            if mont {
+                ifma::mul_mont(xs, &R2[..n], &mut reg[..n]);
+            } else {
+                reg[..n].copy_from_slice(xs);
+            }
+        }
+        for (s, step) in self.steps.iter().enumerate() {
+            let (done, rest) = regs.split_at_mut(self.inputs + s);
+            let (a, b, dst) = (&done[step.a][..n], &done[step.b][..n], &mut rest[0][..n]);
+            let each = |dst: &mut [Limbs], f: &dyn Fn(&Limbs, &Limbs) -> Limbs| {
+                for ((d, x), y) in dst.iter_mut().zip(a).zip(b) {
+                    *d = f(x, y);
+                }
+            };
+            match (step.op, mont) {
+                (Op::Mul, true) => ifma::mul_mont(a, b, dst),
+                (Op::Mul, false) => ifma::mul_canonical(a, b, dst),
+                (Op::Square, true) => ifma::mul_mont(a, a, dst),
+                (Op::Square, false) => ifma::mul_canonical(a, a, dst),
+                // Linear maps: the same in both representations.
+                (Op::Add, _) => each(dst, &blst_ops::add),
+                (Op::Sub, _) => each(dst, &blst_ops::sub),
+                (Op::Neg, _) => each(dst, &|x, _| blst_ops::neg(x)),
+                (Op::Double, _) => each(dst, &|x, _| blst_ops::double(x)),
+            }
+        }
+        let mut out = regs[self.output];
+        if mont {
+            ifma::mul_mont(&regs[self.output][..n], &ONE[..n], &mut out[..n]);
+        }
+        out
     }
 
     /// Whether a CPU run of `count` elements stays on the calling thread: handing work to

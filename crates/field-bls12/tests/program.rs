@@ -379,3 +379,72 @@ fn programs_split_between_gpu_and_cpu_on_host_vectors() {
     assert!(err.to_string().contains("past the end"), "{err}");
     assert!(out.read(|v| v.iter().all(|x| *x == Fq::ZERO)).unwrap());
 }
+
+/// CPU programs that multiply (evaluated sixteen elements at a time, with AVX-512 IFMA
+/// where the CPU has it) against the big-integer oracle, in both of the CPU's
+/// representations (canonical for few products, Montgomery for many), through `run_cpu`
+/// and `run_cpu_into`, at awkward sizes with the edge values first.
+#[test]
+fn cpu_programs_that_multiply_match_the_oracle() {
+    let p = common::modulus();
+    // Canonical on the CPU: one product.
+    let single = {
+        let mut b = FqProgram::builder();
+        let (x, y) = (b.input(), b.input());
+        let out = b.mul(x, y);
+        b.build(out).unwrap()
+    };
+    // Montgomery on the CPU (4 products > 2 inputs + 1): squares, negation, doubling.
+    let mont = {
+        let mut b = FqProgram::builder();
+        let (x, y) = (b.input(), b.input());
+        let s = b.square(x);
+        let t = b.mul(s, y);
+        let u = b.neg(t);
+        let v = b.double(u);
+        let w = b.mul(v, x);
+        let z = b.square(w);
+        let out = b.sub(z, y);
+        b.build(out).unwrap()
+    };
+    for (k, &n) in SIZES.iter().chain(&[15, 16, 17, 4099]).enumerate() {
+        let (a, b) = batch(n, 500 + k as u64);
+        let oracle =
+            |f: &dyn Fn(&num_bigint::BigUint, &num_bigint::BigUint) -> num_bigint::BigUint| {
+                a.iter()
+                    .zip(&b)
+                    .map(|(x, y)| {
+                        common::from_big(&(f(&common::to_big(x), &common::to_big(y)) % &p))
+                    })
+                    .collect::<Vec<Fq>>()
+            };
+        let want_single = oracle(&|x, y| x * y);
+        let want_mont = oracle(&|x, y| {
+            let t = (x * x % &p) * y % &p;
+            let v = (&p - &t) * 2u32 % &p;
+            let w = v * x % &p;
+            (&w * &w + &p - y) % &p
+        });
+        let want_chain = chain10_by_oracle(&a, &b);
+        for (name, program, want) in [
+            ("single mul", &single, &want_single),
+            ("montgomery chain", &mont, &want_mont),
+            ("chain10", &chain10(), &want_chain),
+        ] {
+            assert_eq!(
+                &program.run_cpu(&[&a, &b]).unwrap(),
+                want,
+                "{name}, n = {n}"
+            );
+            let mut out = vec![Fq::ONE; n];
+            program.run_cpu_into(&[&a, &b], &mut out).unwrap();
+            assert_eq!(&out, want, "{name} into, n = {n}");
+            // blst, element by element, agrees too.
+            for (i, (x, y)) in a.iter().zip(&b).enumerate().take(64) {
+                if name == "single mul" {
+                    assert_eq!(x * y, want[i], "blst, n = {n}, i = {i}");
+                }
+            }
+        }
+    }
+}

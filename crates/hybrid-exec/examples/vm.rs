@@ -2,7 +2,8 @@
 //! sizes and kinds through one shared router, which places each one. Prints where the jobs
 //! went and why, and the total time against forcing every job onto the CPU or the GPU.
 //!
-//! `cargo run --release -p hybrid-exec --example vm [jobs per thread] [threads]`
+//! `cargo run --release -p hybrid-exec --example vm [jobs per thread] [threads] [rounds]`
+//! (defaults 24, 4, 5: the medians of 5 rounds are the result).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -27,6 +28,7 @@ fn main() -> Result<()> {
         .collect();
     let jobs_per_thread = args.first().copied().unwrap_or(24);
     let threads = args.get(1).copied().unwrap_or(4);
+    let rounds = args.get(2).copied().unwrap_or(5).max(1);
     let router = Router::new(&RouterConfig::from_env()?);
     println!(
         "gpu: {}",
@@ -107,18 +109,44 @@ fn main() -> Result<()> {
             }
         }
     }
-    let (cpu_time, _) = run(Policy::Cpu)?;
-    let (gpu_time, _) = run(Policy::Gpu)?;
-    let (auto_time, summary) = run(Policy::Auto)?;
-    println!("{threads} threads x {jobs_per_thread} jobs; where Auto sent them (jobs, elements):");
+    // Rounds, each running the three policies in a rotated order, so that drift of a
+    // shared machine falls on all three; the medians are the result.
+    let policies = [Policy::Cpu, Policy::Gpu, Policy::Auto];
+    let mut times: [Vec<Duration>; 3] = Default::default();
+    let mut summary = Summary::new();
+    for round in 0..rounds {
+        let mut line = Vec::new();
+        for k in 0..policies.len() {
+            let p = (round + k) % policies.len();
+            let (time, where_to) = run(policies[p])?;
+            times[p].push(time);
+            line.push(format!(
+                "{:?} {:.1} ms",
+                policies[p],
+                time.as_secs_f64() * 1e3
+            ));
+            if policies[p] == Policy::Auto {
+                summary = where_to;
+            }
+        }
+        println!("round {}: {}", round + 1, line.join(", "));
+    }
+    println!(
+        "{threads} threads x {jobs_per_thread} jobs; where Auto sent them in the last round (jobs, elements):"
+    );
     for (k, (jobs, elems)) in &summary {
         println!("  {k}: {jobs} jobs, {elems} elements");
     }
+    let median_ms = |t: &mut Vec<Duration>| {
+        t.sort();
+        t[t.len() / 2].as_secs_f64() * 1e3
+    };
+    let [cpu, gpu, auto] = &mut times;
     println!(
-        "total: auto {:.1} ms, cpu only {:.1} ms, gpu only {:.1} ms",
-        auto_time.as_secs_f64() * 1e3,
-        cpu_time.as_secs_f64() * 1e3,
-        gpu_time.as_secs_f64() * 1e3
+        "median of {rounds} rounds: auto {:.1} ms, cpu only {:.1} ms, gpu only {:.1} ms",
+        median_ms(auto),
+        median_ms(cpu),
+        median_ms(gpu)
     );
     let stats = router.stats();
     println!(

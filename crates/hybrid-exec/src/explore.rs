@@ -51,6 +51,44 @@ fn random(n: usize, seed: u64) -> Vec<Fq> {
     out
 }
 
+/// Streamed jobs from slices (`FqGpu::add`, 16Mi, fresh outputs): copies on the transfer
+/// queues (uploads on one, downloads on the other) or all on the compute queue, by chunk
+/// size; the settings alternate within each round so that drift falls on all of them.
+pub(crate) fn streams() -> Result<()> {
+    let n = std::env::var("HYBRID_EXPLORE_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1 << 24);
+    let (a, b) = (random(n, 3), random(n, 4));
+    let settings = [(true, 16u64), (false, 16), (true, 32), (false, 32)];
+    let gpus = settings
+        .iter()
+        .map(|&(tq, mib)| {
+            let c = open(|c| c.with_transfer_queue(tq).with_stream_chunk_bytes(mib << 20))?;
+            let g = FqGpu::new(c)?;
+            g.add(&a, &b)?; // warm: pipelines, pools
+            Ok(g)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut times = vec![Vec::new(); settings.len()];
+    for _ in 0..5 {
+        for (g, t) in gpus.iter().zip(&mut times) {
+            let start = Instant::now();
+            drop(g.add(&a, &b)?);
+            t.push(start.elapsed().as_secs_f64() * 1e9 / n as f64);
+        }
+    }
+    for ((tq, mib), t) in settings.iter().zip(times) {
+        let queues = if *tq {
+            "transfer queues"
+        } else {
+            "compute queue only"
+        };
+        println!("streamed add from slices, {n} elem, {queues}, chunk {mib} MiB: {:.2} ns/elem (median of 5)", median(t));
+    }
+    Ok(())
+}
+
 /// Runs every exploration, printing one line per measurement.
 pub(crate) fn run(spv_dir: Option<&Path>, only_kernels: bool) -> Result<()> {
     let ctx = open(|c| c)?;

@@ -93,6 +93,9 @@ enum Command {
         /// Only time the kernel variants.
         #[arg(long)]
         only_kernels: bool,
+        /// Only time streamed 16Mi jobs from slices by copy queues and chunk size.
+        #[arg(long)]
+        only_streams: bool,
     },
 }
 
@@ -122,9 +125,16 @@ fn main() -> ExitCode {
                 }
             })
         }
-        Command::Explore { spv, only_kernels } => {
-            explore::run(spv.as_deref(), only_kernels).map(|()| ExitCode::SUCCESS)
+        Command::Explore {
+            spv,
+            only_kernels,
+            only_streams,
+        } => if only_streams {
+            explore::streams()
+        } else {
+            explore::run(spv.as_deref(), only_kernels)
         }
+        .map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
@@ -216,10 +226,11 @@ fn run_bench(
     let ctx = gpu.context();
     let info = ctx.info();
     println!(
-        "device: {} ({}), transfer queue: {}, direct writes: {}",
+        "device: {} ({}), transfer queue: {}, download queue: {}, direct writes: {}",
         info.name,
         info.driver,
         ctx.has_transfer_queue(),
+        ctx.has_download_queue(),
         ctx.direct_writes()
     );
     let figures = bench::run(ctx, &gpu, &bench::BenchOptions { samples, large })?;
@@ -324,11 +335,12 @@ fn devices() -> anyhow::Result<ExitCode> {
         Ok(ctx) => {
             let i = ctx.info();
             println!(
-                "chosen: {}: {} (preference discrete > integrated > virtual > CPU, or {}); transfer queue: {}, resizable BAR: {}, 64-bit shader integers: {}, doubles: {}, host-memory import: {}",
+                "chosen: {}: {} (preference discrete > integrated > virtual > CPU, or {}); transfer queue: {}, download queue: {}, resizable BAR: {}, 64-bit shader integers: {}, doubles: {}, host-memory import: {}",
                 i.index,
                 i.name,
                 vk_backend::ENV_DEVICE,
                 ctx.has_transfer_queue(),
+                ctx.has_download_queue(),
                 ctx.direct_writes(),
                 ctx.shader_int64(),
                 ctx.shader_float64(),

@@ -161,7 +161,8 @@ pub struct Router {
     stats: Mutex<RouterStats>,
     /// Predicted GPU nanoseconds of jobs running now (work already queued ahead of a new one).
     gpu_in_flight_ns: AtomicU64,
-    /// The same for the CPU: concurrent CPU jobs share one rayon pool, so they queue too.
+    /// The same for the CPU: concurrent CPU jobs share one rayon pool, so they queue too;
+    /// GPU jobs from slices count here as well (their host copies take the cores).
     cpu_in_flight_ns: AtomicU64,
     co_execute_above: usize,
     co_execute_host_above: usize,
@@ -514,13 +515,15 @@ impl Router {
         let predicted = lock(&self.model).predict(Device::Cpu, shape).as_nanos() as u64;
         let busy = self
             .cpu_in_flight_ns
-            .fetch_add(predicted, Ordering::Relaxed);
+            .fetch_add(predicted, Ordering::Relaxed)
+            + self.gpu_in_flight_ns.load(Ordering::Relaxed);
         let start = Instant::now();
         let out = program.run_cpu(inputs);
         self.cpu_in_flight_ns
             .fetch_sub(predicted, Ordering::Relaxed);
-        // Only a job that had the device to itself teaches the model its cost: waiting
-        // behind other threads' jobs is priced by the in-flight term, not twice.
+        // Only a job that had the machine to itself teaches the model its cost: waiting
+        // behind other threads' jobs is priced by the in-flight terms, not twice, and a
+        // GPU job beside it takes cores and memory bandwidth for its copies.
         if out.is_ok() && busy == 0 {
             lock(&self.model).observe(Device::Cpu, shape, start.elapsed());
         }
@@ -533,16 +536,26 @@ impl Router {
         let len = inputs.first().map_or(0, |x| x.len());
         let shape = Self::shape(program, len, Place::Slices);
         let predicted = lock(&self.model).predict(Device::Gpu, shape).as_nanos() as u64;
+        // A job from slices keeps the host busy too: its data goes through host copies
+        // on all cores (most of its time: on the H100 host a 1Mi add from slices took
+        // 8-9 ns per element against the kernel's 0.05), so it counts as CPU work in flight
+        // as well; otherwise, with the GPU busy, the router would send the next job to
+        // cores that are not free either.
         let busy = self
             .gpu_in_flight_ns
-            .fetch_add(predicted, Ordering::Relaxed);
+            .fetch_add(predicted, Ordering::Relaxed)
+            + self
+                .cpu_in_flight_ns
+                .fetch_add(predicted, Ordering::Relaxed);
         let start = Instant::now();
         let result = program.run_gpu(gpu, inputs);
         self.gpu_in_flight_ns
             .fetch_sub(predicted, Ordering::Relaxed);
+        self.cpu_in_flight_ns
+            .fetch_sub(predicted, Ordering::Relaxed);
         match result {
             Ok(v) => {
-                // As on the CPU: only jobs that had the GPU to themselves are samples.
+                // As on the CPU: only jobs that had the machine to themselves are samples.
                 if busy == 0 {
                     lock(&self.model).observe(Device::Gpu, shape, start.elapsed());
                 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use ash::vk;
 
 use crate::command::{memory_barrier, Hazards, Recorder};
-use crate::context::Shared;
+use crate::context::{Lane, Shared};
 use crate::memory::{MemoryKind, RawBuffer};
 use crate::pipeline::{Kernel, RawKernel, PUSH_CONSTANT_BYTES};
 use crate::ring::RingLease;
@@ -36,12 +36,19 @@ pub struct DownloadId {
     index: usize,
 }
 
+impl DownloadId {
+    /// The first download of the batch with serial `batch`.
+    pub(crate) fn first_of(batch: u64) -> Self {
+        Self { batch, index: 0 }
+    }
+}
+
 /// Everything a submission needs kept alive until the GPU has finished with it.
 pub(crate) struct InFlight {
     pub(crate) recorder: Option<Recorder>,
-    /// The transfer-queue recorder of a streamed chunk's upload, which completes before
-    /// the compute submission that waited for it.
-    pub(crate) upload_recorder: Option<Recorder>,
+    /// The recorder of a streamed chunk's upload, which completes before the compute
+    /// submission that waited for it (or of a download, alone in its own submission).
+    pub(crate) copy_recorder: Option<Recorder>,
     pub(crate) buffers: Vec<Arc<RawBuffer>>,
     pub(crate) kernels: Vec<Arc<RawKernel>>,
 }
@@ -71,7 +78,8 @@ pub struct Batch<'c> {
     touched: HashSet<vk::Buffer>,
     keep: Vec<Arc<RawBuffer>>,
     kernels: Vec<Arc<RawKernel>>,
-    upload_recorder: Option<Recorder>,
+    /// The upload submission this batch's submission waits for.
+    upload: Option<AdoptedUpload>,
     /// The caller holds the host-access locks of the host buffers used (see submit).
     host_locks_held: bool,
     downloads: Vec<(Arc<RawBuffer>, usize)>,
@@ -121,7 +129,7 @@ impl<'c> Batch<'c> {
             touched: HashSet::new(),
             keep: Vec::new(),
             kernels: Vec::new(),
-            upload_recorder: None,
+            upload: None,
             host_locks_held: false,
             downloads: Vec::new(),
             host_reads_from: vk::PipelineStageFlags::empty(),
@@ -484,14 +492,28 @@ impl<'c> Batch<'c> {
         Ok(id)
     }
 
-    /// Keeps `buf` and `upload_recorder` (used by an upload on the transfer queue that this
-    /// batch's submission waits for) alive until the batch completes, and tells the
-    /// barrier tracking that `written` already holds data.
-    pub(crate) fn adopt_upload(&mut self, used: &[&Arc<RawBuffer>], recorder: Recorder) {
+    /// Keeps `used` and `recorder` of the upload submission that completes at `value` on
+    /// the upload lane (this batch's submission must wait for it) alive until the batch
+    /// completes, or, if the batch is dropped unsubmitted, until the upload completes.
+    pub(crate) fn adopt_upload(
+        &mut self,
+        used: &[&Arc<RawBuffer>],
+        recorder: Recorder,
+        value: u64,
+    ) {
         for b in used {
             self.use_buffer(b);
         }
-        self.upload_recorder = Some(recorder);
+        self.upload = Some(AdoptedUpload {
+            shared: Arc::clone(self.shared),
+            value,
+            in_flight: Some(InFlight {
+                recorder: None,
+                copy_recorder: Some(recorder),
+                buffers: used.iter().map(|b| Arc::clone(b)).collect(),
+                kernels: Vec::new(),
+            }),
+        });
     }
 
     /// For callers that already hold the host-access locks of every host buffer this batch
@@ -576,6 +598,13 @@ impl<'c> Batch<'c> {
             .map(|b| b.host_access.lock().unwrap_or_else(|p| p.into_inner()))
             .collect();
         let value = self.shared.submit_compute(self.rec.cmd, waits)?;
+        // The upload completes before this submission (which waits for it) does: its
+        // recorder goes with this submission's resources.
+        let copy_recorder = self
+            .upload
+            .take()
+            .and_then(|mut u| u.in_flight.take())
+            .and_then(|mut f| f.copy_recorder.take());
         for b in &self.keep {
             b.mark_used(value);
         }
@@ -585,11 +614,12 @@ impl<'c> Batch<'c> {
         drop(guards);
         Ok(Ticket {
             shared: Arc::clone(self.shared),
+            lane: Lane::Compute,
             value,
             serial: self.serial,
             in_flight: Some(InFlight {
                 recorder: Some(self.rec),
-                upload_recorder: self.upload_recorder,
+                copy_recorder,
                 buffers: self.keep,
                 kernels: self.kernels,
             }),
@@ -598,10 +628,29 @@ impl<'c> Batch<'c> {
     }
 }
 
+/// An upload submission a batch waits for, with what it uses: if the batch is dropped
+/// unsubmitted, released only once the upload itself completes (its command buffer may
+/// still be pending).
+struct AdoptedUpload {
+    shared: Arc<Shared>,
+    value: u64,
+    in_flight: Option<InFlight>,
+}
+
+impl Drop for AdoptedUpload {
+    fn drop(&mut self) {
+        if let Some(in_flight) = self.in_flight.take() {
+            self.shared.defer(Lane::Upload, self.value, in_flight);
+        }
+    }
+}
+
 /// A submitted batch. Poll it, wait for it, or [`Ticket::finish`] it to read downloads.
 /// Dropping it without waiting is safe: its resources are released once the GPU is done.
 pub struct Ticket {
     shared: Arc<Shared>,
+    /// The timeline whose `value` marks completion.
+    lane: Lane,
     value: u64,
     serial: u64,
     in_flight: Option<InFlight>,
@@ -617,12 +666,40 @@ impl std::fmt::Debug for Ticket {
 }
 
 impl Ticket {
+    /// The ticket of a submission on copy lane `lane` that signals `value` there, holding
+    /// `recorder` and `buffers` until it completes; `downloads` as [`Batch::download`]
+    /// records them (readback buffer, words).
+    pub(crate) fn for_copy(
+        shared: &Arc<Shared>,
+        lane: Lane,
+        value: u64,
+        recorder: Recorder,
+        buffers: Vec<Arc<RawBuffer>>,
+        downloads: Vec<(Arc<RawBuffer>, usize)>,
+    ) -> (Self, u64) {
+        let serial = shared.next_serial();
+        let ticket = Ticket {
+            shared: Arc::clone(shared),
+            lane,
+            value,
+            serial,
+            in_flight: Some(InFlight {
+                recorder: None,
+                copy_recorder: Some(recorder),
+                buffers,
+                kernels: Vec::new(),
+            }),
+            downloads,
+        };
+        (ticket, serial)
+    }
+
     /// Whether the batch has finished on the GPU. Never blocks.
     ///
     /// # Errors
     /// [`Error::DeviceLost`] when the device is lost.
     pub fn poll(&self) -> Result<bool, Error> {
-        Ok(self.shared.timeline.completed()? >= self.value)
+        Ok(self.shared.timeline_of(self.lane).completed()? >= self.value)
     }
 
     /// Waits up to `timeout` for the batch: spins briefly, then blocks (see
@@ -633,8 +710,13 @@ impl Ticket {
     /// again or drop it); [`Error::DeviceLost`].
     pub fn wait(&self, timeout: Duration) -> Result<(), Error> {
         self.shared
-            .timeline
+            .timeline_of(self.lane)
             .wait(self.value, timeout, self.shared.spin)
+    }
+
+    /// The value of its lane's timeline that marks the submission's completion.
+    pub(crate) fn value(&self) -> u64 {
+        self.value
     }
 
     /// Waits (up to the context's timeout) and returns the finished batch.
@@ -662,7 +744,7 @@ impl Ticket {
 impl Drop for Ticket {
     fn drop(&mut self) {
         if let Some(in_flight) = self.in_flight.take() {
-            self.shared.defer(self.value, in_flight);
+            self.shared.defer(self.lane, self.value, in_flight);
         }
     }
 }

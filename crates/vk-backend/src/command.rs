@@ -22,6 +22,8 @@ pub(crate) const TIMESTAMPS: u32 = 4;
 /// a batch takes one, and it returns to the pool once the GPU has finished with it.
 pub(crate) struct Recorder {
     device: Arc<Device>,
+    /// The queue family whose queues may run this recorder's command buffer.
+    pub(crate) family: u32,
     command_pool: vk::CommandPool,
     pub(crate) cmd: vk::CommandBuffer,
     descriptor_pools: Vec<vk::DescriptorPool>,
@@ -44,6 +46,7 @@ impl Recorder {
         // Owned from here: Drop destroys what exists if a later step fails.
         let mut rec = Self {
             device: Arc::clone(device),
+            family,
             command_pool,
             cmd: vk::CommandBuffer::null(),
             descriptor_pools: Vec::new(),

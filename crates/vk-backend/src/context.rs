@@ -58,8 +58,9 @@ pub struct ContextConfig {
     /// How long a wait spins on the timeline counter before blocking in the driver. On the
     /// H100 a blocking wait wakes ~20 us later than a spin, so short jobs spin.
     pub spin: Duration,
-    /// Use the device's transfer-only queue (copy engines) for streamed uploads when it
-    /// has one.
+    /// Use the device's transfer-only queues (copy engines) for streamed jobs' uploads
+    /// and, where that family has a second queue, their downloads; off, every copy runs
+    /// on the compute queue.
     pub transfer_queue: bool,
     /// Buffers up to this many bytes are allocated in host-writable device memory when the
     /// device has resizable BAR (and kernel outputs of one-call jobs go straight to host
@@ -211,13 +212,14 @@ pub(crate) fn parse_validation(value: &str) -> Result<Validation, Error> {
 
 /// What the context and everything it hands out share.
 pub(crate) struct Shared {
-    /// Submissions dropped before completion, with the value that completes them.
-    deferred: Mutex<Vec<(u64, InFlight)>>,
+    /// Submissions dropped before completion, with the lane and value that complete them.
+    deferred: Mutex<Vec<(Lane, u64, InFlight)>>,
     recorders: Mutex<Vec<Recorder>>,
-    /// Recorders for the transfer queue's family.
-    upload_recorders: Mutex<Vec<Recorder>>,
-    /// Signalled by uploads on the transfer queue, with its own value counter.
-    pub(crate) upload_timeline: Option<(Timeline, Mutex<u64>)>,
+    /// Recorders for the transfer queues' family.
+    transfer_recorders: Mutex<Vec<Recorder>>,
+    /// Streamed jobs' uploads and downloads: each lane signals its own timeline.
+    upload: CopyLane,
+    download: CopyLane,
     kernels: Mutex<HashMap<KernelKey, Kernel>>,
     pipeline_cache: PipelineCache,
     pub(crate) timeline: Timeline,
@@ -236,6 +238,34 @@ pub(crate) struct Shared {
     #[cfg(feature = "fault-injection")]
     pub(crate) fault: Mutex<Option<(FaultStage, Error)>>,
     pub(crate) device: Arc<Device>,
+}
+
+/// The timelines submissions signal: batches signal the context timeline; streamed jobs'
+/// copies run as submissions of their own, chained to the compute submissions by timeline
+/// semaphores (upload -> compute -> download).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lane {
+    /// Batches, on the compute queue.
+    Compute,
+    /// Streamed uploads: on the transfer-only queue, or the compute queue without one.
+    Upload,
+    /// Streamed downloads: on the transfer family's second queue, or the compute queue.
+    Download,
+}
+
+/// A copy lane's timeline and the last value handed out on it.
+pub(crate) struct CopyLane {
+    timeline: Timeline,
+    last: Mutex<u64>,
+}
+
+impl CopyLane {
+    fn new(device: &Arc<Device>) -> Result<Self, Error> {
+        Ok(Self {
+            timeline: Timeline::new(device)?,
+            last: Mutex::new(0),
+        })
+    }
 }
 
 /// Where an injected fault strikes (feature `fault-injection`).
@@ -292,43 +322,79 @@ impl Shared {
         }
     }
 
-    /// Takes back a recorder whose submission has completed.
-    pub(crate) fn return_recorder(&self, rec: Recorder) {
-        lock(&self.recorders).push(rec);
+    /// A serial number for a new batch or copy (download ids name their batch by it).
+    pub(crate) fn next_serial(&self) -> u64 {
+        self.serial.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Returns a completed submission's resources: the recorder to the pool, buffers to
+    /// Takes back a recorder whose submission has completed, into its family's pool.
+    pub(crate) fn return_recorder(&self, rec: Recorder) {
+        if rec.family == self.device.compute.family {
+            lock(&self.recorders).push(rec);
+        } else {
+            lock(&self.transfer_recorders).push(rec);
+        }
+    }
+
+    /// Returns a completed submission's resources: recorders to their pools, buffers to
     /// theirs (when no one else holds them).
     pub(crate) fn reclaim(&self, in_flight: &mut InFlight) {
-        if let Some(r) = in_flight.recorder.take() {
-            lock(&self.recorders).push(r);
-        }
-        if let Some(r) = in_flight.upload_recorder.take() {
-            lock(&self.upload_recorders).push(r);
+        for r in [in_flight.recorder.take(), in_flight.copy_recorder.take()]
+            .into_iter()
+            .flatten()
+        {
+            self.return_recorder(r);
         }
         in_flight.buffers.clear();
         in_flight.kernels.clear();
     }
 
-    pub(crate) fn defer(&self, value: u64, in_flight: InFlight) {
-        lock(&self.deferred).push((value, in_flight));
+    pub(crate) fn defer(&self, lane: Lane, value: u64, in_flight: InFlight) {
+        lock(&self.deferred).push((lane, value, in_flight));
+    }
+
+    /// The timeline `lane`'s submissions signal.
+    pub(crate) fn timeline_of(&self, lane: Lane) -> &Timeline {
+        match lane {
+            Lane::Compute => &self.timeline,
+            Lane::Upload => &self.upload.timeline,
+            Lane::Download => &self.download.timeline,
+        }
+    }
+
+    /// The queue `lane`'s submissions go to.
+    fn queue_of(&self, lane: Lane) -> &crate::device::Queue {
+        let device = &self.device;
+        match lane {
+            Lane::Compute => &device.compute,
+            Lane::Upload => device.upload.as_ref().unwrap_or(&device.compute),
+            Lane::Download => device.download.as_ref().unwrap_or(&device.compute),
+        }
     }
 
     /// Reclaims deferred submissions the GPU has finished.
     fn collect(&self) -> Result<(), Error> {
-        let done: Vec<(u64, InFlight)> = {
+        let done: Vec<(Lane, u64, InFlight)> = {
             let mut deferred = lock(&self.deferred);
             if deferred.is_empty() {
                 return Ok(());
             }
-            let completed = self.timeline.completed()?;
-            let (done, pending) = std::mem::take(&mut *deferred)
-                .into_iter()
-                .partition(|(v, _)| *v <= completed);
-            *deferred = pending;
+            let mut completed = [None; 3];
+            let mut done = Vec::new();
+            for (lane, value, in_flight) in std::mem::take(&mut *deferred) {
+                let reached = match completed[lane as usize] {
+                    Some(c) => c,
+                    None => *completed[lane as usize].insert(self.timeline_of(lane).completed()?),
+                };
+                if value <= reached {
+                    done.push((lane, value, in_flight));
+                } else {
+                    deferred.push((lane, value, in_flight));
+                }
+            }
             done
         };
-        for (_, mut in_flight) in done {
+        for (_, _, mut in_flight) in done {
             self.reclaim(&mut in_flight);
         }
         Ok(())
@@ -371,27 +437,45 @@ impl Shared {
         )
     }
 
-    /// A recorder for the transfer queue, when the device has one.
-    pub(crate) fn upload_recorder(&self) -> Result<Option<Recorder>, Error> {
-        let Some(queue) = &self.device.upload else {
-            return Ok(None);
-        };
-        match lock(&self.upload_recorders).pop() {
-            Some(r) => Ok(Some(r)),
-            None => Recorder::new(&self.device, queue.family, false).map(Some),
+    /// A recorder for the queue of copy lane `lane` (`Upload` or `Download`), whose last
+    /// submission has completed.
+    pub(crate) fn copy_recorder(&self, lane: Lane) -> Result<Recorder, Error> {
+        let family = self.queue_of(lane).family;
+        if family == self.device.compute.family {
+            return self.recorder();
+        }
+        match lock(&self.transfer_recorders).pop() {
+            Some(r) => Ok(r),
+            None => Recorder::new(&self.device, family, false),
         }
     }
 
-    /// Submits `cmd` to the transfer queue; returns the upload-timeline value that marks
-    /// its completion.
-    pub(crate) fn submit_upload(&self, cmd: vk::CommandBuffer) -> Result<u64, Error> {
-        let (Some(queue), Some((timeline, last))) = (&self.device.upload, &self.upload_timeline)
-        else {
-            return Err(Error::InvalidArgument(
-                "this device has no transfer queue".to_owned(),
-            ));
+    /// Submits `cmd` (from [`Shared::copy_recorder`] for the same lane) to the queue of copy
+    /// lane `lane` after `waits`; returns the value of that lane's timeline that marks its
+    /// completion.
+    pub(crate) fn submit_copy(
+        &self,
+        lane: Lane,
+        cmd: vk::CommandBuffer,
+        waits: &[(vk::Semaphore, u64, vk::PipelineStageFlags)],
+    ) -> Result<u64, Error> {
+        let copy = match lane {
+            Lane::Upload => &self.upload,
+            Lane::Download => &self.download,
+            Lane::Compute => {
+                return Err(Error::InvalidArgument(
+                    "the compute lane takes batches, not copies".to_owned(),
+                ))
+            }
         };
-        submit(&self.device, queue, timeline, last, cmd, &[])
+        submit(
+            &self.device,
+            self.queue_of(lane),
+            &copy.timeline,
+            &copy.last,
+            cmd,
+            waits,
+        )
     }
 }
 
@@ -428,7 +512,8 @@ fn submit(
         // SAFETY: `cmd` is fully recorded, not pending, and from a pool of this queue's
         // family; the queue is locked as Vulkan requires; `value` is above every value
         // signalled or pending on the timeline (values are handed out under `last`, in
-        // submission order, and only this queue signals this timeline).
+        // submission order, and only submissions through this function with this `last`
+        // signal this timeline).
         unsafe { device.raw.queue_submit(*queue, &submit, vk::Fence::null()) }
             .map_err(|e| device.note(Error::from_vk("vkQueueSubmit", e)))?;
         *last = value;
@@ -480,11 +565,9 @@ impl Context {
         let shared = Shared {
             deferred: Mutex::default(),
             recorders: Mutex::default(),
-            upload_recorders: Mutex::default(),
-            upload_timeline: match device.upload {
-                Some(_) => Some((Timeline::new(&device)?, Mutex::new(0))),
-                None => None,
-            },
+            transfer_recorders: Mutex::default(),
+            upload: CopyLane::new(&device)?,
+            download: CopyLane::new(&device)?,
             kernels: Mutex::default(),
             pipeline_cache,
             timeline: Timeline::new(&device)?,
@@ -589,6 +672,12 @@ impl Context {
     /// Whether streamed uploads use a transfer-only queue (copy engines).
     pub fn has_transfer_queue(&self) -> bool {
         self.shared.device.upload.is_some()
+    }
+
+    /// Whether streamed downloads use a transfer-only queue of their own (the transfer
+    /// family's second queue); without one they run on the compute queue.
+    pub fn has_download_queue(&self) -> bool {
+        self.shared.device.download.is_some()
     }
 
     /// Whether small buffers live in host-writable device memory (resizable BAR).
@@ -790,7 +879,7 @@ impl Context {
 
     fn new_batch(&self, timed: bool) -> Result<Batch<'_>, Error> {
         self.shared.device.check_alive()?;
-        let serial = self.shared.serial.fetch_add(1, Ordering::Relaxed);
+        let serial = self.shared.next_serial();
         Batch::new(&self.shared, serial, self.shared.recorder()?, timed, true)
     }
 
@@ -800,7 +889,7 @@ impl Context {
     /// conflict with the other unordered batches it runs beside.
     pub(crate) fn unordered_batch(&self) -> Result<Batch<'_>, Error> {
         self.shared.device.check_alive()?;
-        let serial = self.shared.serial.fetch_add(1, Ordering::Relaxed);
+        let serial = self.shared.next_serial();
         Batch::new(&self.shared, serial, self.shared.recorder()?, false, false)
     }
 

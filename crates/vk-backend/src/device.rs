@@ -350,6 +350,10 @@ pub(crate) struct Device {
     pub(crate) compute: Queue,
     /// Uploads of streamed jobs, on the copy engines; `None` without a transfer-only family.
     pub(crate) upload: Option<Queue>,
+    /// Downloads of streamed jobs: the transfer-only family's second queue (the H100's
+    /// family has two), so that they neither wait behind uploads nor hold up compute;
+    /// `None` when the family has one queue or there is none.
+    pub(crate) download: Option<Queue>,
     /// Queue families buffers are shared between (CONCURRENT sharing when more than one).
     pub(crate) families: Vec<u32>,
     lost: AtomicBool,
@@ -432,15 +436,19 @@ impl Device {
             None
         };
 
-        let priorities = [1.0];
+        let priorities = [1.0, 1.0];
+        // One transfer queue for uploads and, where the family has a second, one for
+        // downloads.
+        let transfer_queues =
+            transfer_family.map_or(0, |f| family_props[f as usize].queue_count.min(2) as usize);
         let mut queue_infos = vec![vk::DeviceQueueCreateInfo::default()
             .queue_family_index(compute_family)
-            .queue_priorities(&priorities)];
+            .queue_priorities(&priorities[..1])];
         if let Some(family) = transfer_family {
             queue_infos.push(
                 vk::DeviceQueueCreateInfo::default()
                     .queue_family_index(family)
-                    .queue_priorities(&priorities),
+                    .queue_priorities(&priorities[..transfer_queues]),
             );
         }
         // Timeline semaphores are core in Vulkan 1.2 and mandatory there.
@@ -468,14 +476,18 @@ impl Device {
         // SAFETY: `physical` comes from this instance; the create info points at locals.
         let raw = unsafe { instance.raw.create_device(physical, &create_info, None) }
             .map_err(Error::vk("vkCreateDevice"))?;
-        let queue = |family: u32| Queue {
-            // SAFETY: every family in `queue_infos` was created with one queue.
-            raw: Mutex::new(unsafe { raw.get_device_queue(family, 0) }),
+        let queue = |family: u32, index: u32| Queue {
+            // SAFETY: `queue_infos` created `index + 1` or more queues of `family` (one of
+            // the compute family, `transfer_queues` of the transfer family).
+            raw: Mutex::new(unsafe { raw.get_device_queue(family, index) }),
             family,
             timestamps: family_props[family as usize].timestamp_valid_bits > 0,
         };
-        let compute = queue(compute_family);
-        let upload = transfer_family.map(queue);
+        let compute = queue(compute_family, 0);
+        let upload = transfer_family.map(|f| queue(f, 0));
+        let download = transfer_family
+            .filter(|_| transfer_queues >= 2)
+            .map(|f| queue(f, 1));
         // SAFETY: `physical` comes from this live instance.
         let props = unsafe { instance.raw.get_physical_device_properties(physical) };
         let (limits, pipeline_cache_uuid) = (props.limits, props.pipeline_cache_uuid);
@@ -521,6 +533,7 @@ impl Device {
             pipeline_cache_uuid,
             compute,
             upload,
+            download,
             families,
             lost: AtomicBool::new(false),
             live_allocations: Arc::default(),

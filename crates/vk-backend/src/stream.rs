@@ -1,7 +1,9 @@
 //! Large host -> GPU -> host jobs, cut into chunks that flow through upload, compute and
-//! download with consecutive chunks overlapping: while chunk k computes and downloads,
-//! chunk k+1 uploads (on the transfer queue's copy engines when the device has one) and
-//! the host fills chunk k+2 and reads chunk k-1. Jobs on buffers the kernel can reach in
+//! download with consecutive chunks overlapping: while chunk k computes, chunk k-1
+//! downloads and chunk k+1 uploads, each phase a submission of its own chained to the next
+//! by timeline semaphores (uploads on the transfer-only queue's copy engines, downloads on
+//! that family's second queue, where the device has them; on the compute queue
+//! otherwise), and the host fills chunk k+2 and reads chunk k-2. Jobs on buffers the kernel can reach in
 //! place (host memory from `alloc_host`) run as consecutive submissions over ranges of
 //! them instead, with nothing copied.
 
@@ -12,7 +14,8 @@ use std::sync::Arc;
 use ash::vk;
 
 use crate::batch::{Batch, DispatchPlan, DownloadId, Ticket};
-use crate::context::Context;
+use crate::command::memory_barrier;
+use crate::context::{Context, Lane};
 use crate::{DeviceBuffer, Error, Kernel};
 
 /// Chunks in flight at once: one filling on the host, one uploading, one computing and
@@ -87,13 +90,16 @@ impl Context {
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        let mut pending: VecDeque<(Ticket, DownloadId, Range<usize>)> =
-            VecDeque::with_capacity(SLOTS);
-        let mut finish_oldest =
-            |pending: &mut VecDeque<(Ticket, DownloadId, Range<usize>)>| -> Result<(), Error> {
-                let (ticket, id, range) = pending.pop_front().expect("caller checks");
-                ticket.finish()?.read(id, |words| read(range, words))
-            };
+        let mut pending: VecDeque<Chunk> = VecDeque::with_capacity(SLOTS);
+        let mut finish_oldest = |pending: &mut VecDeque<Chunk>| -> Result<(), Error> {
+            let chunk = pending.pop_front().expect("caller checks");
+            chunk
+                .downloaded
+                .finish()?
+                .read(chunk.id, |words| read(chunk.range, words))?;
+            // Completed before the download began; this only takes its resources back.
+            chunk.computed.finish().map(drop)
+        };
         for c in 0..chunks {
             let range = c * chunk..((c + 1) * chunk).min(count);
             if pending.len() == slots.len() {
@@ -104,21 +110,23 @@ impl Context {
             let inputs: Vec<DeviceBuffer> = slot.inputs.iter().map(|b| b.prefix(n)).collect();
             let output = slot.output.prefix(n);
             let mut batch = self.batch()?;
-            let upload_value = self.upload_chunk(&mut batch, &inputs, |i, words| {
+            let uploaded = self.upload_chunk(&mut batch, &inputs, |i, words| {
                 fill(i, range.clone(), words)
             })?;
             let refs: Vec<&DeviceBuffer> = inputs.iter().collect();
             batch.dispatch(kernel, &refs, &output)?;
-            let id = batch.download(&output)?;
-            let ticket = match (upload_value, &shared.upload_timeline) {
-                (Some(value), Some((timeline, _))) => batch.submit_after(&[(
-                    timeline.raw,
-                    value,
-                    vk::PipelineStageFlags::COMPUTE_SHADER,
-                )])?,
-                _ => batch.submit()?,
-            };
-            pending.push_back((ticket, id, range));
+            let computed = batch.submit_after(&[(
+                shared.timeline_of(Lane::Upload).raw,
+                uploaded,
+                vk::PipelineStageFlags::COMPUTE_SHADER,
+            )])?;
+            let (downloaded, id) = self.download_chunk(&output, computed.value())?;
+            pending.push_back(Chunk {
+                computed,
+                downloaded,
+                id,
+                range,
+            });
         }
         while !pending.is_empty() {
             finish_oldest(&mut pending)?;
@@ -126,21 +134,18 @@ impl Context {
         Ok(())
     }
 
-    /// Fills `inputs` for one chunk: on the transfer queue when there is one (returning the
-    /// upload-timeline value the compute submission must wait for), else inside `batch`.
+    /// Fills `inputs` for one chunk through staging memory and copies them in with a
+    /// submission on the upload lane (the transfer-only queue's copy engines where the
+    /// device has them); returns the upload-timeline value that the compute submission,
+    /// recorded in `batch`, must wait for. `batch` keeps the staging memory and recorder.
     fn upload_chunk(
         &self,
         batch: &mut Batch<'_>,
         inputs: &[DeviceBuffer],
         mut fill: impl FnMut(usize, &mut [u64]),
-    ) -> Result<Option<u64>, Error> {
+    ) -> Result<u64, Error> {
         let shared = self.shared();
-        let Some(mut rec) = shared.upload_recorder()? else {
-            for (i, buf) in inputs.iter().enumerate() {
-                batch.upload(buf, |words| fill(i, words))?;
-            }
-            return Ok(None);
-        };
+        shared.fault_at("upload")?;
         let words = inputs[0].words();
         let bytes = words as u64 * 8;
         let staging = shared.staging(bytes * inputs.len() as u64)?;
@@ -149,16 +154,18 @@ impl Context {
         for (i, region) in mapped.chunks_exact_mut(words).enumerate() {
             fill(i, region);
         }
+        let mut rec = shared.copy_recorder(Lane::Upload)?;
         rec.begin(false)?;
         for (i, buf) in inputs.iter().enumerate() {
             let region = vk::BufferCopy::default()
                 .src_offset(bytes * i as u64)
                 .dst_offset(0)
                 .size(bytes);
-            // SAFETY: the recorder is recording for the transfer family; both buffers are
-            // live, shared with that family (CONCURRENT) and kept alive by `batch` until
-            // the compute submission, which waits for this one, completes. The slot's last
-            // reader (the compute submission of chunk k - SLOTS) has completed.
+            // SAFETY: the recorder is recording for the upload queue's family; both buffers
+            // are live, shared with that family (CONCURRENT) and kept alive by `batch`
+            // until the compute submission, which waits for this one, completes. The
+            // slot's last readers (the compute and download submissions of chunk
+            // k - SLOTS) have completed.
             unsafe {
                 shared
                     .device
@@ -167,12 +174,75 @@ impl Context {
             };
         }
         rec.end()?;
-        let value = shared.submit_upload(rec.cmd)?;
+        let value = shared.submit_copy(Lane::Upload, rec.cmd, &[])?;
         let mut used: Vec<&Arc<crate::memory::RawBuffer>> = inputs.iter().map(|b| &b.buf).collect();
         used.push(&staging);
-        batch.adopt_upload(&used, rec);
-        Ok(Some(value))
+        batch.adopt_upload(&used, rec, value);
+        Ok(value)
     }
+
+    /// Copies `output` into host memory with a submission on the download lane (the
+    /// transfer family's second queue where the device has one, so that it runs beside the
+    /// next chunk's upload and compute) once the compute timeline reaches `computed`.
+    fn download_chunk(
+        &self,
+        output: &DeviceBuffer,
+        computed: u64,
+    ) -> Result<(Ticket, DownloadId), Error> {
+        let shared = self.shared();
+        let words = output.words();
+        let bytes = words as u64 * 8;
+        let readback = shared.staging(bytes)?;
+        let mut rec = shared.copy_recorder(Lane::Download)?;
+        rec.begin(false)?;
+        let raw = &shared.device.raw;
+        // SAFETY: the recorder is recording for the download queue's family; both buffers
+        // are live, at least `bytes` long, shared with that family (CONCURRENT), and the
+        // ticket keeps them alive until the copy completes. The submission waits for the
+        // compute submission that writes `output`; the barrier makes the copy's writes
+        // visible to the host's reads after the wait.
+        unsafe {
+            raw.cmd_copy_buffer(
+                rec.cmd,
+                output.buf.raw,
+                readback.raw,
+                &[vk::BufferCopy::default().size(bytes)],
+            );
+            memory_barrier(
+                raw,
+                rec.cmd,
+                vk::PipelineStageFlags::TRANSFER,
+                vk::PipelineStageFlags::HOST,
+            );
+        }
+        rec.end()?;
+        let value = shared.submit_copy(
+            Lane::Download,
+            rec.cmd,
+            &[(
+                shared.timeline.raw,
+                computed,
+                vk::PipelineStageFlags::TRANSFER,
+            )],
+        )?;
+        let (ticket, serial) = Ticket::for_copy(
+            shared,
+            Lane::Download,
+            value,
+            rec,
+            vec![Arc::clone(&output.buf), Arc::clone(&readback)],
+            vec![(readback, words)],
+        );
+        Ok((ticket, DownloadId::first_of(serial)))
+    }
+}
+
+/// One chunk of [`Context::run_streamed`] in flight: its compute and download submissions.
+struct Chunk {
+    computed: Ticket,
+    downloaded: Ticket,
+    id: DownloadId,
+    range: Range<usize>,
 }
 
 impl Context {

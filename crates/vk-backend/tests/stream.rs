@@ -86,3 +86,54 @@ fn streamed_default_chunk_and_staging_path() {
         "chunks reuse pooled staging buffers"
     );
 }
+
+/// A streamed job that fails at any stage (upload, compute submission, the wait for a
+/// download) while other chunks are in flight returns that error, has handed only whole
+/// chunks, in order, to `read`, and leaves the context sound: the chunks still in flight
+/// on the compute and download lanes release their resources when they complete, and the
+/// next job is correct (the test context's drop checks validation messages and leaks).
+#[test]
+fn streamed_job_failing_at_each_stage_leaves_the_context_sound() {
+    use vk_backend::{Error, FaultStage};
+    let Some(ctx) = test_context("streamed_job_failing_at_each_stage_leaves_the_context_sound")
+    else {
+        return;
+    };
+    let kernel = ctx
+        .create_kernel(&KernelDesc::elementwise("fq_add", FQ_ADD_SPV, 2, W as u32))
+        .unwrap();
+    let n = 10_000;
+    let (a, b) = (input(5, n), input(1 << 20, n));
+    for stage in [
+        FaultStage::Upload,
+        FaultStage::Compute,
+        FaultStage::Download,
+    ] {
+        ctx.inject_fault(stage, Error::OutOfDeviceMemory);
+        let mut next = 0;
+        let result = ctx.run_streamed(
+            &kernel,
+            n,
+            1000,
+            |i, range, words| {
+                let src = if i == 0 { &a } else { &b };
+                words.copy_from_slice(&src[range.start * W..range.end * W]);
+            },
+            |range, words| {
+                assert_eq!(range.start, next, "chunks arrive in order");
+                assert_eq!(range.len() * W, words.len());
+                for (k, w) in words.iter().enumerate() {
+                    let at = range.start * W + k;
+                    assert_eq!(*w, a[at] + b[at]);
+                }
+                next = range.end;
+            },
+        );
+        assert!(
+            matches!(result, Err(Error::OutOfDeviceMemory)),
+            "{stage:?}: {result:?}"
+        );
+        assert!(next < n, "{stage:?}: the job stopped early");
+        streamed(&ctx, 3001, 1000);
+    }
+}
