@@ -146,15 +146,18 @@ pub fn double(a: &[Fq]) -> Result<Vec<Fq>, FieldError> {
 pub fn mul(a: &[Fq], b: &[Fq]) -> Result<Vec<Fq>, FieldError> {
     check_lengths("mul", a.len(), b.len())?;
     let mut out = Vec::with_capacity(a.len());
-    let (a, b) = (Fq::slice_limbs(a), Fq::slice_limbs(b));
     out.spare_capacity_mut()[..a.len()]
         .par_chunks_mut(MUL_CHUNK)
         .zip(a.par_chunks(MUL_CHUNK).zip(b.par_chunks(MUL_CHUNK)))
         .for_each(|(dst, (x, y))| {
             // Sixteen at a time with AVX-512 IFMA where the CPU has it (crate::ifma).
-            let mut products = [[0u64; crate::FQ_LIMBS]; MUL_CHUNK];
-            let products = &mut products[..x.len()];
-            crate::ifma::mul_canonical(x, y, products);
+            let n = x.len();
+            let mut limbs = [[[0u64; crate::FQ_LIMBS]; MUL_CHUNK]; 3];
+            let [xs, ys, products] = &mut limbs;
+            for ((l, m), (x, y)) in xs.iter_mut().zip(ys.iter_mut()).zip(x.iter().zip(y)) {
+                (*l, *m) = (*x.limbs(), *y.limbs());
+            }
+            crate::ifma::mul_canonical(&xs[..n], &ys[..n], &mut products[..n]);
             for (d, p) in dst.iter_mut().zip(products.iter()) {
                 d.write(Fq::from_canonical_limbs(*p));
             }

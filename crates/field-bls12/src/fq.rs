@@ -162,14 +162,6 @@ impl Fq {
         Fq(limbs)
     }
 
-    /// The limbs of a slice of elements, as one slice.
-    pub(crate) fn slice_limbs(xs: &[Fq]) -> &[[u64; FQ_LIMBS]] {
-        // SAFETY: `Fq` is `repr(transparent)` over `[u64; FQ_LIMBS]`, so a slice of one is a
-        // slice of the other with the same length; the view is read-only, so the `< p`
-        // invariant cannot be broken through it.
-        unsafe { std::slice::from_raw_parts(xs.as_ptr().cast(), xs.len()) }
-    }
-
     /// A batch of elements from little-endian limbs, all checked.
     ///
     /// # Errors

@@ -518,11 +518,12 @@ impl FqProgram {
         const R2: Block = [crate::portable::R2_MOD_P; CPU_BLOCK];
         const ONE: Block = [[1, 0, 0, 0, 0, 0]; CPU_BLOCK];
         for (reg, input) in regs.iter_mut().zip(inputs) {
-            let xs = Fq::slice_limbs(&input[start..start + n]);
+            for (r, x) in reg.iter_mut().zip(&input[start..start + n]) {
+                *r = *x.limbs();
+            }
             if mont {
-                ifma::mul_mont(xs, &R2[..n], &mut reg[..n]);
-            } else {
-                reg[..n].copy_from_slice(xs);
+                let canonical = *reg;
+                ifma::mul_mont(&canonical[..n], &R2[..n], &mut reg[..n]);
             }
         }
         for (s, step) in self.steps.iter().enumerate() {
