@@ -82,10 +82,8 @@ void fq_pack(in uint w[12], out uvec4 v0, out uvec4 v1, out uvec4 v2) {
 #define FQ_STORE(buf_, index_, w_) \
     fq_pack(w_, buf_[3u * (index_)], buf_[3u * (index_) + 1u], buf_[3u * (index_) + 2u])
 
-// r = s < p ? s : s - p, for any s < 2p (so s - p < p when s >= p). The single conditional
-// subtraction that ends every operation below; branch-free (a select per word).
-void fq_reduce_once(in uint s[12], out uint r[12]) {
-    uint d[12];
+// d = s - p (mod 2^384); returns whether it borrowed, that is whether s < p.
+bool fq_sub_p(in uint s[12], out uint d[12]) {
     uint borrow = 0u;
     for (int i = 0; i < 12; ++i) {
         uint b0, b1;
@@ -93,8 +91,21 @@ void fq_reduce_once(in uint s[12], out uint r[12]) {
         d[i] = usubBorrow(t, borrow, b1);
         borrow = b0 | b1; // at most one of the two subtractions borrows
     }
-    // A final borrow means s < p: keep s, otherwise s - p.
-    bool keep = borrow != 0u;
+    return borrow != 0u;
+}
+
+// Whether w < p (a canonical value).
+bool fq_is_canonical(in uint w[12]) {
+    uint d[12];
+    return fq_sub_p(w, d);
+}
+
+// r = s < p ? s : s - p, for any s < 2p (so s - p < p when s >= p). The single conditional
+// subtraction that ends every operation below; branch-free (a select per word).
+void fq_reduce_once(in uint s[12], out uint r[12]) {
+    uint d[12];
+    // A borrow means s < p: keep s, otherwise s - p.
+    bool keep = fq_sub_p(s, d);
     for (int i = 0; i < 12; ++i) {
         r[i] = keep ? s[i] : d[i];
     }

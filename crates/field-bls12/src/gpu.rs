@@ -379,6 +379,12 @@ impl FqGpu {
         program: &crate::FqProgram,
         tiled: bool,
     ) -> Result<Kernel, FieldError> {
+        // A single operation runs as its own kernel, without the program kernel's register
+        // file and Montgomery conversions: the same results, less work (a product is two
+        // Montgomery products there, four in the program kernel).
+        if let Some(op) = program.as_op() {
+            return Ok(self.op_kernel(op, tiled).clone());
+        }
         let constants = program.spec_constants();
         let key = (program.inputs(), tiled, constants);
         let mut programs = self.programs.lock().unwrap_or_else(|p| p.into_inner());

@@ -326,6 +326,31 @@ impl FqProgram {
         self.inputs
     }
 
+    /// The single operation this program is, on its inputs in order (`add(x, y)`,
+    /// `square(x)`, ...), if it is one: such a program runs as that operation's own kernel.
+    pub(crate) fn as_op(&self) -> Option<crate::FqOp> {
+        use crate::FqOp;
+        let [step] = self.steps.as_slice() else {
+            return None;
+        };
+        let binary = match step.op {
+            Op::Add | Op::Sub | Op::Mul => true,
+            Op::Square | Op::Neg | Op::Double => false,
+        };
+        let operands = if binary { (2, 1) } else { (1, 0) };
+        if (self.inputs, step.b) != operands || step.a != 0 || self.output != self.inputs {
+            return None;
+        }
+        Some(match step.op {
+            Op::Add => FqOp::Add,
+            Op::Sub => FqOp::Sub,
+            Op::Mul => FqOp::Mul,
+            Op::Square => FqOp::Square,
+            Op::Neg => FqOp::Neg,
+            Op::Double => FqOp::Double,
+        })
+    }
+
     /// How many operations it performs per element.
     pub fn len(&self) -> usize {
         self.steps.len()

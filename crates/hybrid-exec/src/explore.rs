@@ -366,7 +366,7 @@ pub(crate) fn run(spv_dir: Option<&Path>, only_kernels: bool) -> Result<()> {
                         &[&wa, &wb],
                         &wo,
                         (chunk_mib << 20) / 48,
-                        |_, w| {
+                        |_, w, _| {
                             if check {
                                 std::hint::black_box(
                                     w.par_chunks(6 << 14)
@@ -581,4 +581,143 @@ fn kernels(ctx: &Context, fq: &FqGpu, spv_dir: Option<&Path>, a: &[Fq], b: &[Fq]
         }
     }
     Ok(())
+}
+
+/// Co-execution on host vectors (16Mi add and mul): where a split loses against the sum of
+/// the two devices' rates. Shares with and without the host's canonical check of the GPU's
+/// results; each device alone; the host memory's streaming ceiling on host-vector memory
+/// and on ordinary memory, with ordinary and with non-temporal stores.
+pub(crate) fn coexec() -> Result<()> {
+    use field_bls12::FqProgram;
+    let n = std::env::var("HYBRID_EXPLORE_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1usize << 24);
+    let ctx = open(|c| c)?;
+    let g = FqGpu::new(Arc::clone(&ctx))?;
+    println!("rayon threads {}", rayon::current_num_threads());
+    let (a, b) = (random(n, 5), random(n, 6));
+    let (ha, hb) = (g.host_vec_from(&a)?, g.host_vec_from(&b)?);
+    let mut hout = g.alloc_host_vec(n)?;
+    // Raw host buffers with the same values, for the GPU's share without the check.
+    let (ra, rb, ro) = (
+        ctx.alloc_host(n, 6)?,
+        ctx.alloc_host(n, 6)?,
+        ctx.alloc_host(n, 6)?,
+    );
+    ctx.host_write::<Fq, _>(&ra, |w| w.copy_from_slice(&a))?;
+    ctx.host_write::<Fq, _>(&rb, |w| w.copy_from_slice(&b))?;
+    let per = |us: f64| us * 1e3 / n as f64;
+    for op in [FqOp::Add, FqOp::Mul] {
+        let mut p = FqProgram::builder();
+        let (x, y) = (p.input(), p.input());
+        let r = match op {
+            FqOp::Add => p.add(x, y),
+            _ => p.mul(x, y),
+        };
+        let prog = p.build(r)?;
+        let k = g.tiled_kernel(op).clone();
+        let mut vout = vec![Fq::ZERO; n];
+        let cpu_vec = time_us(5, || Ok(prog.run_cpu_into(&[&a, &b], &mut vout)?))?;
+        println!(
+            "{op:?} CPU only, ordinary memory: {:.3} ns/elem",
+            per(cpu_vec)
+        );
+        let mut rows = Vec::new();
+        for pct in [0usize, 50, 60, 65, 70, 75, 80, 85, 100] {
+            let k_len = n * pct / 100;
+            let checked = time_us(5, || {
+                Ok(prog.run_split_host(&g, &[&ha, &hb], &mut hout, k_len)?)
+            })?;
+            let unchecked = time_us(5, || {
+                let mut cpu = Ok(());
+                ctx.run_streamed_buffers_beside::<Fq>(
+                    &k,
+                    &[&ra, &rb],
+                    &ro,
+                    k_len,
+                    0,
+                    |_, _, _| {},
+                    |ins, o| {
+                        if cpu.is_ok() {
+                            cpu = prog.run_cpu_into(ins, o);
+                        }
+                    },
+                )?;
+                Ok(cpu?)
+            })?;
+            rows.push((pct, per(checked), per(unchecked)));
+        }
+        for (pct, c, u) in rows {
+            println!(
+                "{op:?} split {pct}% GPU: run_split_host {c:.3} ns/elem, raw op kernel {u:.3}"
+            );
+        }
+    }
+    // Streaming ceilings: 2 inputs read, 1 output written, 144 bytes per element.
+    let stream = |x: &[[u64; 6]], y: &[[u64; 6]], z: &mut [[u64; 6]], nt: bool| {
+        z.par_chunks_mut(1 << 12)
+            .zip(x.par_chunks(1 << 12).zip(y.par_chunks(1 << 12)))
+            .for_each(|(z, (x, y))| {
+                for ((z, x), y) in z.iter_mut().zip(x).zip(y) {
+                    let v: [u64; 6] = std::array::from_fn(|k| x[k] ^ y[k]);
+                    if nt {
+                        nt_store(z, &v);
+                    } else {
+                        *z = v;
+                    }
+                }
+                nt_fence();
+            });
+    };
+    for nt in [false, true] {
+        let us = time_us(5, || {
+            ctx.host_read::<[u64; 6], _>(&ra, |x| {
+                ctx.host_read::<[u64; 6], _>(&rb, |y| {
+                    ctx.host_write::<[u64; 6], _>(&ro, |z| stream(x, y, z, nt))
+                })
+            })???;
+            Ok(())
+        })?;
+        println!(
+            "stream 144 B/elem, host-vector memory, non-temporal {nt}: {:.3} ns/elem, {:.1} GB/s",
+            per(us),
+            144e-3 * n as f64 / us
+        );
+        let x: Vec<[u64; 6]> = (0..n as u64).into_par_iter().map(|i| [i; 6]).collect();
+        let y = x.clone();
+        let mut z = vec![[0u64; 6]; n];
+        let us = time_us(5, || {
+            stream(&x, &y, &mut z, nt);
+            Ok(())
+        })?;
+        println!(
+            "stream 144 B/elem, ordinary memory, non-temporal {nt}: {:.3} ns/elem, {:.1} GB/s",
+            per(us),
+            144e-3 * n as f64 / us
+        );
+    }
+    Ok(())
+}
+
+/// Stores `v` into `z` bypassing the caches (x86-64), or plainly elsewhere.
+fn nt_store(z: &mut [u64; 6], v: &[u64; 6]) {
+    #[cfg(target_arch = "x86_64")]
+    for (d, s) in z.iter_mut().zip(v) {
+        // SAFETY: `d` is a valid, aligned, exclusively borrowed u64; movnti is SSE2, which
+        // every x86-64 CPU has.
+        unsafe { std::arch::x86_64::_mm_stream_si64(std::ptr::from_mut(d).cast(), *s as i64) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        *z = *v;
+    }
+}
+
+fn nt_fence() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: sfence is SSE, which every x86-64 CPU has.
+    unsafe {
+        std::arch::x86_64::_mm_sfence()
+    };
 }

@@ -96,6 +96,9 @@ enum Command {
         /// Only time streamed 16Mi jobs from slices by copy queues and chunk size.
         #[arg(long)]
         only_streams: bool,
+        /// Only time co-execution on host vectors (shares, checks, memory ceilings).
+        #[arg(long)]
+        only_coexec: bool,
     },
 }
 
@@ -129,7 +132,10 @@ fn main() -> ExitCode {
             spv,
             only_kernels,
             only_streams,
-        } => if only_streams {
+            only_coexec,
+        } => if only_coexec {
+            explore::coexec()
+        } else if only_streams {
             explore::streams()
         } else {
             explore::run(spv.as_deref(), only_kernels)

@@ -325,7 +325,7 @@ impl<'c> Batch<'c> {
         offset: u64,
     ) -> Result<(), Error> {
         let bytes = plan.words as u64 * 8;
-        let infos: Vec<vk::DescriptorBufferInfo> = buffers
+        let mut infos: Vec<vk::DescriptorBufferInfo> = buffers
             .iter()
             .map(|b| {
                 vk::DescriptorBufferInfo::default()
@@ -334,6 +334,17 @@ impl<'c> Batch<'c> {
                     .range(bytes)
             })
             .collect();
+        let (status, status_offset) = self.rec.status.next(self.shared)?;
+        infos.push(
+            vk::DescriptorBufferInfo::default()
+                .buffer(status.raw)
+                .offset(status_offset)
+                .range(4),
+        );
+        // The host reads the status words once the batch completes. They take no part in
+        // the barriers: every dispatch has its own word and nothing on the device reads it.
+        self.host_reads_from |= vk::PipelineStageFlags::COMPUTE_SHADER;
+        self.use_buffer(&status);
         let raws: Vec<vk::Buffer> = buffers.iter().map(|b| b.raw).collect();
         let (reads, write) = raws.split_at(raws.len() - 1);
         self.barrier_for(reads, write, vk::PipelineStageFlags::COMPUTE_SHADER);
@@ -727,6 +738,10 @@ impl Ticket {
         self.shared.fault_at("download")?;
         self.wait(self.shared.timeout)?;
         let mut in_flight = self.in_flight.take().expect("present until finish or drop");
+        let kernel_flags = match &in_flight.recorder {
+            Some(r) => r.status.read(&self.shared)?,
+            None => 0,
+        };
         let timings = in_flight
             .recorder
             .as_ref()
@@ -737,6 +752,7 @@ impl Ticket {
             serial: self.serial,
             downloads: std::mem::take(&mut self.downloads),
             timings,
+            kernel_flags,
         })
     }
 }
@@ -769,6 +785,7 @@ pub struct Finished {
     serial: u64,
     downloads: Vec<(Arc<RawBuffer>, usize)>,
     timings: Option<GpuTimings>,
+    kernel_flags: u32,
 }
 
 impl std::fmt::Debug for Finished {
@@ -776,6 +793,7 @@ impl std::fmt::Debug for Finished {
         f.debug_struct("Finished")
             .field("downloads", &self.downloads.len())
             .field("timings", &self.timings)
+            .field("kernel_flags", &self.kernel_flags)
             .finish()
     }
 }
@@ -806,6 +824,14 @@ impl Finished {
     /// timestamps.
     pub fn timings(&self) -> Option<GpuTimings> {
         self.timings
+    }
+
+    /// The flags the batch's kernels raised in their status words (see [`KernelDesc`]),
+    /// ORed together: 0 when none raised any or the batch ran no kernel.
+    ///
+    /// [`KernelDesc`]: crate::KernelDesc
+    pub fn kernel_flags(&self) -> u32 {
+        self.kernel_flags
     }
 }
 

@@ -7,14 +7,16 @@ use std::sync::Arc;
 use ash::vk;
 
 use crate::batch::DispatchPlan;
+use crate::context::Shared;
 use crate::device::Device;
+use crate::memory::RawBuffer;
 use crate::pipeline::RawKernel;
 use crate::Error;
 
 /// Descriptor sets per descriptor pool; a recorder adds pools when a batch needs more.
 const SETS_PER_POOL: u32 = 64;
-/// Storage-buffer bindings per set at most (7 inputs + 1 output).
-const BINDINGS_PER_SET: u32 = 8;
+/// Storage-buffer bindings per set at most (inputs, output, status word).
+const BINDINGS_PER_SET: u32 = crate::pipeline::MAX_INPUTS + 2;
 /// Timestamps per batch: start, uploads done, dispatches done, end.
 pub(crate) const TIMESTAMPS: u32 = 4;
 
@@ -32,6 +34,7 @@ pub(crate) struct Recorder {
     queries: Option<vk::QueryPool>,
     /// Whether the batch being recorded writes timestamps.
     timed: bool,
+    pub(crate) status: StatusWords,
 }
 
 impl Recorder {
@@ -53,6 +56,7 @@ impl Recorder {
             current_pool: 0,
             queries: None,
             timed: false,
+            status: StatusWords::default(),
         };
         let alloc_info = vk::CommandBufferAllocateInfo::default()
             .command_pool(command_pool)
@@ -100,6 +104,7 @@ impl Recorder {
             }
         }
         self.current_pool = 0;
+        self.status.used = 0;
         self.timestamp(0, vk::PipelineStageFlags::TOP_OF_PIPE);
         Ok(())
     }
@@ -147,7 +152,7 @@ impl Recorder {
     }
 
     /// Records one element-wise dispatch of `k`: a fresh descriptor set binding `buffers`
-    /// (the inputs, then the output) in order, the pipeline, the push constants and the
+    /// (the inputs, the output, the status word) in order, the pipeline, the push constants and the
     /// dispatch of `plan`.
     ///
     /// # Safety
@@ -251,6 +256,65 @@ impl Drop for Recorder {
             }
             raw.destroy_command_pool(self.command_pool, None);
         }
+    }
+}
+
+/// Status words per host buffer.
+const STATUS_WORDS_PER_BUFFER: usize = 64;
+
+/// The status words of the dispatches a recorder records (see [`crate::KernelDesc`]): one
+/// per dispatch, a storage-buffer offset alignment apart in host memory, so that dispatches
+/// that run at once never write the same memory and need no barrier between them. The
+/// buffers stay with the recorder, which is reused only once its submission has completed.
+#[derive(Default)]
+pub(crate) struct StatusWords {
+    buffers: Vec<Arc<RawBuffer>>,
+    /// Words handed out since the recorder began.
+    used: usize,
+}
+
+impl StatusWords {
+    /// Bytes from one word to the next: an offset any storage-buffer binding accepts.
+    fn stride(shared: &Shared) -> usize {
+        (shared.device.limits.min_storage_buffer_offset_alignment as usize).max(8)
+    }
+
+    /// A zeroed word for the next dispatch: its buffer, and its byte offset there.
+    pub(crate) fn next(&mut self, shared: &Shared) -> Result<(Arc<RawBuffer>, u64), Error> {
+        let stride = Self::stride(shared);
+        let (b, k) = (
+            self.used / STATUS_WORDS_PER_BUFFER,
+            self.used % STATUS_WORDS_PER_BUFFER,
+        );
+        if b == self.buffers.len() {
+            let bytes = (stride * STATUS_WORDS_PER_BUFFER) as u64;
+            self.buffers.push(shared.staging(bytes)?);
+        }
+        let buf = Arc::clone(&self.buffers[b]);
+        // SAFETY: the recorder's status buffers are used by its own submissions only, and
+        // it records again only once the last one has completed; word `k` lies within the
+        // buffer (k * stride < its size).
+        let word = unsafe { buf.words_range_mut(k * stride / 8, 1)? };
+        word[0] = 0;
+        self.used += 1;
+        Ok((buf, (k * stride) as u64))
+    }
+
+    /// The OR of every word, once the batch has completed.
+    pub(crate) fn read(&self, shared: &Shared) -> Result<u32, Error> {
+        let stride = Self::stride(shared);
+        let mut flags = 0;
+        for (b, buf) in self.buffers.iter().enumerate() {
+            let n = (self.used - b * STATUS_WORDS_PER_BUFFER).min(STATUS_WORDS_PER_BUFFER);
+            for k in 0..n {
+                // SAFETY: the batch has completed and its final barrier made the kernels'
+                // writes visible to the host; nothing else uses the buffer.
+                let word = unsafe { buf.words_range(k * stride / 8, 1)? }[0];
+                // The kernel's `uint` is the word's first four bytes (little-endian).
+                flags |= word as u32;
+            }
+        }
+        Ok(flags)
     }
 }
 

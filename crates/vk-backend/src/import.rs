@@ -239,8 +239,17 @@ impl Context {
 
         let mut rec = shared.recorder()?;
         rec.begin(false)?;
-        let infos: Vec<vk::DescriptorBufferInfo> =
+        let mut infos: Vec<vk::DescriptorBufferInfo> =
             imports.iter().map(HostImport::descriptor).collect();
+        // The kernel's status word is bound but not read: the output is the caller's
+        // memory, for the caller to check.
+        let (word, at) = rec.status.next(shared)?;
+        infos.push(
+            vk::DescriptorBufferInfo::default()
+                .buffer(word.raw)
+                .offset(at)
+                .range(4),
+        );
         // SAFETY: recording; the imported buffers are live and outlive the submission
         // (this function waits for it before dropping them).
         unsafe {

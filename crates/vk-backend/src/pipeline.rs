@@ -19,14 +19,17 @@ const DEFAULT_WORKGROUP_SIZE: u32 = 256;
 /// Size of the push constants of every element-wise kernel: `{ uint count; uint row_stride; }`.
 pub(crate) const PUSH_CONSTANT_BYTES: u32 = 8;
 
-/// The most input buffers an element-wise kernel may have (plus one output binding).
+/// The most input buffers an element-wise kernel may have (plus the output and the status
+/// word).
 pub(crate) const MAX_INPUTS: u32 = 7;
 
 /// Describes an element-wise compute kernel.
 ///
 /// The kernel's interface is fixed: storage buffers at bindings `0..inputs` are the inputs,
 /// binding `inputs` is the output, each holding `words_per_element` u64 words per element;
-/// the push constants are `{ uint count; uint row_stride; }` (elements in the batch, and
+/// binding `inputs + 1` is a status word (`uint`) into which the kernel may `atomicOr` flags
+/// (each dispatch gets a word of its own, zeroed; a kernel need not declare it), read back
+/// as [`Finished::kernel_flags`](crate::Finished::kernel_flags); the push constants are `{ uint count; uint row_stride; }` (elements in the batch, and
 /// invocations per row of the 2-D dispatch: the element index is
 /// `gl_GlobalInvocationID.y * row_stride + gl_GlobalInvocationID.x`); the workgroup size is
 /// specialization constant 1 and must not be read back through `gl_WorkGroupSize` (see
@@ -200,7 +203,8 @@ impl RawKernel {
         };
         let raw = &device.raw;
 
-        let bindings: Vec<_> = (0..=desc.inputs)
+        // Inputs, output, status word.
+        let bindings: Vec<_> = (0..desc.inputs + 2)
             .map(|binding| {
                 vk::DescriptorSetLayoutBinding::default()
                     .binding(binding)

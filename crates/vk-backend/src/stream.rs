@@ -252,9 +252,10 @@ impl Context {
     /// The job runs as consecutive submissions over chunks of `chunk` elements (0: ranges
     /// of half what is left, down to twice the configured `stream_chunk_bytes`, which
     /// measured fastest); when the output is in
-    /// host memory, `on_output(range, words)` sees each finished range of it (in order)
-    /// while later chunks still run, so the caller can check or consume results without a
-    /// pass at the end. Returns when the output is complete.
+    /// host memory, `on_output(range, words, flags)` sees each finished range of it (in
+    /// order) with the flags its kernels raised ([`Finished::kernel_flags`](crate::Finished::kernel_flags)) while later
+    /// chunks still run, so the caller can check or consume results without a pass at the
+    /// end. Returns when the output is complete.
     ///
     /// The kernel should move its data in whole, coalesced 16-byte words (the tiled Fq
     /// kernels do): reading host memory piecemeal over PCIe runs several times slower.
@@ -270,7 +271,7 @@ impl Context {
         inputs: &[&DeviceBuffer],
         output: &DeviceBuffer,
         chunk: usize,
-        on_output: impl FnMut(Range<usize>, &[u64]),
+        on_output: impl FnMut(Range<usize>, &[u64], u32),
     ) -> Result<(), Error> {
         self.run_streamed_buffers_beside(
             kernel,
@@ -302,7 +303,7 @@ impl Context {
         output: &DeviceBuffer,
         gpu_len: usize,
         chunk: usize,
-        mut on_output: impl FnMut(Range<usize>, &[u64]),
+        mut on_output: impl FnMut(Range<usize>, &[u64], u32),
         mut beside: impl FnMut(&[&[T]], &mut [T]),
     ) -> Result<(), Error> {
         if gpu_len > output.len() {
@@ -394,14 +395,14 @@ impl Context {
                 return; // only waiting, so that nothing runs once the locks go
             }
             match done {
-                Ok(_) if host_output => {
+                Ok(done) if host_output => {
                     // SAFETY: the chunk's submission has completed and its final barrier
                     // made the kernel's writes to this range visible to the host; the
                     // caller's slices are excluded (host-access locks held); later chunks
                     // and the CPU's share write other ranges only, and this slice covers
                     // this range only.
                     match unsafe { output.buf.words_range(range.start * wpe, range.len() * wpe) } {
-                        Ok(words) => on_output(range, words),
+                        Ok(words) => on_output(range, words, done.kernel_flags()),
                         Err(e) => *result = Err(e),
                     }
                 }

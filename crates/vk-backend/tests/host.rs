@@ -109,9 +109,10 @@ fn host_buffers_stream_through_the_gpu_without_host_copies() {
         let ((a, _), want, [ha, hb, out]) = host_job(&ctx, n);
         let mut seen = 0;
         let mut lens = Vec::new();
-        ctx.run_streamed_buffers(&add, &[&ha, &hb], &out, 0, |r, w| {
+        ctx.run_streamed_buffers(&add, &[&ha, &hb], &out, 0, |r, w, flags| {
             assert_eq!(r.start, seen, "ranges in order");
             assert_eq!(w.len(), r.len() * 6);
+            assert_eq!(flags, 0, "canonical results raise no flag");
             seen = r.end;
             lens.push(r.len());
         })
@@ -133,7 +134,7 @@ fn host_buffers_stream_through_the_gpu_without_host_copies() {
             .upload(n, 6, |w| w.copy_from_slice(a.as_flattened()))
             .unwrap();
         let out2 = ctx.alloc_host(n, 6).unwrap();
-        ctx.run_streamed_buffers(&add, &[&da, &hb], &out2, 333, |_, _| ())
+        ctx.run_streamed_buffers(&add, &[&da, &hb], &out2, 333, |_, _, _| ())
             .unwrap();
         assert_eq!(
             ctx.host_read::<[u64; 6], _>(&out2, |w| w.to_vec()).unwrap(),
@@ -159,7 +160,7 @@ fn host_buffers_stream_through_the_gpu_without_host_copies() {
     );
     assert!(
         matches!(
-            ctx.run_streamed_buffers(&add, &[&h, &h], &h, 0, |_, _| ()),
+            ctx.run_streamed_buffers(&add, &[&h, &h], &h, 0, |_, _, _| ()),
             Err(Error::InvalidArgument(_))
         ),
         "aliasing"
@@ -184,7 +185,7 @@ fn host_buffer_jobs_share_between_gpu_and_cpu() {
                 &out,
                 gpu_len,
                 0,
-                |r, _| {
+                |r, _, _| {
                     assert_eq!(r.start, seen);
                     seen = r.end;
                 },
@@ -216,7 +217,7 @@ fn host_buffer_jobs_share_between_gpu_and_cpu() {
             &g,
             gpu_len,
             0,
-            |_, _| (),
+            |_, _, _| (),
             |_, _| called = true,
         )
     };
@@ -230,7 +231,68 @@ fn host_buffer_jobs_share_between_gpu_and_cpu() {
     }
     assert!(!called, "nothing ran");
     assert!(matches!(
-        ctx.run_streamed_buffers_beside::<u64>(&add, &[&h, &h], &g, 2, 0, |_, _| (), |_, _| ()),
+        ctx.run_streamed_buffers_beside::<u64>(&add, &[&h, &h], &g, 2, 0, |_, _, _| (), |_, _| ()),
         Err(Error::InvalidArgument(_))
     ));
+}
+
+/// BLS12-381's modulus p, little-endian words (the add kernel's).
+const P: [u64; 6] = [
+    0xb9fe_ffff_ffff_aaab,
+    0x1eab_fffe_b153_ffff,
+    0x6730_d2a0_f6b0_f624,
+    0x6477_4b84_f385_12bf,
+    0x4b1b_a7b6_434b_acd7,
+    0x1a01_11ea_397f_e69a,
+];
+
+/// Whether `w >= p`, compared on the host.
+fn at_least_p(w: &[u64; 6]) -> bool {
+    w.iter().rev().cmp(P.iter().rev()) != std::cmp::Ordering::Less
+}
+
+/// The Fq kernels check every result they store and raise bit 0 of their dispatch's status
+/// word for one that is not canonical. Fed inputs that are not canonical (all ones: the
+/// reduced sum is then still above p), exactly the chunks and batches whose outputs hold
+/// such a value (compared with p on the host) report the flag; the others report none.
+#[test]
+fn kernel_status_words_flag_non_canonical_results() {
+    let Some((ctx, add)) = streaming_context("kernel_status_words") else {
+        return;
+    };
+    let n = 3000;
+    let bad = 2100; // in the third chunk of 1001
+    let (_, _, [ha, hb, out]) = host_job(&ctx, n);
+    for h in [&ha, &hb] {
+        ctx.host_write::<[u64; 6], _>(h, |w| w[bad] = [u64::MAX; 6])
+            .unwrap();
+    }
+    let mut flagged = Vec::new();
+    ctx.run_streamed_buffers(&add, &[&ha, &hb], &out, 0, |r, w, flags| {
+        let host_sees = w.chunks_exact(6).any(|x| at_least_p(x.try_into().unwrap()));
+        assert_eq!(flags != 0, host_sees, "range {r:?}: flags {flags}");
+        flagged.push((r, flags));
+    })
+    .unwrap();
+    let hit: Vec<_> = flagged.iter().filter(|(_, f)| *f != 0).collect();
+    assert_eq!(hit.len(), 1, "{flagged:?}");
+    assert!(hit[0].0.contains(&bad) && hit[0].1 == 1, "{flagged:?}");
+    // One batch of several dispatches: flags from any of them reach the finished batch.
+    let good = ctx.upload(n, 6, |w| w.fill(1)).unwrap();
+    let ones = ctx.upload(n, 6, |w| w.fill(u64::MAX)).unwrap();
+    let (o1, o2) = (ctx.alloc(n, 6).unwrap(), ctx.alloc(n, 6).unwrap());
+    for (second, want) in [(&good, 0), (&ones, 1)] {
+        let mut batch = ctx.batch().unwrap();
+        batch.dispatch(&add, &[&good, &good], &o1).unwrap();
+        batch.dispatch(&add, &[second, second], &o2).unwrap();
+        let id = batch.download(&o2).unwrap();
+        let done = batch.submit().unwrap().finish().unwrap();
+        let host_sees = done
+            .read(id, |w| {
+                w.chunks_exact(6).any(|x| at_least_p(x.try_into().unwrap()))
+            })
+            .unwrap();
+        assert_eq!(host_sees, want != 0);
+        assert_eq!(done.kernel_flags(), want);
+    }
 }
