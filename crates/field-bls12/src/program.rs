@@ -74,6 +74,9 @@ const CPU_BLOCK: usize = 16;
 const CPU_TASK: usize = 64;
 /// One block of values, as limbs.
 type Block = [Limbs; CPU_BLOCK];
+/// Elements per task of a large output written with streaming stores (a multiple of
+/// [`CPU_BLOCK`]; 192 KiB of output, so each task's fence is rare).
+const STREAM_TASK: usize = 4096;
 
 /// A value in a program under construction: an input or the result of an operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -483,6 +486,25 @@ impl FqProgram {
         let count = self.check_inputs(inputs)?;
         check_lengths("program", count, out.len())?;
         let mont = self.cpu_in_mont_form();
+        if count >= crate::cpu::STREAM_STORE_MIN {
+            // Large outputs bypass the caches (see STREAM_STORE_MIN); each task fences its
+            // own stores before it completes.
+            let task = |(t, dst): (usize, &mut [Fq])| {
+                let start = t * STREAM_TASK;
+                if self.multiplies() {
+                    self.eval_range(inputs, start, dst.len(), mont, |i, v| {
+                        crate::cpu::stream_store(&mut dst[i], v)
+                    });
+                } else {
+                    for (i, o) in dst.iter_mut().enumerate() {
+                        crate::cpu::stream_store(o, self.cpu_element(inputs, start + i, mont));
+                    }
+                }
+                crate::cpu::stream_fence();
+            };
+            out.par_chunks_mut(STREAM_TASK).enumerate().for_each(task);
+            return Ok(());
+        }
         if self.multiplies() {
             let task = |(t, dst): (usize, &mut [Fq])| {
                 self.eval_range(inputs, t * CPU_TASK, dst.len(), mont, |i, v| dst[i] = v);

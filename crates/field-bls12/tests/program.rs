@@ -446,3 +446,35 @@ fn cpu_programs_that_multiply_match_the_oracle() {
         }
     }
 }
+
+/// Outputs from 2^18 elements up are written with streaming (non-temporal) stores:
+/// `run_cpu_into` there, for programs with and without products, equals the big-integer
+/// oracle (every element for add and mul; the example chain against the batch
+/// operations), over a length that is no multiple of the tasks, into a dirty output.
+#[test]
+fn cpu_programs_into_large_outputs_match_the_oracle() {
+    let n = (1 << 18) + 4099;
+    let (a, b) = batch(n, 77);
+    let c: Vec<Fq> = b.iter().rev().copied().collect();
+    let program = |mul: bool| {
+        let mut p = FqProgram::builder();
+        let (x, y) = (p.input(), p.input());
+        let r = if mul { p.mul(x, y) } else { p.add(x, y) };
+        p.build(r).unwrap()
+    };
+    for (mul, want) in [
+        (false, common::oracle_add(&a, &b)),
+        (true, common::oracle_mul(&a, &b)),
+    ] {
+        let mut out = vec![Fq::ONE; n];
+        program(mul).run_cpu_into(&[&a, &b], &mut out).unwrap();
+        assert!(
+            out == want,
+            "mul {mul}: first difference at {:?}",
+            out.iter().zip(&want).position(|(x, y)| x != y)
+        );
+    }
+    let mut out = vec![Fq::ONE; n];
+    example().run_cpu_into(&[&a, &b, &c], &mut out).unwrap();
+    assert!(out == example_by_ops(&a, &b, &c), "example chain");
+}

@@ -152,8 +152,8 @@ impl Recorder {
     }
 
     /// Records one element-wise dispatch of `k`: a fresh descriptor set binding `buffers`
-    /// (the inputs, the output, the status word) in order, the pipeline, the push constants and the
-    /// dispatch of `plan`.
+    /// (the inputs, the output, the status word) in order, the pipeline, the push constants
+    /// and the dispatch of `plan`.
     ///
     /// # Safety
     /// The recorder is recording; every buffer in `buffers` is a live buffer of this
@@ -305,7 +305,9 @@ impl StatusWords {
         let stride = Self::stride(shared);
         let mut flags = 0;
         for (b, buf) in self.buffers.iter().enumerate() {
-            let n = (self.used - b * STATUS_WORDS_PER_BUFFER).min(STATUS_WORDS_PER_BUFFER);
+            // Buffers past the words this batch used hold an earlier batch's words.
+            let n = (self.used.saturating_sub(b * STATUS_WORDS_PER_BUFFER))
+                .min(STATUS_WORDS_PER_BUFFER);
             for k in 0..n {
                 // SAFETY: the batch has completed and its final barrier made the kernels'
                 // writes visible to the host; nothing else uses the buffer.

@@ -295,4 +295,18 @@ fn kernel_status_words_flag_non_canonical_results() {
         assert_eq!(host_sees, want != 0);
         assert_eq!(done.kernel_flags(), want);
     }
+    // More dispatches than one status buffer holds (64), the bad one last; then a short
+    // clean batch, on a recorder that may still hold the long batch's words.
+    let small = |fill: u64| ctx.upload(4, 6, |w| w.fill(fill)).unwrap();
+    let (ok, bad_in) = (small(1), small(u64::MAX));
+    let outs: Vec<_> = (0..70).map(|_| ctx.alloc(4, 6).unwrap()).collect();
+    let mut batch = ctx.batch().unwrap();
+    for (i, o) in outs.iter().enumerate() {
+        let x = if i == 69 { &bad_in } else { &ok };
+        batch.dispatch(&add, &[x, x], o).unwrap();
+    }
+    assert_eq!(batch.submit().unwrap().finish().unwrap().kernel_flags(), 1);
+    let mut batch = ctx.batch().unwrap();
+    batch.dispatch(&add, &[&ok, &ok], &outs[0]).unwrap();
+    assert_eq!(batch.submit().unwrap().finish().unwrap().kernel_flags(), 0);
 }
