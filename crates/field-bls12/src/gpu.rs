@@ -458,7 +458,7 @@ impl FqGpu {
         name: &'static str,
         inputs: &[&[I]],
     ) -> Result<Vec<O>, FieldError> {
-        let mut out = Vec::with_capacity(inputs.first().map_or(0, |a| a.len()));
+        let mut out = crate::cpu::output_vec(inputs.first().map_or(0, |a| a.len()));
         self.run_kernel_with(kernel, name, inputs, |range, words| {
             read_limbs(&mut out, words, range.start)
         })?;

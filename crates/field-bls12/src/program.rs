@@ -446,7 +446,7 @@ impl FqProgram {
         let count = self.check_inputs(inputs)?;
         let mont = self.cpu_in_mont_form();
         if self.multiplies() {
-            let mut out = Vec::with_capacity(count);
+            let mut out = crate::cpu::output_vec(count);
             let task = |(t, dst): (usize, &mut [std::mem::MaybeUninit<Fq>])| {
                 self.eval_range(inputs, t * CPU_TASK, dst.len(), mont, |i, v| {
                     dst[i].write(v);
@@ -468,13 +468,16 @@ impl FqProgram {
         if self.runs_inline(count) {
             return Ok((0..count).map(run).collect());
         }
-        // Built by an indexed collect: no zero-fill pass over fresh memory.
-        Ok((0..count)
-            .into_par_iter()
-            // A whole chain per element: short tasks already outweigh the hand-off.
-            .with_min_len(64)
-            .map(run)
-            .collect())
+        // Built by an indexed extend: no zero-fill pass over fresh memory.
+        let mut out = crate::cpu::output_vec(count);
+        out.par_extend(
+            (0..count)
+                .into_par_iter()
+                // A whole chain per element: short tasks already outweigh the hand-off.
+                .with_min_len(64)
+                .map(run),
+        );
+        Ok(out)
     }
 
     /// As [`FqProgram::run_cpu`], writing the results into `out` (as long as the inputs).

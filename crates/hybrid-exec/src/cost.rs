@@ -101,9 +101,35 @@ impl Default for CostParams {
 struct Bucket {
     /// Samples seen, the first (cold: pipeline builds, page faults) dropped.
     seen: u32,
-    /// Mean time per element of the kept samples, ns.
-    mean_ns_per_elem: f64,
+    /// Samples kept since the bucket was last flushed.
     kept: u32,
+    /// The last [`RECENT`] kept samples' time per element, ns (a ring, `kept` of them
+    /// valid while fewer).
+    recent: [f64; RECENT],
+}
+
+/// Kept samples per bucket whose median is its time per element: a median, because a
+/// shared machine's samples come with outliers (a CPU job that found rayon's pool asleep,
+/// one that shared the cores with another process) that would drag a mean for many jobs
+/// after (the scan of 2026-11-22 saw 1Ki chains on the CPU at 46 and at 198 us).
+const RECENT: usize = 8;
+
+impl Bucket {
+    fn valid(&self) -> &[f64] {
+        &self.recent[..(self.kept as usize).min(RECENT)]
+    }
+
+    /// The median of the recent samples (the lower middle one of an even count).
+    fn ns_per_elem(&self) -> f64 {
+        let mut v: Vec<f64> = self.valid().to_vec();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len().saturating_sub(1) / 2).copied().unwrap_or(0.0)
+    }
+
+    fn push(&mut self, ns_per_elem: f64) {
+        self.recent[self.kept as usize % RECENT] = ns_per_elem;
+        self.kept += 1;
+    }
 }
 
 /// Samples a bucket needs before its mean replaces the defaults.
@@ -118,7 +144,25 @@ pub struct CostModel {
     params: CostParams,
     buckets: SizeBucket,
     history: HashMap<(Device, JobKind, usize), Bucket>,
+    /// Per device (CPU, GPU): how much of the work already in flight there delays a new
+    /// job ([`CostModel::queue_factor`]).
+    queue_factor: [f64; 2],
+    /// Per device: how much slower a job runs while the other device has work in flight
+    /// ([`CostModel::beside_factor`]).
+    beside_factor: [f64; 2],
 }
+
+/// Weight of one observation in a device's queue factor (a moving average over roughly
+/// the last 1 / `QUEUE_ALPHA` jobs that found work ahead of them).
+pub const QUEUE_ALPHA: f64 = 0.1;
+/// Jobs predicted to take less than this move neither factor
+/// ([`CostModel::observe_loaded`]).
+pub const QUEUE_MIN_JOB: Duration = Duration::from_micros(500);
+/// The largest queue factor an observation may move a device's towards: a job slowed by
+/// something else than the work ahead of it (another process) says little about that work.
+pub const MAX_QUEUE_FACTOR: f64 = 2.0;
+/// The largest beside factor an observation may move a device's towards.
+pub const MAX_BESIDE_FACTOR: f64 = 8.0;
 
 /// The part of a job's shape that decides its per-element cost.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -157,6 +201,10 @@ impl CostModel {
             // on the CPU took 363 ns per element at 256 and 67 at 1024 on the H100 host).
             buckets: SizeBucket::new(256).expect("a power of two"),
             history: HashMap::new(),
+            // Serial until observed otherwise: every queued nanosecond delays a new job.
+            queue_factor: [1.0; 2],
+            // Unaffected until observed otherwise.
+            beside_factor: [1.0; 2],
         }
     }
 
@@ -192,7 +240,7 @@ impl CostModel {
     /// else the defaults.
     pub fn predict(&self, device: Device, shape: JobShape) -> Duration {
         let ns = match self.history.get(&self.key(device, shape)) {
-            Some(b) if b.kept >= TRUST_AFTER => b.mean_ns_per_elem * shape.len.max(1) as f64,
+            Some(b) if b.kept >= TRUST_AFTER => b.ns_per_elem() * shape.len.max(1) as f64,
             _ => self.default_ns(device, shape),
         };
         Duration::from_nanos(ns.max(0.0) as u64)
@@ -207,14 +255,94 @@ impl CostModel {
         if b.seen == 1 {
             return; // the first run of a kind pays one-time costs
         }
-        if b.kept > 0
-            && (per_elem > b.mean_ns_per_elem * FLUSH_FACTOR
-                || per_elem * FLUSH_FACTOR < b.mean_ns_per_elem)
-        {
+        let typical = b.ns_per_elem();
+        if b.kept > 0 && (per_elem > typical * FLUSH_FACTOR || per_elem * FLUSH_FACTOR < typical) {
             b.kept = 0; // disagrees: start over from this sample
         }
-        b.kept += 1;
-        b.mean_ns_per_elem += (per_elem - b.mean_ns_per_elem) / f64::from(b.kept);
+        b.push(per_elem);
+    }
+
+    /// How much one nanosecond of predicted work already in flight on `device` delays a new
+    /// job there: 1 when jobs run one after another (the CPU's jobs share one thread pool),
+    /// less where they overlap (GPU jobs from several threads: one's host copies run while
+    /// another's transfers and kernels do, on other queues). Learned from jobs that found
+    /// work ahead of them ([`CostModel::observe_loaded`]); 1 until then.
+    pub fn queue_factor(&self, device: Device) -> f64 {
+        self.queue_factor[device as usize]
+    }
+
+    /// How much slower than alone a job on `device` runs while the other device has work
+    /// in flight: both share the host's cores and memory bandwidth (a GPU job from slices
+    /// copies its data on all cores; a CPU job takes every core). Learned from jobs that
+    /// found only the other device busy ([`CostModel::observe_loaded`]); 1 until then.
+    pub fn beside_factor(&self, device: Device) -> f64 {
+        self.beside_factor[device as usize]
+    }
+
+    /// Predicted completion of `shape` on `device` when it starts with `ahead` of predicted
+    /// work in flight on that device, and (`beside`) with the other device busy or not:
+    /// its own time (times the beside factor) plus the queue factor's share of the work
+    /// ahead.
+    pub fn predict_loaded(
+        &self,
+        device: Device,
+        shape: JobShape,
+        ahead: Duration,
+        beside: bool,
+    ) -> Duration {
+        let own = self.predict(device, shape);
+        let own = if beside {
+            own.mul_f64(self.beside_factor(device))
+        } else {
+            own
+        };
+        own + ahead.mul_f64(self.queue_factor(device))
+    }
+
+    /// Records a job that was predicted to take `predicted` alone, started with `ahead` of
+    /// predicted work in flight on `device` and (`beside`) the other device busy or not,
+    /// and took `took`.
+    /// - Nothing ahead, the other device busy: `took / predicted` moves the device's
+    ///   beside factor.
+    /// - Work ahead: the delay beyond its own time (with the beside factor, if the other
+    ///   device was busy), per nanosecond of work ahead, moves the queue factor; skipped
+    ///   when the work ahead is under a quarter of its own, whose delay is mostly noise.
+    ///
+    /// Jobs predicted to take less than [`QUEUE_MIN_JOB`] teach neither: their time is
+    /// mostly fixed latency that overlaps anything (in the VM-like example, 1Ki GPU jobs
+    /// beside 1Mi ones ran as fast as alone and pulled the GPU's queue factor to 0.01,
+    /// while 1Mi jobs did wait for each other).
+    pub fn observe_loaded(
+        &mut self,
+        device: Device,
+        predicted: Duration,
+        ahead: Duration,
+        beside: bool,
+        took: Duration,
+    ) {
+        if predicted < QUEUE_MIN_JOB {
+            return;
+        }
+        let d = device as usize;
+        if ahead.is_zero() {
+            if beside {
+                let sample = (took.as_secs_f64() / predicted.as_secs_f64())
+                    .clamp(1.0 / MAX_BESIDE_FACTOR, MAX_BESIDE_FACTOR);
+                self.beside_factor[d] += QUEUE_ALPHA * (sample - self.beside_factor[d]);
+            }
+            return;
+        }
+        if ahead < predicted / 4 {
+            return;
+        }
+        let own = if beside {
+            predicted.mul_f64(self.beside_factor[d])
+        } else {
+            predicted
+        };
+        let delay = took.as_secs_f64() - own.as_secs_f64();
+        let sample = (delay / ahead.as_secs_f64()).clamp(0.0, MAX_QUEUE_FACTOR);
+        self.queue_factor[d] += QUEUE_ALPHA * (sample - self.queue_factor[d]);
     }
 
     /// Whether a bucket has enough samples to be trusted.
@@ -227,8 +355,8 @@ impl CostModel {
 
 impl CostModel {
     /// The observed samples as text lines
-    /// (`sample <cpu|gpu> <slices|host> <inputs> <muls> <linear> <bucket> <seen> <kept> <ns per
-    /// element>`).
+    /// (`sample <cpu|gpu> <slices|host> <inputs> <muls> <linear> <bucket> <seen> <kept> <median
+    /// ns per element>`).
     pub fn samples_to_text(&self) -> String {
         let mut lines: Vec<String> = self
             .history
@@ -246,7 +374,7 @@ impl CostModel {
                     kind.linear,
                     b.seen,
                     b.kept,
-                    b.mean_ns_per_elem
+                    b.ns_per_elem()
                 )
             })
             .collect();
@@ -288,14 +416,16 @@ impl CostModel {
             if !mean.is_finite() || mean < 0.0 || kept > seen {
                 return Err(bad("impossible values"));
             }
-            self.history.insert(
-                (device, kind, bucket),
-                Bucket {
-                    seen,
-                    kept,
-                    mean_ns_per_elem: mean,
-                },
-            );
+            // The saved median stands for every kept sample.
+            let mut b = Bucket {
+                seen,
+                ..Bucket::default()
+            };
+            for _ in 0..kept.min(RECENT as u32) {
+                b.push(mean);
+            }
+            b.kept = kept;
+            self.history.insert((device, kind, bucket), b);
         }
         Ok(())
     }
@@ -375,9 +505,64 @@ mod tests {
             m.predict(Device::Gpu, shape(12_000)),
             Duration::from_micros(120)
         );
+        // An outlier under the flush factor does not move the prediction (a median).
+        m.observe(Device::Gpu, s, Duration::from_micros(300));
+        assert_eq!(m.predict(Device::Gpu, s), Duration::from_micros(100));
         // A sample 10x off flushes the bucket: untrusted again, defaults back.
         m.observe(Device::Gpu, s, Duration::from_millis(1));
         assert!(!m.trusted(Device::Gpu, s));
+    }
+
+    #[test]
+    fn load_factors_learn_how_much_queued_and_neighbouring_work_delays_a_job() {
+        let mut m = CostModel::default();
+        assert_eq!(m.queue_factor(Device::Gpu), 1.0);
+        assert_eq!(m.beside_factor(Device::Cpu), 1.0);
+        let ms = Duration::from_millis;
+        // GPU jobs that waited for only a quarter of the work ahead of them.
+        for _ in 0..100 {
+            m.observe_loaded(Device::Gpu, ms(10), ms(40), false, ms(20));
+        }
+        assert!((m.queue_factor(Device::Gpu) - 0.25).abs() < 0.01);
+        assert_eq!(m.queue_factor(Device::Cpu), 1.0, "devices learn apart");
+        // Too little work ahead to learn from, nothing ahead and nothing beside, a job too
+        // short to tell: nothing moves.
+        m.observe_loaded(Device::Cpu, ms(10), ms(2), false, ms(100));
+        m.observe_loaded(Device::Cpu, ms(10), Duration::ZERO, false, ms(100));
+        m.observe_loaded(Device::Cpu, QUEUE_MIN_JOB / 2, ms(10), true, ms(100));
+        assert_eq!(m.queue_factor(Device::Cpu), 1.0);
+        assert_eq!(m.beside_factor(Device::Cpu), 1.0);
+        // CPU jobs alone on their device but beside GPU work, 1.5x slower than alone.
+        for _ in 0..100 {
+            m.observe_loaded(Device::Cpu, ms(10), Duration::ZERO, true, ms(15));
+        }
+        assert!((m.beside_factor(Device::Cpu) - 1.5).abs() < 0.01);
+        assert_eq!(m.queue_factor(Device::Cpu), 1.0);
+        // A queued job beside GPU work: its own time counts with the beside factor, so
+        // waiting 15 ms for 10 ms of work ahead after its own 15 gives 1.5.
+        let before = m.queue_factor(Device::Cpu);
+        let own = 0.010 * m.beside_factor(Device::Cpu);
+        m.observe_loaded(Device::Cpu, ms(10), ms(10), true, ms(30));
+        let expect = before + QUEUE_ALPHA * ((0.030 - own) / 0.010 - before);
+        assert!((m.queue_factor(Device::Cpu) - expect).abs() < 1e-6);
+        // Predictions under load: own time (with the beside factor) plus the queue's share.
+        let s = shape(1 << 20);
+        let alone = m.predict(Device::Cpu, s);
+        let q = m.queue_factor(Device::Cpu);
+        let loaded = m.predict_loaded(Device::Cpu, s, ms(10), true);
+        let want = alone.as_secs_f64() * m.beside_factor(Device::Cpu) + 0.010 * q;
+        assert!((loaded.as_secs_f64() - want).abs() < 1e-6);
+        assert_eq!(
+            m.predict_loaded(Device::Cpu, s, Duration::ZERO, false),
+            alone
+        );
+        // Samples are bounded: a job slowed far beyond its queue moves the factor at most
+        // to MAX_QUEUE_FACTOR.
+        for _ in 0..200 {
+            m.observe_loaded(Device::Cpu, ms(10), ms(10), false, ms(1000));
+        }
+        assert!(m.queue_factor(Device::Cpu) <= MAX_QUEUE_FACTOR);
+        assert!(m.queue_factor(Device::Cpu) > 1.9);
     }
 
     #[test]

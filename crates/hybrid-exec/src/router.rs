@@ -158,11 +158,14 @@ pub struct Router {
     /// Set once the device is lost: no more GPU work is offered.
     gpu_disabled: AtomicBool,
     model: Mutex<CostModel>,
-    stats: Mutex<RouterStats>,
+    /// Jobs per route (CPU, GPU, split) and GPU failures: atomics, because a 1-element
+    /// job takes ~100 ns and a lock per job would be a measurable part of it.
+    counts: [AtomicU64; 4],
+    /// The last GPU failure, for operators.
+    last_failure: Mutex<Option<String>>,
     /// Predicted GPU nanoseconds of jobs running now (work already queued ahead of a new one).
     gpu_in_flight_ns: AtomicU64,
-    /// The same for the CPU: concurrent CPU jobs share one rayon pool, so they queue too;
-    /// GPU jobs from slices count here as well (their host copies take the cores).
+    /// The same for the CPU: concurrent CPU jobs share one rayon pool, so they queue too.
     cpu_in_flight_ns: AtomicU64,
     co_execute_above: usize,
     co_execute_host_above: usize,
@@ -249,7 +252,8 @@ impl Router {
             no_gpu_reason,
             gpu_disabled: AtomicBool::new(false),
             model: Mutex::new(model),
-            stats: Mutex::default(),
+            counts: Default::default(),
+            last_failure: Mutex::default(),
             gpu_in_flight_ns: AtomicU64::new(0),
             cpu_in_flight_ns: AtomicU64::new(0),
             co_execute_above: config.co_execute_above,
@@ -301,9 +305,34 @@ impl Router {
         (m.predict(Device::Cpu, shape), m.predict(Device::Gpu, shape))
     }
 
+    /// The learned load factors of `device`, for reports: (queue factor, beside factor)
+    /// ([`CostModel::queue_factor`], [`CostModel::beside_factor`]).
+    pub fn load_factors(&self, device: Device) -> (f64, f64) {
+        let m = lock(&self.model);
+        (m.queue_factor(device), m.beside_factor(device))
+    }
+
     /// The counters so far.
     pub fn stats(&self) -> RouterStats {
-        lock(&self.stats).clone()
+        let [cpu_jobs, gpu_jobs, split_jobs, gpu_failures] =
+            self.counts.each_ref().map(|c| c.load(Ordering::Relaxed));
+        RouterStats {
+            cpu_jobs,
+            gpu_jobs,
+            split_jobs,
+            gpu_failures,
+            last_failure: lock(&self.last_failure).clone(),
+        }
+    }
+
+    /// Counts a job taking `route`.
+    fn count(&self, route: Route) {
+        let i = match route {
+            Route::Cpu => 0,
+            Route::Gpu => 1,
+            Route::Split { .. } => 2,
+        };
+        self.counts[i].fetch_add(1, Ordering::Relaxed);
     }
 
     fn shape(program: &FqProgram, len: usize, place: Place) -> JobShape {
@@ -336,18 +365,24 @@ impl Router {
             Place::HostVectors => self.co_execute_host_above,
         };
         let (cpu, gpu) = {
+            // Work in flight on a device delays a new job there by the device's learned
+            // queue factor (GPU jobs from several threads overlap, CPU jobs queue for one
+            // thread pool); work on the other device slows it by its beside factor.
+            let cpu_ahead = Duration::from_nanos(self.cpu_in_flight_ns.load(Ordering::Relaxed));
+            let gpu_ahead = Duration::from_nanos(self.gpu_in_flight_ns.load(Ordering::Relaxed));
             let m = lock(&self.model);
-            (m.predict(Device::Cpu, shape), m.predict(Device::Gpu, shape))
+            (
+                m.predict_loaded(Device::Cpu, shape, cpu_ahead, !gpu_ahead.is_zero()),
+                m.predict_loaded(Device::Gpu, shape, gpu_ahead, !cpu_ahead.is_zero()),
+            )
         };
-        let gpu_done = gpu + Duration::from_nanos(self.gpu_in_flight_ns.load(Ordering::Relaxed));
-        let cpu = cpu + Duration::from_nanos(self.cpu_in_flight_ns.load(Ordering::Relaxed));
         if len >= co_execute_above {
             // Rates add: give the GPU the share that makes both finish together, when that
             // promises enough: both halves share the host's memory bandwidth, so a split
             // gains less than the rates alone predict (H100 host, 16Mi from host vectors:
             // an add predicted 1.61x faster than the GPU alone ran 1.22-1.39x; a mul
             // predicted 1.19x ran 0.90-0.97x).
-            let (c, g) = (cpu.as_secs_f64(), gpu_done.as_secs_f64());
+            let (c, g) = (cpu.as_secs_f64(), gpu.as_secs_f64());
             let share = c / (c + g);
             let gain = c.min(g) / (c * g / (c + g));
             if (0.1..=0.9).contains(&share) && gain >= MIN_SPLIT_GAIN {
@@ -356,7 +391,7 @@ impl Router {
                 };
             }
         }
-        if gpu_done < cpu {
+        if gpu < cpu {
             Route::Gpu
         } else {
             Route::Cpu
@@ -392,6 +427,12 @@ impl Router {
             return Ok((program.run_cpu(inputs)?, Route::Cpu));
         }
         let len = inputs[0].len();
+        if len < MIN_GPU_LEN && policy != Policy::Gpu {
+            // Straight to the CPU: the model is not asked about jobs this small, and its
+            // bookkeeping would be a tenth of a 1-element job.
+            self.count(Route::Cpu);
+            return Ok((program.run_cpu(inputs)?, Route::Cpu));
+        }
         let route = match policy {
             Policy::Cpu => Route::Cpu,
             Policy::Gpu if self.gpu().is_some() => Route::Gpu,
@@ -414,18 +455,18 @@ impl Router {
         let len = inputs.first().map_or(0, |x| x.len());
         let out = match route {
             Route::Cpu => {
-                lock(&self.stats).cpu_jobs += 1;
+                self.count(route);
                 self.on_cpu(program, inputs)?
             }
             Route::Gpu => {
-                lock(&self.stats).gpu_jobs += 1;
+                self.count(route);
                 match self.on_gpu(program, inputs) {
                     Some(v) => v,
                     None => self.on_cpu(program, inputs)?,
                 }
             }
             Route::Split { gpu_len } => {
-                lock(&self.stats).split_jobs += 1;
+                self.count(route);
                 let k = gpu_len.min(len);
                 let (head, tail): (Vec<&[Fq]>, Vec<&[Fq]>) =
                     inputs.iter().map(|x| x.split_at(k)).unzip();
@@ -471,7 +512,7 @@ impl Router {
         };
         let shape = Self::shape(program, len, Place::HostVectors);
         let Some(gpu) = self.gpu() else {
-            lock(&self.stats).cpu_jobs += 1;
+            self.count(Route::Cpu);
             return Ok(cpu_on_host_vectors(program, inputs, out).map(|()| Route::Cpu)?);
         };
         let (gpu_len, device) = match route {
@@ -479,14 +520,7 @@ impl Router {
             Route::Gpu => (len, Some(Device::Gpu)),
             Route::Split { gpu_len } => (gpu_len.min(len), None),
         };
-        {
-            let mut stats = lock(&self.stats);
-            match route {
-                Route::Cpu => stats.cpu_jobs += 1,
-                Route::Gpu => stats.gpu_jobs += 1,
-                Route::Split { .. } => stats.split_jobs += 1,
-            }
-        }
+        self.count(route);
         let start = Instant::now();
         match program.run_split_host(gpu, inputs, out, gpu_len) {
             Ok(()) => {
@@ -513,19 +547,23 @@ impl Router {
         }
         let shape = Self::shape(program, len, Place::Slices);
         let predicted = lock(&self.model).predict(Device::Cpu, shape).as_nanos() as u64;
-        let busy = self
+        let ahead = self
             .cpu_in_flight_ns
-            .fetch_add(predicted, Ordering::Relaxed)
-            + self.gpu_in_flight_ns.load(Ordering::Relaxed);
+            .fetch_add(predicted, Ordering::Relaxed);
+        let beside = self.gpu_in_flight_ns.load(Ordering::Relaxed);
         let start = Instant::now();
         let out = program.run_cpu(inputs);
         self.cpu_in_flight_ns
             .fetch_sub(predicted, Ordering::Relaxed);
-        // Only a job that had the machine to itself teaches the model its cost: waiting
-        // behind other threads' jobs is priced by the in-flight terms, not twice, and a
-        // GPU job beside it takes cores and memory bandwidth for its copies.
-        if out.is_ok() && busy == 0 {
-            lock(&self.model).observe(Device::Cpu, shape, start.elapsed());
+        if out.is_ok() {
+            self.learn(
+                Device::Cpu,
+                shape,
+                predicted,
+                ahead,
+                beside,
+                start.elapsed(),
+            );
         }
         Ok(out?)
     }
@@ -536,29 +574,28 @@ impl Router {
         let len = inputs.first().map_or(0, |x| x.len());
         let shape = Self::shape(program, len, Place::Slices);
         let predicted = lock(&self.model).predict(Device::Gpu, shape).as_nanos() as u64;
-        // A job from slices keeps the host busy too: its data goes through host copies
-        // on all cores (most of its time: on the H100 host a 1Mi add from slices took
-        // 8-9 ns per element against the kernel's 0.05), so it counts as CPU work in flight
-        // as well; otherwise, with the GPU busy, the router would send the next job to
-        // cores that are not free either.
-        let busy = self
+        // Its work in flight is the GPU's only. Its host copies do take cores from CPU jobs
+        // beside it, but counting the whole job as CPU work too (as before 2026-11-22)
+        // made every running GPU job look like a full CPU job, and the router then sent
+        // nearly everything to the GPU; that slowdown is in the CPU's learned queue factor.
+        let ahead = self
             .gpu_in_flight_ns
-            .fetch_add(predicted, Ordering::Relaxed)
-            + self
-                .cpu_in_flight_ns
-                .fetch_add(predicted, Ordering::Relaxed);
+            .fetch_add(predicted, Ordering::Relaxed);
+        let beside = self.cpu_in_flight_ns.load(Ordering::Relaxed);
         let start = Instant::now();
         let result = program.run_gpu(gpu, inputs);
         self.gpu_in_flight_ns
             .fetch_sub(predicted, Ordering::Relaxed);
-        self.cpu_in_flight_ns
-            .fetch_sub(predicted, Ordering::Relaxed);
         match result {
             Ok(v) => {
-                // As on the CPU: only jobs that had the machine to themselves are samples.
-                if busy == 0 {
-                    lock(&self.model).observe(Device::Gpu, shape, start.elapsed());
-                }
+                self.learn(
+                    Device::Gpu,
+                    shape,
+                    predicted,
+                    ahead,
+                    beside,
+                    start.elapsed(),
+                );
                 Some(v)
             }
             Err(e) => {
@@ -568,14 +605,39 @@ impl Router {
         }
     }
 
+    /// Teaches the model a finished job, predicted to take `predicted` ns alone, that
+    /// started with `ahead` ns of work in flight on its device and `beside` ns on the
+    /// other. Only a job that had the machine to itself is a sample of its cost: waiting
+    /// behind other threads' jobs is priced by the in-flight terms, not twice, and a job
+    /// on the other device takes cores and memory bandwidth. The others teach the load
+    /// factors ([`CostModel::observe_loaded`]).
+    fn learn(
+        &self,
+        device: Device,
+        shape: JobShape,
+        predicted: u64,
+        ahead: u64,
+        beside: u64,
+        took: Duration,
+    ) {
+        let mut m = lock(&self.model);
+        if ahead == 0 && beside == 0 {
+            m.observe(device, shape, took);
+        } else {
+            m.observe_loaded(
+                device,
+                Duration::from_nanos(predicted),
+                Duration::from_nanos(ahead),
+                beside > 0,
+                took,
+            );
+        }
+    }
+
     fn record_failure(&self, e: &FieldError) {
         let lost = self.gpu.as_ref().is_some_and(|g| g.context().is_lost());
-        let first = {
-            let mut stats = lock(&self.stats);
-            stats.gpu_failures += 1;
-            stats.last_failure = Some(e.to_string());
-            stats.gpu_failures == 1
-        };
+        *lock(&self.last_failure) = Some(e.to_string());
+        let first = self.counts[3].fetch_add(1, Ordering::Relaxed) == 0;
         if lost {
             self.gpu_disabled.store(true, Ordering::Release);
         }
