@@ -121,7 +121,11 @@ impl Bucket {
 
     /// The median of the recent samples (the lower middle one of an even count).
     fn ns_per_elem(&self) -> f64 {
-        let mut v: Vec<f64> = self.valid().to_vec();
+        // On the stack: the router asks for this on every job it routes.
+        let valid = self.valid();
+        let mut v = [0.0; RECENT];
+        let v = &mut v[..valid.len()];
+        v.copy_from_slice(valid);
         v.sort_by(f64::total_cmp);
         v.get(v.len().saturating_sub(1) / 2).copied().unwrap_or(0.0)
     }
