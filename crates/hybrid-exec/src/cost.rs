@@ -108,10 +108,15 @@ struct Bucket {
     recent: [f64; RECENT],
 }
 
-/// Kept samples per bucket whose median is its time per element: a median, because a
-/// shared machine's samples come with outliers (a CPU job that found rayon's pool asleep,
-/// one that shared the cores with another process) that would drag a mean for many jobs
-/// after (the scan of 2026-11-22 saw 1Ki chains on the CPU at 46 and at 198 us).
+/// Kept samples per bucket whose lower quartile is its time per element: an order
+/// statistic, because a shared machine's samples come with outliers (a CPU job that found
+/// rayon's pool asleep, one that shared the cores with another process) that would drag a
+/// mean for many jobs after; the lower quartile rather than the median, because those
+/// outliers are only ever slow and can be half of a bucket's samples (the scans of
+/// 2026-11-22 saw 1Ki chains on the CPU at 40-50 and at 100-200 us; with the median, Auto
+/// sent a third of them to a GPU that took 62). Two scans on the H100 each way, same
+/// binary otherwise: 5 and 2 sizes more than 10% off the better device with the median,
+/// 0 and 1 with the lower quartile.
 const RECENT: usize = 8;
 
 impl Bucket {
@@ -119,7 +124,8 @@ impl Bucket {
         &self.recent[..(self.kept as usize).min(RECENT)]
     }
 
-    /// The median of the recent samples (the lower middle one of an even count).
+    /// The lower quartile of the recent samples (the smallest of up to four, the second
+    /// smallest of five to eight).
     fn ns_per_elem(&self) -> f64 {
         // On the stack: the router asks for this on every job it routes.
         let valid = self.valid();
@@ -127,7 +133,7 @@ impl Bucket {
         let v = &mut v[..valid.len()];
         v.copy_from_slice(valid);
         v.sort_by(f64::total_cmp);
-        v.get(v.len().saturating_sub(1) / 2).copied().unwrap_or(0.0)
+        v.get(v.len().saturating_sub(1) / 4).copied().unwrap_or(0.0)
     }
 
     fn push(&mut self, ns_per_elem: f64) {
@@ -359,8 +365,8 @@ impl CostModel {
 
 impl CostModel {
     /// The observed samples as text lines
-    /// (`sample <cpu|gpu> <slices|host> <inputs> <muls> <linear> <bucket> <seen> <kept> <median
-    /// ns per element>`).
+    /// (`sample <cpu|gpu> <slices|host> <inputs> <muls> <linear> <bucket> <seen> <kept> <lower
+    /// quartile ns per element>`).
     pub fn samples_to_text(&self) -> String {
         let mut lines: Vec<String> = self
             .history
@@ -420,7 +426,7 @@ impl CostModel {
             if !mean.is_finite() || mean < 0.0 || kept > seen {
                 return Err(bad("impossible values"));
             }
-            // The saved median stands for every kept sample.
+            // The saved quartile stands for every kept sample.
             let mut b = Bucket {
                 seen,
                 ..Bucket::default()
@@ -509,12 +515,32 @@ mod tests {
             m.predict(Device::Gpu, shape(12_000)),
             Duration::from_micros(120)
         );
-        // An outlier under the flush factor does not move the prediction (a median).
+        // An outlier under the flush factor does not move the prediction (an order
+        // statistic).
         m.observe(Device::Gpu, s, Duration::from_micros(300));
         assert_eq!(m.predict(Device::Gpu, s), Duration::from_micros(100));
         // A sample 10x off flushes the bucket: untrusted again, defaults back.
         m.observe(Device::Gpu, s, Duration::from_millis(1));
         assert!(!m.trusted(Device::Gpu, s));
+    }
+
+    #[test]
+    fn slow_samples_even_in_the_majority_do_not_set_the_prediction() {
+        // A CPU bucket whose jobs sometimes find the thread pool awake (100 us) and more
+        // often asleep (300 us, under the flush factor): the prediction is the fast mode.
+        let mut m = CostModel::default();
+        let s = JobShape {
+            len: 1024,
+            inputs: 2,
+            muls: 5,
+            linear: 5,
+            place: Place::Slices,
+        };
+        m.observe(Device::Cpu, s, Duration::from_millis(1)); // cold, dropped
+        for us in [100, 300, 300, 100, 300, 300, 300, 300, 100, 300] {
+            m.observe(Device::Cpu, s, Duration::from_micros(us));
+        }
+        assert_eq!(m.predict(Device::Cpu, s), Duration::from_micros(100));
     }
 
     #[test]

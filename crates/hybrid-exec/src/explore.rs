@@ -89,6 +89,111 @@ pub(crate) fn streams() -> Result<()> {
     Ok(())
 }
 
+/// Where a job from slices spends its time (`HYBRID_EXPLORE_N` elements, default sizes
+/// 256Ki, 1Mi and 16Mi): the whole `FqProgram::run_gpu` with a fresh output and into a
+/// reused one, and the raw pipeline with its host work taken apart (parallel fills, reads
+/// that copy, no host work at all), with the time spent inside the fill and read steps.
+pub(crate) fn slices() -> Result<()> {
+    let ctx = open(|c| c)?;
+    let fq = FqGpu::new(Arc::clone(&ctx))?;
+    let sizes: Vec<usize> = match std::env::var("HYBRID_EXPLORE_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        Some(n) => vec![n],
+        None => vec![1 << 18, 1 << 20, 1 << 24],
+    };
+    let jobs = hybrid_exec::jobs::standard()?;
+    for n in sizes {
+        let (a, b) = (random(n, 3), random(n, 4));
+        let mut out = vec![Fq::ZERO; n];
+        for (name, program) in &jobs {
+            // Alternating, so that drift falls on all four.
+            let mut t = [const { Vec::new() }; 4];
+            for _ in 0..9 {
+                let s = Instant::now();
+                drop(program.run_gpu(&fq, &[&a, &b])?);
+                t[0].push(s.elapsed().as_secs_f64() * 1e6);
+                let s = Instant::now();
+                program.run_gpu_into(&fq, &[&a, &b], &mut out)?;
+                t[1].push(s.elapsed().as_secs_f64() * 1e6);
+                let s = Instant::now();
+                drop(program.run_cpu(&[&a, &b])?);
+                t[2].push(s.elapsed().as_secs_f64() * 1e6);
+                let s = Instant::now();
+                program.run_cpu_into(&[&a, &b], &mut out)?;
+                t[3].push(s.elapsed().as_secs_f64() * 1e6);
+            }
+            let [fresh, into, cpu, cpu_into] = t.map(|v| median(v[2..].to_vec()));
+            println!(
+                "slices {name} {n}: gpu fresh {:.2} ns/elem, gpu into {:.2}, cpu fresh {:.2}, cpu into {:.2}",
+                fresh * 1e3 / n as f64,
+                into * 1e3 / n as f64,
+                cpu * 1e3 / n as f64,
+                cpu_into * 1e3 / n as f64
+            );
+        }
+        // The raw pipeline (the add kernel; words as they are).
+        let kernel = fq.tiled_kernel(FqOp::Add).clone();
+        let words = |v: &[Fq]| -> Vec<u64> { v.iter().flat_map(|x| *x.limbs()).collect() };
+        let (wa, wb) = (words(&a), words(&b));
+        let mut wout = vec![0u64; n * 6];
+        let streamed = n * 48 > 32 << 20;
+        for (label, do_fill, do_read) in [
+            ("no host work", false, false),
+            ("fill only", true, false),
+            ("fill + read copy", true, true),
+        ] {
+            let mut totals = Vec::new();
+            let mut fills = Vec::new();
+            let mut reads = Vec::new();
+            for _ in 0..8 {
+                let (mut f, mut r) = (Duration::ZERO, Duration::ZERO);
+                let start = Instant::now();
+                let fill = |i: usize, range: std::ops::Range<usize>, dst: &mut [u64]| {
+                    let t = Instant::now();
+                    if do_fill {
+                        let src = if i == 0 { &wa } else { &wb };
+                        dst.par_chunks_mut(1 << 17)
+                            .zip(src[range.start * 6..range.end * 6].par_chunks(1 << 17))
+                            .for_each(|(d, s)| d.copy_from_slice(s));
+                    }
+                    f += t.elapsed();
+                };
+                let mut read = |range: std::ops::Range<usize>, w: &[u64]| {
+                    let t = Instant::now();
+                    if do_read {
+                        wout[range.start * 6..range.end * 6]
+                            .par_chunks_mut(1 << 17)
+                            .zip(w.par_chunks(1 << 17))
+                            .for_each(|(d, s)| d.copy_from_slice(s));
+                    }
+                    r += t.elapsed();
+                };
+                if streamed {
+                    let mut fill = fill;
+                    ctx.run_streamed(&kernel, n, 0, |i, range, d| fill(i, range, d), &mut read)?;
+                } else {
+                    let mut fill = fill;
+                    ctx.run_elementwise(&kernel, n, |i, d| fill(i, 0..n, d), |w| read(0..n, w))?;
+                }
+                totals.push(start.elapsed().as_secs_f64());
+                fills.push(f.as_secs_f64());
+                reads.push(r.as_secs_f64());
+            }
+            let ns = |v: Vec<f64>| median(v[2..].to_vec()) * 1e9 / n as f64;
+            println!(
+                "raw {} add {n}, {label}: total {:.2} ns/elem, in fill {:.2}, in read {:.2}",
+                if streamed { "streamed" } else { "round trip" },
+                ns(totals),
+                ns(fills),
+                ns(reads)
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Runs every exploration, printing one line per measurement.
 pub(crate) fn run(spv_dir: Option<&Path>, only_kernels: bool) -> Result<()> {
     let ctx = open(|c| c)?;

@@ -99,6 +99,9 @@ enum Command {
         /// Only time co-execution on host vectors (shares, checks, memory ceilings).
         #[arg(long)]
         only_coexec: bool,
+        /// Only take apart the time of jobs from slices (fills, reads, page faults).
+        #[arg(long)]
+        only_slices: bool,
     },
 }
 
@@ -133,7 +136,10 @@ fn main() -> ExitCode {
             only_kernels,
             only_streams,
             only_coexec,
-        } => if only_coexec {
+            only_slices,
+        } => if only_slices {
+            explore::slices()
+        } else if only_coexec {
             explore::coexec()
         } else if only_streams {
             explore::streams()

@@ -167,6 +167,9 @@ pub struct Router {
     gpu_in_flight_ns: AtomicU64,
     /// The same for the CPU: concurrent CPU jobs share one rayon pool, so they queue too.
     cpu_in_flight_ns: AtomicU64,
+    /// Jobs started on either device so far: a job that finds it unchanged at its end ran
+    /// without another job starting beside it ([`Router::learn`]).
+    starts: AtomicU64,
     co_execute_above: usize,
     co_execute_host_above: usize,
     /// The calibration profile of this device (path and key), when profiles are on.
@@ -184,6 +187,15 @@ pub const MIN_GPU_LEN: usize = 256;
 /// The least predicted speed-up over the better device alone for which [`Policy::Auto`]
 /// splits a job (see [`Router::plan`]).
 pub const MIN_SPLIT_GAIN: f64 = 1.3;
+
+/// What else was running around a job: predicted ns in flight on its device and on the
+/// other one when it started, and whether another job started before it ended.
+#[derive(Clone, Copy, Debug)]
+struct Load {
+    ahead: u64,
+    beside: u64,
+    joined: bool,
+}
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -256,6 +268,7 @@ impl Router {
             last_failure: Mutex::default(),
             gpu_in_flight_ns: AtomicU64::new(0),
             cpu_in_flight_ns: AtomicU64::new(0),
+            starts: AtomicU64::new(0),
             co_execute_above: config.co_execute_above,
             co_execute_host_above: config.co_execute_host_above,
         }
@@ -551,19 +564,19 @@ impl Router {
             .cpu_in_flight_ns
             .fetch_add(predicted, Ordering::Relaxed);
         let beside = self.gpu_in_flight_ns.load(Ordering::Relaxed);
+        let mark = self.starts.fetch_add(1, Ordering::Relaxed) + 1;
         let start = Instant::now();
         let out = program.run_cpu(inputs);
+        let took = start.elapsed();
         self.cpu_in_flight_ns
             .fetch_sub(predicted, Ordering::Relaxed);
         if out.is_ok() {
-            self.learn(
-                Device::Cpu,
-                shape,
-                predicted,
+            let load = Load {
                 ahead,
                 beside,
-                start.elapsed(),
-            );
+                joined: self.starts.load(Ordering::Relaxed) != mark,
+            };
+            self.learn(Device::Cpu, shape, predicted, load, took);
         }
         Ok(out?)
     }
@@ -582,20 +595,20 @@ impl Router {
             .gpu_in_flight_ns
             .fetch_add(predicted, Ordering::Relaxed);
         let beside = self.cpu_in_flight_ns.load(Ordering::Relaxed);
+        let mark = self.starts.fetch_add(1, Ordering::Relaxed) + 1;
         let start = Instant::now();
         let result = program.run_gpu(gpu, inputs);
+        let took = start.elapsed();
         self.gpu_in_flight_ns
             .fetch_sub(predicted, Ordering::Relaxed);
         match result {
             Ok(v) => {
-                self.learn(
-                    Device::Gpu,
-                    shape,
-                    predicted,
+                let load = Load {
                     ahead,
                     beside,
-                    start.elapsed(),
-                );
+                    joined: self.starts.load(Ordering::Relaxed) != mark,
+                };
+                self.learn(Device::Gpu, shape, predicted, load, took);
                 Some(v)
             }
             Err(e) => {
@@ -605,32 +618,35 @@ impl Router {
         }
     }
 
-    /// Teaches the model a finished job, predicted to take `predicted` ns alone, that
-    /// started with `ahead` ns of work in flight on its device and `beside` ns on the
-    /// other. Only a job that had the machine to itself is a sample of its cost: waiting
-    /// behind other threads' jobs is priced by the in-flight terms, not twice, and a job
-    /// on the other device takes cores and memory bandwidth. The others teach the load
-    /// factors ([`CostModel::observe_loaded`]).
-    fn learn(
-        &self,
-        device: Device,
-        shape: JobShape,
-        predicted: u64,
-        ahead: u64,
-        beside: u64,
-        took: Duration,
-    ) {
+    /// Teaches the model a finished job, predicted to take `predicted` ns alone, under
+    /// `load`. Only a job that had the machine to itself from start to end is a sample of
+    /// its cost: waiting behind other threads' jobs is priced by the in-flight terms, not
+    /// twice, and a job on the other device takes cores and memory bandwidth. Jobs that
+    /// found work in flight teach the load factors ([`CostModel::observe_loaded`]); a job
+    /// that started alone but was joined by another teaches nothing (in the VM-like
+    /// example, such "alone" samples of GPU chains slowed 3x by CPU jobs that started
+    /// after them moved the bucket's median, and the router then sent every chain to the
+    /// CPU for the rest of the run).
+    fn learn(&self, device: Device, shape: JobShape, predicted: u64, load: Load, took: Duration) {
         let mut m = lock(&self.model);
-        if ahead == 0 && beside == 0 {
-            m.observe(device, shape, took);
-        } else {
-            m.observe_loaded(
+        match load {
+            Load {
+                ahead: 0,
+                beside: 0,
+                joined: false,
+            } => m.observe(device, shape, took),
+            Load {
+                ahead: 0,
+                beside: 0,
+                joined: true,
+            } => {}
+            Load { ahead, beside, .. } => m.observe_loaded(
                 device,
                 Duration::from_nanos(predicted),
                 Duration::from_nanos(ahead),
                 beside > 0,
                 took,
-            );
+            ),
         }
     }
 
@@ -667,4 +683,51 @@ fn cpu_on_host_vectors(
         .collect::<Result<Vec<_>, _>>()?;
     let refs: Vec<&[Fq]> = copies.iter().map(Vec::as_slice).collect();
     out.write(|o| program.run_cpu_into(&refs, o))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cost::TRUST_AFTER;
+
+    #[test]
+    fn only_jobs_that_ran_alone_from_start_to_end_are_samples() {
+        let router = Router::with_gpu(&RouterConfig::default(), None);
+        let shape = JobShape {
+            len: 1 << 20,
+            inputs: 2,
+            muls: 5,
+            linear: 5,
+            place: Place::Slices,
+        };
+        let alone = Load {
+            ahead: 0,
+            beside: 0,
+            joined: false,
+        };
+        let joined = Load {
+            joined: true,
+            ..alone
+        };
+        let default = lock(&router.model).predict(Device::Gpu, shape);
+        // Jobs joined by others (3x slower than the defaults) teach nothing.
+        let slow = default * 3;
+        for _ in 0..2 * TRUST_AFTER {
+            router.learn(Device::Gpu, shape, 0, joined, slow);
+        }
+        assert!(!lock(&router.model).trusted(Device::Gpu, shape));
+        assert_eq!(lock(&router.model).predict(Device::Gpu, shape), default);
+        // Jobs alone throughout do (the first of a bucket is dropped as cold).
+        let fast = default / 2;
+        for _ in 0..=TRUST_AFTER {
+            router.learn(Device::Gpu, shape, 0, alone, fast);
+        }
+        let m = lock(&router.model);
+        assert!(m.trusted(Device::Gpu, shape));
+        let predicted = m.predict(Device::Gpu, shape).as_secs_f64();
+        assert!(
+            (predicted / fast.as_secs_f64() - 1.0).abs() < 1e-3,
+            "{predicted}"
+        );
+    }
 }
