@@ -600,27 +600,21 @@ pub(crate) fn copy_pool() -> &'static rayon::ThreadPool {
 /// on the few threads that share a chunk's pages, inside the pipeline's host step: on the
 /// H100 host (2026-11-22) a 1Mi add from slices took 9.37 ns per element into a fresh
 /// vector and 6.63 into a reused one.
-fn prefault<T>(out: &mut Vec<T>) {
-    const PAGE: usize = 4096;
-    let spare = out.spare_capacity_mut();
-    let bytes = std::mem::size_of_val(spare);
-    // SAFETY: the spare capacity is `bytes` bytes of allocated, writable memory owned by
-    // `out`; bytes as `MaybeUninit<u8>` have no validity or alignment requirement.
-    let raw = unsafe {
-        std::slice::from_raw_parts_mut(
-            spare.as_mut_ptr().cast::<std::mem::MaybeUninit<u8>>(),
-            bytes,
-        )
-    };
+fn prefault<O: GpuElement>(out: &mut Vec<O>) {
+    // One element written per 4 KiB page at least (elements are 48 bytes).
+    const STRIDE: usize = 4096 / std::mem::size_of::<[u64; FQ_LIMBS]>();
+    // 2 MiB per task: one huge page, which one thread's fault zeroes.
+    const TASK: usize = STRIDE * 512;
     copy_pool().install(|| {
-        raw.par_chunks_mut(2 << 20).for_each(|c| {
-            for page in c.chunks_mut(PAGE) {
-                page[0].write(0);
+        out.spare_capacity_mut().par_chunks_mut(TASK).for_each(|c| {
+            for e in c.iter_mut().step_by(STRIDE) {
+                e.write(O::from_checked([0; FQ_LIMBS]));
             }
         })
     });
-    // The writes must happen: the vector's length stays 0, so nothing reads them.
-    std::hint::black_box(&raw);
+    // The writes must happen although the vector's length stays 0 and nothing reads them
+    // before the results overwrite them.
+    std::hint::black_box(out.spare_capacity_mut().as_ptr());
 }
 
 /// Writes the limbs of `src` into `dst`.
