@@ -150,7 +150,7 @@ pub(crate) fn slices() -> Result<()> {
             for _ in 0..8 {
                 let (mut f, mut r) = (Duration::ZERO, Duration::ZERO);
                 let start = Instant::now();
-                let fill = |i: usize, range: std::ops::Range<usize>, dst: &mut [u64]| {
+                let mut fill = |i: usize, range: std::ops::Range<usize>, dst: &mut [u64]| {
                     let t = Instant::now();
                     if do_fill {
                         let src = if i == 0 { &wa } else { &wb };
@@ -171,10 +171,8 @@ pub(crate) fn slices() -> Result<()> {
                     r += t.elapsed();
                 };
                 if streamed {
-                    let mut fill = fill;
                     ctx.run_streamed(&kernel, n, 0, |i, range, d| fill(i, range, d), &mut read)?;
                 } else {
-                    let mut fill = fill;
                     ctx.run_elementwise(&kernel, n, |i, d| fill(i, 0..n, d), |w| read(0..n, w))?;
                 }
                 totals.push(start.elapsed().as_secs_f64());
