@@ -45,18 +45,6 @@ fn describe_index(index: Option<usize>) -> String {
     }
 }
 
-impl From<FieldError> for gpu_core::BackendError {
-    fn from(err: FieldError) -> Self {
-        match err {
-            FieldError::LengthMismatch { op, left, right } => {
-                gpu_core::BackendError::LengthMismatch { op, left, right }
-            }
-            FieldError::Gpu(e) => e.into(),
-            other => gpu_core::BackendError::InvalidArgument(other.to_string()),
-        }
-    }
-}
-
 pub(crate) fn check_lengths(op: &'static str, left: usize, right: usize) -> Result<(), FieldError> {
     if left == right {
         Ok(())

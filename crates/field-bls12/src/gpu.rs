@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use rayon::prelude::*;
-use vk_backend::{Context, Kernel, KernelDesc};
+use vk_backend::{Context, Kernel, KernelDesc, SpirvModule};
 
 use crate::error::check_lengths;
 use crate::fq::{first_non_canonical, is_canonical, FQ_BYTES, FQ_LIMBS};
@@ -28,6 +28,18 @@ macro_rules! spirv {
     };
 }
 pub(crate) use spirv;
+
+/// A kernel this crate embeds, as a module the backend may run.
+pub(crate) fn embedded_module(spirv: &'static [u8]) -> SpirvModule {
+    // SAFETY: every shader under shaders/fq guards each access with `index < count`
+    // (`shaders/include/index.glsl`, `tile.glsl`) and is used only with its own interface:
+    // an operation's kernel with the inputs of its `OpSpec`, a program kernel with the
+    // program's inputs (1 to 4), elements of 6 words; program kernels are specialised only
+    // with `FqProgram::spec_constants`, whose register numbers stay below
+    // MAX_PROGRAM_REGISTERS, the size of the kernel's register file. Every kernel is tested
+    // against the CPU under the validation layer (tests/gpu_ops.rs, tests/program.rs).
+    unsafe { SpirvModule::from_bytes_unchecked(spirv) }
+}
 
 /// The element-wise operations, one kernel each (`FqOp as usize` indexes the kernels).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -258,8 +270,9 @@ impl FqGpu {
                     } else {
                         (spec.spirv, workgroup_size)
                     };
+                    let module = embedded_module(spirv);
                     let desc =
-                        KernelDesc::elementwise(spec.kernel, spirv, spec.inputs, FQ_LIMBS as u32)
+                        KernelDesc::elementwise(spec.kernel, &module, spec.inputs, FQ_LIMBS as u32)
                             .with_workgroup_size(size);
                     ctx.create_kernel(&desc)
                 })

@@ -4,8 +4,6 @@
 //! - [`cpu`]: batch operations on all cores, through blst's assembly (`blst_fp_*`).
 //! - [`FqGpu`]: the same batch operations on a Vulkan device (GLSL kernels under
 //!   `shaders/`, compiled to SPIR-V by `cargo xtask shaders` and embedded here).
-//! - [`CpuBackend`] and [`FqGpu`] implement [`gpu_core::BatchBackend`], so a router can
-//!   send any batch to either.
 //!
 //! ```
 //! use field_bls12::{cpu, Fq};
@@ -15,7 +13,6 @@
 //! # Ok::<(), field_bls12::FieldError>(())
 //! ```
 
-mod backend;
 mod blst_ops;
 pub mod cpu;
 mod error;
@@ -26,7 +23,6 @@ mod ifma;
 mod ops;
 pub mod portable;
 
-pub use backend::CpuBackend;
 pub use error::FieldError;
 pub use ff;
 pub use ff_impl::FqRepr;

@@ -394,13 +394,17 @@ impl FqProgram {
         c
     }
 
-    /// The kernel's SPIR-V: with tiled I/O (for host memory) or direct.
-    pub(crate) fn spirv(&self, tiled: bool) -> &'static [u8] {
-        if tiled {
-            PROGRAM_TILED_SPV[self.inputs - 1]
-        } else {
-            PROGRAM_SPV[self.inputs - 1]
-        }
+    /// The kernel's module: with tiled I/O (for host memory) or direct.
+    pub(crate) fn spirv(&self, tiled: bool) -> &'static vk_backend::SpirvModule {
+        static MODULES: std::sync::LazyLock<[Vec<vk_backend::SpirvModule>; 2]> =
+            std::sync::LazyLock::new(|| {
+                [&PROGRAM_SPV, &PROGRAM_TILED_SPV].map(|spvs| {
+                    spvs.iter()
+                        .map(|s| crate::gpu::embedded_module(s))
+                        .collect()
+                })
+            });
+        &MODULES[usize::from(tiled)][self.inputs - 1]
     }
 
     /// Whether the tiled kernel is also the better one on device memory: a program

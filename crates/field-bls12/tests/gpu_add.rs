@@ -5,7 +5,6 @@ mod common;
 
 use common::{batch, edge_pairs, oracle_add, SIZES};
 use field_bls12::{cpu, FieldError, Fq, FqGpu};
-use gpu_core::{BackendKind, BatchBackend, BinaryOp};
 use vk_backend::test_support::test_context;
 
 #[test]
@@ -78,35 +77,6 @@ fn gpu_add_rejects_bad_input_without_touching_the_gpu() {
     let err = FqGpu::with_workgroup_size(ctx.arc(), 0).unwrap_err();
     assert!(
         matches!(err, FieldError::Gpu(vk_backend::Error::InvalidArgument(_))),
-        "{err}"
-    );
-}
-
-#[test]
-fn backends_agree_through_the_trait() {
-    let Some(ctx) = test_context("backends_agree_through_the_trait") else {
-        return;
-    };
-    let gpu = FqGpu::new(ctx.arc()).unwrap();
-    let cpu = field_bls12::CpuBackend;
-    assert_eq!(gpu.kind(), BackendKind::Gpu);
-    assert_eq!(cpu.kind(), BackendKind::Cpu);
-    let (a, b) = batch(257, 3);
-    for op in [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul] {
-        let via_gpu = gpu.run_binary(op, &a, &b).unwrap();
-        let via_cpu = cpu.run_binary(op, &a, &b).unwrap();
-        assert_eq!(via_gpu, via_cpu, "{}", op.name());
-    }
-    let err = gpu.run_binary(BinaryOp::Add, &a, &b[..1]).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            gpu_core::BackendError::LengthMismatch {
-                left: 257,
-                right: 1,
-                ..
-            }
-        ),
         "{err}"
     );
 }

@@ -1,4 +1,7 @@
-use crate::BackendError;
+/// A smallest bucket that is not a non-zero power of two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("smallest size bucket must be a non-zero power of two, got {0}")]
+pub struct BadMinBucket(pub usize);
 
 /// The smallest bucket by default: 16Ki elements (seed 000's `MIN_BUCKET`).
 pub const DEFAULT_MIN_BUCKET: usize = 16 * 1024;
@@ -34,12 +37,10 @@ impl SizeBucket {
     /// Buckets whose smallest class is `min` elements.
     ///
     /// # Errors
-    /// [`BackendError::InvalidArgument`] when `min` is zero or not a power of two.
-    pub fn new(min: usize) -> Result<Self, BackendError> {
+    /// [`BadMinBucket`] when `min` is zero or not a power of two.
+    pub fn new(min: usize) -> Result<Self, BadMinBucket> {
         if !min.is_power_of_two() {
-            return Err(BackendError::InvalidArgument(format!(
-                "smallest size bucket must be a non-zero power of two, got {min}"
-            )));
+            return Err(BadMinBucket(min));
         }
         Ok(Self { min })
     }

@@ -5,16 +5,10 @@
 //! build on these types.
 //!
 //! - [`SizeBucket`]: power-of-two size classes used to key caches and pools.
-//! - [`BatchBackend`]: the trait a backend implements to run a batch of element-wise work.
-//! - [`BackendError`]: the error every backend reports through that trait.
 //! - [`TimingStats`]: min / median / p90 / max over a set of timing samples.
 
-mod backend;
 mod bucket;
-mod error;
 mod stats;
 
-pub use backend::{BackendKind, BatchBackend, BinaryOp};
-pub use bucket::{SizeBucket, DEFAULT_MIN_BUCKET};
-pub use error::BackendError;
+pub use bucket::{BadMinBucket, SizeBucket, DEFAULT_MIN_BUCKET};
 pub use stats::TimingStats;

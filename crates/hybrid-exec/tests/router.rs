@@ -80,14 +80,23 @@ fn gpu_failures_at_every_stage_fall_back_to_the_cpu() {
     let (a, b) = (random(777, 5), random(777, 6));
     let want = chain10_by_ops(&a, &b);
     let faults = [
-        (FaultStage::Upload, Error::OutOfDeviceMemory),
+        (
+            FaultStage::Upload,
+            Error::OutOfDeviceMemory { call: "injected" },
+        ),
         (
             FaultStage::Compute,
-            Error::Timeout(std::time::Duration::from_millis(1)),
+            Error::Timeout {
+                call: "injected",
+                after: std::time::Duration::from_millis(1),
+            },
         ),
         (
             FaultStage::Download,
-            Error::Timeout(std::time::Duration::from_millis(1)),
+            Error::Timeout {
+                call: "injected",
+                after: std::time::Duration::from_millis(1),
+            },
         ),
     ];
     for (i, (stage, err)) in faults.into_iter().enumerate() {
@@ -102,13 +111,16 @@ fn gpu_failures_at_every_stage_fall_back_to_the_cpu() {
         );
     }
     // A split whose GPU half fails: the CPU redoes that half, in order.
-    ctx.inject_fault(FaultStage::Compute, Error::OutOfDeviceMemory);
+    ctx.inject_fault(
+        FaultStage::Compute,
+        Error::OutOfDeviceMemory { call: "injected" },
+    );
     let out = router
         .execute(Route::Split { gpu_len: 300 }, &chain10(), &[&a, &b])
         .unwrap();
     assert_eq!(out, want);
     // A lost device: the job still completes, and no GPU work is offered afterwards.
-    ctx.inject_fault(FaultStage::Compute, Error::DeviceLost);
+    ctx.inject_fault(FaultStage::Compute, Error::DeviceLost { call: "injected" });
     let (out, _) = router.run_with(Policy::Gpu, &chain10(), &[&a, &b]).unwrap();
     assert_eq!(out, want);
     assert!(router.gpu_status().is_err(), "{:?}", router.gpu_status());
@@ -264,7 +276,10 @@ fn host_vector_jobs_take_every_route_with_the_same_bits() {
     let hb = gpu.host_vec_from(&b[..10]).unwrap();
     ctx.inject_fault(
         FaultStage::Compute,
-        Error::Timeout(std::time::Duration::from_millis(1)),
+        Error::Timeout {
+            call: "injected",
+            after: std::time::Duration::from_millis(1),
+        },
     );
     let failures = router.stats().gpu_failures;
     let route = router

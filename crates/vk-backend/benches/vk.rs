@@ -8,10 +8,6 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use vk_backend::{Context, ContextConfig, DeviceBuffer, Kernel, KernelDesc};
 
-const FQ_ADD_SPV: &[u8] = include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shaders/fq/fq_add.spv"
-));
 const W: u32 = 6;
 
 /// Small canonical Fq values (the kernel's inputs must be below p).
@@ -28,7 +24,12 @@ fn vk(c: &mut Criterion) {
         }
     };
     let add = ctx
-        .create_kernel(&KernelDesc::elementwise("fq_add", FQ_ADD_SPV, 2, W))
+        .create_kernel(&KernelDesc::elementwise(
+            "fq_add",
+            vk_backend::test_support::fq_add_module(),
+            2,
+            W,
+        ))
         .unwrap();
     let copy = ctx.copy_kernel().unwrap();
 

@@ -12,7 +12,7 @@ use crate::context::{Lane, Shared};
 use crate::memory::{MemoryKind, RawBuffer};
 use crate::pipeline::{Kernel, RawKernel, PUSH_CONSTANT_BYTES};
 use crate::ring::RingLease;
-use crate::{DeviceBuffer, Error};
+use crate::{DeviceBuffer, Error, FaultStage};
 
 /// GPU time of a batch by phase, in nanoseconds (timestamp queries, `timestampPeriod`
 /// applied). Phases are split at the first dispatch and the first download.
@@ -183,7 +183,7 @@ impl<'c> Batch<'c> {
         fill: impl FnOnce(&mut [u64]),
     ) -> Result<(), Error> {
         self.check_ours(dst)?;
-        self.shared.fault_at("upload")?;
+        self.shared.fault_at(FaultStage::Upload)?;
         let words = dst.words();
         if words == 0 {
             return Ok(());
@@ -388,47 +388,6 @@ impl<'c> Batch<'c> {
         Ok(())
     }
 
-    /// Copies `count` elements from `src` (from element `src_at`) to `dst` (from element
-    /// `dst_at`) with `vkCmdCopyBuffer`; both buffers must have the same element size.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] for ranges outside the buffers, different element sizes,
-    /// the same buffer twice, or buffers of another context.
-    pub fn copy_range(
-        &mut self,
-        src: &DeviceBuffer,
-        src_at: usize,
-        dst: &DeviceBuffer,
-        dst_at: usize,
-        count: usize,
-    ) -> Result<(), Error> {
-        self.check_ours(src)?;
-        self.check_ours(dst)?;
-        let fits =
-            |b: &DeviceBuffer, at: usize| at.checked_add(count).is_some_and(|end| end <= b.len());
-        if src.words_per_element() != dst.words_per_element()
-            || src.same_buffer(dst)
-            || !fits(src, src_at)
-            || !fits(dst, dst_at)
-        {
-            return Err(Error::InvalidArgument(format!(
-                "copy of {count} elements from {src_at} of {} to {dst_at} of {} does not fit",
-                src.len(),
-                dst.len()
-            )));
-        }
-        let w = u64::from(src.words_per_element()) * 8;
-        self.record_copy(
-            src,
-            dst,
-            vk::BufferCopy::default()
-                .src_offset(src_at as u64 * w)
-                .dst_offset(dst_at as u64 * w)
-                .size(count as u64 * w),
-        );
-        Ok(())
-    }
-
     /// Records one checked `vkCmdCopyBuffer` region with its hazard barrier; an empty
     /// region records nothing.
     fn record_copy(&mut self, src: &DeviceBuffer, dst: &DeviceBuffer, region: vk::BufferCopy) {
@@ -577,7 +536,7 @@ impl<'c> Batch<'c> {
                 "the batch failed while recording and cannot be submitted".to_owned(),
             ));
         }
-        self.shared.fault_at("compute")?;
+        self.shared.fault_at(FaultStage::Compute)?;
         let raw = &self.shared.device.raw;
         if !self.host_reads_from.is_empty() {
             // Makes the GPU's writes visible to host reads after the wait.
@@ -735,7 +694,7 @@ impl Ticket {
     /// # Errors
     /// As [`Ticket::wait`]; on a timeout the batch's results are given up.
     pub fn finish(mut self) -> Result<Finished, Error> {
-        self.shared.fault_at("download")?;
+        self.shared.fault_at(FaultStage::Download)?;
         self.wait(self.shared.timeout)?;
         let mut in_flight = self.in_flight.take().expect("present until finish or drop");
         let kernel_flags = match &in_flight.recorder {
@@ -982,7 +941,9 @@ mod tests {
             .unwrap();
         assert!(!ticket.poll().unwrap());
         let timeout = Duration::from_millis(20);
-        assert!(matches!(ticket.wait(timeout), Err(Error::Timeout(t)) if t == timeout));
+        assert!(
+            matches!(ticket.wait(timeout), Err(Error::Timeout { after, .. }) if after == timeout)
+        );
         assert!(!ticket.poll().unwrap());
         let signal = vk::SemaphoreSignalInfo::default()
             .semaphore(gate.raw)

@@ -50,8 +50,9 @@ pub struct ContextConfig {
     pub device: DeviceSelector,
     /// Validation layer policy.
     pub validation: Validation,
-    /// The Vulkan loader library; `None` for the system's.
-    pub loader: Option<PathBuf>,
+    /// The Vulkan loader library; `None` for the system's. Set only through the `unsafe`
+    /// [`ContextConfig::with_loader`] or [`ENV_LOADER`]: loading a library runs its code.
+    pub(crate) loader: Option<PathBuf>,
     /// How long [`crate::Ticket::finish`] and the one-call helpers wait for the GPU before
     /// giving up with [`Error::Timeout`].
     pub timeout: Duration,
@@ -109,6 +110,9 @@ impl ContextConfig {
             config.validation = parse_validation(&v)?;
         }
         if let Some(v) = env_value(ENV_LOADER)? {
+            // Whoever sets the process environment can already make the system loader run
+            // any code (VK_DRIVER_FILES, VK_ADD_LAYER_PATH, LD_LIBRARY_PATH); this variable
+            // gives them nothing more, so reading it needs no `unsafe` of the caller.
             config.loader = Some(PathBuf::from(v));
         }
         config.pipeline_cache_dir = match env_value(ENV_PIPELINE_CACHE)? {
@@ -131,8 +135,14 @@ impl ContextConfig {
         self
     }
 
-    /// The same config with a different loader library.
-    pub fn with_loader(mut self, loader: impl Into<PathBuf>) -> Self {
+    /// The same config with a different Vulkan loader library.
+    ///
+    /// # Safety
+    /// Opening a context loads this shared library into the process, which runs its
+    /// initialisers and then calls its Vulkan entry points: `loader` must be a Vulkan
+    /// loader (or driver) that is sound to load and call, like the system's
+    /// `libvulkan.so.1`.
+    pub unsafe fn with_loader(mut self, loader: impl Into<PathBuf>) -> Self {
         self.loader = Some(loader.into());
         self
     }
@@ -268,8 +278,7 @@ impl CopyLane {
     }
 }
 
-/// Where an injected fault strikes (feature `fault-injection`).
-#[cfg(feature = "fault-injection")]
+/// Where an injected fault strikes ([`Context::inject_fault`], feature `fault-injection`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FaultStage {
     /// The next `Batch::upload`.
@@ -284,17 +293,12 @@ impl Shared {
     /// Raises the injected fault if it is set for `stage` (feature `fault-injection`; a
     /// no-op without it). An injected `DeviceLost` also marks the device lost, as a real
     /// one would.
-    #[allow(unused_variables)]
-    pub(crate) fn fault_at(&self, stage: &'static str) -> Result<(), Error> {
+    #[cfg_attr(not(feature = "fault-injection"), allow(unused_variables))]
+    pub(crate) fn fault_at(&self, stage: FaultStage) -> Result<(), Error> {
         #[cfg(feature = "fault-injection")]
         {
-            let want = match stage {
-                "upload" => FaultStage::Upload,
-                "compute" => FaultStage::Compute,
-                _ => FaultStage::Download,
-            };
             let mut fault = lock(&self.fault);
-            if fault.as_ref().is_some_and(|(s, _)| *s == want) {
+            if fault.as_ref().is_some_and(|(s, _)| *s == stage) {
                 let (_, err) = fault.take().expect("checked");
                 return Err(self.device.note(err));
             }
@@ -693,7 +697,7 @@ impl Context {
     /// Saves the pipeline cache now (it is also saved when the context is dropped).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] naming the file when it cannot be written.
+    /// [`Error::Io`] naming the file when it cannot be written.
     pub fn save_pipeline_cache(&self) -> Result<(), Error> {
         self.shared.pipeline_cache.save()
     }
@@ -725,11 +729,17 @@ impl Context {
     /// # Errors
     /// As [`Context::create_kernel`].
     pub fn copy_kernel(&self) -> Result<Kernel, Error> {
-        const COPY_SPV: &[u8] = include_bytes!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shaders/util/copy.spv"
-        ));
-        self.create_kernel(&KernelDesc::elementwise("copy", COPY_SPV, 1, 2))
+        static COPY: std::sync::LazyLock<crate::SpirvModule> = std::sync::LazyLock::new(|| {
+            let spirv = include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../shaders/util/copy.spv"
+            ));
+            // SAFETY: shaders/util/copy.comp reads and writes only elements below `count`
+            // (its accesses are guarded by `index < count`) with one input of 2 words per
+            // element, the interface it is used with here.
+            unsafe { crate::SpirvModule::from_bytes_unchecked(&spirv[..]) }
+        });
+        self.create_kernel(&KernelDesc::elementwise("copy", &COPY, 1, 2))
     }
 
     /// A resident buffer of `len` elements of `words_per_element` u64 words, contents
@@ -1000,10 +1010,7 @@ mod tests {
         let Some(ctx) = crate::test_support::test_context("kernels_are_cached") else {
             return;
         };
-        let spirv = include_bytes!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shaders/fq/fq_add.spv"
-        ));
+        let spirv = crate::test_support::fq_add_module();
         let desc = crate::KernelDesc::elementwise("fq_add", spirv, 2, 6);
         let a = ctx.create_kernel(&desc).unwrap();
         let b = ctx.create_kernel(&desc).unwrap();
@@ -1017,10 +1024,7 @@ mod tests {
         let dir =
             std::env::temp_dir().join(format!("vk-backend-cache-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let spirv = include_bytes!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shaders/fq/fq_add.spv"
-        ));
+        let spirv = crate::test_support::fq_add_module();
         let open = || {
             crate::test_support::test_context_with("pipeline_cache_file", |c| {
                 c.with_pipeline_cache_dir(Some(dir.clone()))

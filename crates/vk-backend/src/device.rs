@@ -357,6 +357,8 @@ pub(crate) struct Device {
     /// Queue families buffers are shared between (CONCURRENT sharing when more than one).
     pub(crate) families: Vec<u32>,
     lost: AtomicBool,
+    /// The call that first reported the loss, for the errors of every later call.
+    lost_by: std::sync::OnceLock<&'static str>,
     live_allocations: Arc<AtomicUsize>,
 }
 
@@ -510,7 +512,7 @@ impl Device {
             Err(e) => {
                 // SAFETY: nothing was created from `raw` yet.
                 unsafe { raw.destroy_device(None) };
-                return Err(Error::from_allocation(e));
+                return Err(Error::from_allocation("gpu_allocator::Allocator::new", e));
             }
         };
         let host_import = import_alignment.map(|alignment| HostImportSupport {
@@ -536,6 +538,7 @@ impl Device {
             download,
             families,
             lost: AtomicBool::new(false),
+            lost_by: std::sync::OnceLock::new(),
             live_allocations: Arc::default(),
         }))
     }
@@ -553,7 +556,9 @@ impl Device {
     /// Fails fast with [`Error::DeviceLost`] once the device has been lost.
     pub(crate) fn check_alive(&self) -> Result<(), Error> {
         if self.lost.load(Ordering::Acquire) {
-            Err(Error::DeviceLost)
+            Err(Error::DeviceLost {
+                call: self.lost_by.get().copied().unwrap_or("an earlier call"),
+            })
         } else {
             Ok(())
         }
@@ -561,7 +566,8 @@ impl Device {
 
     /// Records `err` if it says the device is gone, and passes it on.
     pub(crate) fn note(&self, err: Error) -> Error {
-        if matches!(err, Error::DeviceLost) {
+        if let Error::DeviceLost { call } = err {
+            let _ = self.lost_by.set(call);
             self.lost.store(true, Ordering::Release);
         }
         err

@@ -1,10 +1,12 @@
+use std::path::PathBuf;
 use std::time::Duration;
 
 use ash::vk;
 
 /// Everything that can go wrong in the Vulkan backend.
 ///
-/// `vk::Result` codes map as follows (see [`Error::from_vk`]):
+/// `vk::Result` codes map as follows (see [`Error::from_vk`]); the variants for exhausted
+/// memory, a lost device and a timeout keep the Vulkan call that reported them:
 ///
 /// | `vk::Result`                                   | variant                        |
 /// |------------------------------------------------|--------------------------------|
@@ -39,17 +41,33 @@ pub enum Error {
         what: String,
     },
     /// Device memory is exhausted.
-    #[error("out of device memory")]
-    OutOfDeviceMemory,
+    #[error("out of device memory ({call})")]
+    OutOfDeviceMemory {
+        /// The call that ran out.
+        call: &'static str,
+    },
     /// Host memory is exhausted.
-    #[error("out of host memory")]
-    OutOfHostMemory,
+    #[error("out of host memory ({call})")]
+    OutOfHostMemory {
+        /// The call that ran out.
+        call: &'static str,
+    },
     /// The device was lost (driver reset, hang, removal). The context is unusable from now on.
-    #[error("Vulkan device lost; this context is unusable and must be recreated")]
-    DeviceLost,
+    #[error(
+        "Vulkan device lost (reported by {call}); this context is unusable and must be recreated"
+    )]
+    DeviceLost {
+        /// The call that first reported the loss (later calls fail fast with the same).
+        call: &'static str,
+    },
     /// Submitted work did not finish within the configured timeout.
-    #[error("GPU work did not finish within {0:?}")]
-    Timeout(Duration),
+    #[error("GPU work did not finish within {after:?} ({call})")]
+    Timeout {
+        /// The wait that gave up.
+        call: &'static str,
+        /// How long it waited.
+        after: Duration,
+    },
     /// SPIR-V that cannot be a valid module.
     #[error("invalid SPIR-V for kernel `{kernel}`: {reason}")]
     InvalidSpirv {
@@ -61,6 +79,14 @@ pub enum Error {
     /// A caller-supplied value is out of range.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A file of the backend's (the on-disk pipeline cache) could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// The memory allocator failed for a reason other than exhaustion.
     #[error("memory allocation failed: {0}")]
     Allocation(String),
@@ -78,11 +104,14 @@ impl Error {
     /// Maps the result of the Vulkan call `call` to a typed error (table above).
     pub fn from_vk(call: &'static str, result: vk::Result) -> Self {
         match result {
-            vk::Result::ERROR_OUT_OF_DEVICE_MEMORY => Error::OutOfDeviceMemory,
-            vk::Result::ERROR_OUT_OF_HOST_MEMORY => Error::OutOfHostMemory,
-            vk::Result::ERROR_DEVICE_LOST => Error::DeviceLost,
-            // The timeout value is filled in by the waiter, which knows it.
-            vk::Result::TIMEOUT => Error::Timeout(Duration::ZERO),
+            vk::Result::ERROR_OUT_OF_DEVICE_MEMORY => Error::OutOfDeviceMemory { call },
+            vk::Result::ERROR_OUT_OF_HOST_MEMORY => Error::OutOfHostMemory { call },
+            vk::Result::ERROR_DEVICE_LOST => Error::DeviceLost { call },
+            // The wait that knows its timeout builds its own error; this is for others.
+            vk::Result::TIMEOUT => Error::Timeout {
+                call,
+                after: Duration::ZERO,
+            },
             vk::Result::ERROR_INITIALIZATION_FAILED | vk::Result::ERROR_INCOMPATIBLE_DRIVER => {
                 Error::NoSuitableDevice(format!("{call} returned {result}"))
             }
@@ -104,27 +133,22 @@ impl Error {
         move |result| Self::from_vk(call, result)
     }
 
-    pub(crate) fn from_allocation(err: gpu_allocator::AllocationError) -> Self {
+    pub(crate) fn from_allocation(call: &'static str, err: gpu_allocator::AllocationError) -> Self {
         use gpu_allocator::AllocationError as A;
         match err {
-            A::OutOfMemory => Error::OutOfDeviceMemory,
+            A::OutOfMemory => Error::OutOfDeviceMemory { call },
             other => Error::Allocation(other.to_string()),
         }
     }
-}
 
-impl From<Error> for gpu_core::BackendError {
-    fn from(err: Error) -> Self {
-        match err {
-            Error::LoaderNotFound(_)
-            | Error::NoSuitableDevice(_)
-            | Error::ValidationLayerMissing => gpu_core::BackendError::Unavailable(err.to_string()),
-            Error::InvalidArgument(msg) => gpu_core::BackendError::InvalidArgument(msg),
-            other => gpu_core::BackendError::Failed {
-                backend: "vulkan".to_owned(),
-                source: Box::new(other),
-            },
-        }
+    /// Whether this says the device is gone for good.
+    pub fn is_device_lost(&self) -> bool {
+        matches!(self, Error::DeviceLost { .. })
+    }
+
+    /// Whether this is a wait that gave up (the GPU may still be working).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout { .. })
     }
 }
 
@@ -137,17 +161,20 @@ mod tests {
         let e = |r| Error::from_vk("vkTest", r);
         assert!(matches!(
             e(vk::Result::ERROR_OUT_OF_DEVICE_MEMORY),
-            Error::OutOfDeviceMemory
+            Error::OutOfDeviceMemory { call: "vkTest" }
         ));
         assert!(matches!(
             e(vk::Result::ERROR_OUT_OF_HOST_MEMORY),
-            Error::OutOfHostMemory
+            Error::OutOfHostMemory { call: "vkTest" }
         ));
         assert!(matches!(
             e(vk::Result::ERROR_DEVICE_LOST),
-            Error::DeviceLost
+            Error::DeviceLost { call: "vkTest" }
         ));
-        assert!(matches!(e(vk::Result::TIMEOUT), Error::Timeout(_)));
+        assert!(matches!(
+            e(vk::Result::TIMEOUT),
+            Error::Timeout { call: "vkTest", .. }
+        ));
         assert!(matches!(
             e(vk::Result::ERROR_INCOMPATIBLE_DRIVER),
             Error::NoSuitableDevice(_)

@@ -266,7 +266,7 @@ impl Context {
         // The GPU writes the caller's memory: never return before it is done, whatever the
         // timeout says. Device loss ends the wait (nothing runs any more).
         let mut waited = shared.timeline.wait(value, shared.timeout, shared.spin);
-        while matches!(waited, Err(Error::Timeout(_))) {
+        while matches!(waited, Err(Error::Timeout { .. })) {
             waited = shared
                 .timeline
                 .wait(value, Duration::from_secs(3600), Duration::ZERO);

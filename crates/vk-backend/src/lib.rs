@@ -37,16 +37,16 @@ mod memory;
 mod pipeline;
 mod resident;
 mod ring;
+mod spirv;
 mod stream;
 mod sync;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
 pub use batch::{Batch, DownloadId, Finished, GpuTimings, Ticket};
-#[cfg(feature = "fault-injection")]
-pub use context::FaultStage;
 pub use context::{
-    Context, ContextConfig, Validation, ENV_DEVICE, ENV_LOADER, ENV_PIPELINE_CACHE, ENV_VALIDATION,
+    Context, ContextConfig, FaultStage, Validation, ENV_DEVICE, ENV_LOADER, ENV_PIPELINE_CACHE,
+    ENV_VALIDATION,
 };
 pub use device::{enumerate_devices, DeviceInfo, DeviceSelector, DeviceType};
 pub use error::Error;
@@ -54,3 +54,4 @@ pub use import::HostElement;
 pub use memory::PoolStats;
 pub use pipeline::{Kernel, KernelDesc};
 pub use resident::DeviceBuffer;
+pub use spirv::SpirvModule;

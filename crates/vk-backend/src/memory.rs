@@ -202,7 +202,10 @@ impl BufferPool {
             Err(e) => {
                 // SAFETY: `raw` is unbound and unused.
                 unsafe { device.raw.destroy_buffer(raw, None) };
-                return Err(Error::from_allocation(e));
+                return Err(Error::from_allocation(
+                    "gpu_allocator::Allocator::allocate",
+                    e,
+                ));
             }
         };
         device.allocation_created();

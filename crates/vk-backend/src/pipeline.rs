@@ -6,6 +6,7 @@ use std::sync::Arc;
 use ash::vk;
 
 use crate::device::Device;
+use crate::spirv::SpirvModule;
 use crate::Error;
 
 /// The specialization constant id that carries the workgroup size (`local_size_x_id = 1`
@@ -39,8 +40,8 @@ pub(crate) const MAX_INPUTS: u32 = 7;
 pub struct KernelDesc<'a> {
     /// Name used in errors and debug output.
     pub name: &'a str,
-    /// The SPIR-V module (entry point `main`), as bytes.
-    pub spirv: &'a [u8],
+    /// The SPIR-V module (entry point `main`).
+    pub spirv: &'a SpirvModule,
     /// How many input buffers.
     pub inputs: u32,
     /// u64 words per element in every buffer.
@@ -57,7 +58,7 @@ impl<'a> KernelDesc<'a> {
     /// An element-wise kernel with `inputs` inputs and one output.
     pub fn elementwise(
         name: &'a str,
-        spirv: &'a [u8],
+        spirv: &'a SpirvModule,
         inputs: u32,
         words_per_element: u32,
     ) -> Self {
@@ -137,12 +138,9 @@ pub(crate) struct KernelKey {
 
 impl KernelKey {
     pub(crate) fn new(device: &Device, desc: &KernelDesc<'_>) -> Result<Self, Error> {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        desc.spirv.hash(&mut hasher);
         Ok(Self {
-            spirv_hash: hasher.finish(),
-            spirv_len: desc.spirv.len(),
+            spirv_hash: desc.spirv.hash(),
+            spirv_len: desc.spirv.as_bytes().len(),
             inputs: desc.inputs,
             words_per_element: desc.words_per_element,
             workgroup_size: pick_workgroup_size(&device.limits, desc)?,
@@ -173,12 +171,13 @@ impl RawKernel {
             kernel: desc.name.to_owned(),
             reason,
         };
-        let code = ash::util::read_spv(&mut std::io::Cursor::new(desc.spirv))
+        let bytes = desc.spirv.as_bytes();
+        let code = ash::util::read_spv(&mut std::io::Cursor::new(bytes))
             .map_err(|e| invalid(e.to_string()))?;
         if code.len() < 5 {
             return Err(invalid(format!(
                 "{} bytes is shorter than a SPIR-V header",
-                desc.spirv.len()
+                bytes.len()
             )));
         }
         if !(1..=MAX_INPUTS).contains(&desc.inputs) || desc.words_per_element == 0 {
@@ -231,7 +230,8 @@ impl RawKernel {
             .map_err(Error::vk("vkCreatePipelineLayout"))?;
 
         let module_info = vk::ShaderModuleCreateInfo::default().code(&code);
-        // SAFETY: `code` is word-aligned SPIR-V with a valid magic number (read_spv checks);
+        // SAFETY: `code` is word-aligned SPIR-V with a valid magic number (read_spv checks)
+        // that stays inside this interface (`SpirvModule::from_bytes_unchecked`'s contract);
         // the module is destroyed right after pipeline creation, which copies what it needs.
         let module = unsafe { raw.create_shader_module(&module_info, None) }
             .map_err(|e| device.note(Error::from_vk("vkCreateShaderModule", e)))?;
@@ -367,15 +367,16 @@ impl PipelineCache {
         // SAFETY: the cache is a live object of this device.
         let data = unsafe { self.device.raw.get_pipeline_cache_data(self.raw) }
             .map_err(Error::vk("vkGetPipelineCacheData"))?;
-        let io = |e: std::io::Error| {
-            Error::InvalidArgument(format!("pipeline cache {}: {e}", path.display()))
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| Error::Io { path, source }
         };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io)?;
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
         }
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&tmp, &data).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        std::fs::write(&tmp, &data).map_err(io(&tmp))?;
+        std::fs::rename(&tmp, path).map_err(io(path))
     }
 }
 

@@ -145,7 +145,7 @@ impl Context {
         mut fill: impl FnMut(usize, &mut [u64]),
     ) -> Result<u64, Error> {
         let shared = self.shared();
-        shared.fault_at("upload")?;
+        shared.fault_at(crate::FaultStage::Upload)?;
         let words = inputs[0].words();
         let bytes = words as u64 * 8;
         let staging = shared.staging(bytes * inputs.len() as u64)?;

@@ -67,7 +67,10 @@ impl Timeline {
         // SAFETY: the semaphore is live; the info points at locals.
         match unsafe { self.device.raw.wait_semaphores(&info, nanos) } {
             Ok(()) => Ok(()),
-            Err(vk::Result::TIMEOUT) => Err(Error::Timeout(timeout)),
+            Err(vk::Result::TIMEOUT) => Err(Error::Timeout {
+                call: "vkWaitSemaphores",
+                after: timeout,
+            }),
             Err(e) => Err(self.device.note(Error::from_vk("vkWaitSemaphores", e))),
         }
     }

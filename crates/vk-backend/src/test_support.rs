@@ -132,3 +132,18 @@ pub fn test_context_with(
         ),
     }
 }
+
+/// The project's Fq add kernel (`shaders/fq/fq_add.comp`: two inputs, one output, elements
+/// of 6 u64 words), a real kernel for the backend's own tests and benchmarks.
+pub fn fq_add_module() -> &'static crate::SpirvModule {
+    static MODULE: std::sync::LazyLock<crate::SpirvModule> = std::sync::LazyLock::new(|| {
+        let spirv = include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shaders/fq/fq_add.spv"
+        ));
+        // SAFETY: fq_add.comp guards every access with `index < count` and is used with its
+        // own interface (2 inputs, 6 words per element) by the tests of this crate.
+        unsafe { crate::SpirvModule::from_bytes_unchecked(&spirv[..]) }
+    });
+    &MODULE
+}

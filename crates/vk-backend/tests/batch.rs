@@ -9,15 +9,16 @@ use std::time::Duration;
 use vk_backend::test_support::{test_context, test_context_with, TestContext};
 use vk_backend::{Context, DeviceBuffer, Error, Kernel, KernelDesc};
 
-const FQ_ADD_SPV: &[u8] = include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shaders/fq/fq_add.spv"
-));
 const W: u32 = 6;
 
 fn add_kernel(ctx: &Context) -> Kernel {
-    ctx.create_kernel(&KernelDesc::elementwise("fq_add", FQ_ADD_SPV, 2, W))
-        .unwrap()
+    ctx.create_kernel(&KernelDesc::elementwise(
+        "fq_add",
+        vk_backend::test_support::fq_add_module(),
+        2,
+        W,
+    ))
+    .unwrap()
 }
 
 /// Element i of "vector v" is (v * 1000 + i, i, 0, 0, 0, v): distinct per vector and index.

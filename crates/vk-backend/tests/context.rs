@@ -4,16 +4,19 @@
 //! never reaches the modulus, so plain integer addition is the reference.
 
 use vk_backend::test_support::test_context;
-use vk_backend::{Context, ContextConfig, DeviceSelector, Error, KernelDesc, Validation};
+use vk_backend::{
+    Context, ContextConfig, DeviceSelector, Error, KernelDesc, SpirvModule, Validation,
+};
 
-const FQ_ADD_SPV: &[u8] = include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shaders/fq/fq_add.spv"
-));
 const WORDS: usize = 6;
 
 fn add_kernel_desc() -> KernelDesc<'static> {
-    KernelDesc::elementwise("fq_add", FQ_ADD_SPV, 2, WORDS as u32)
+    KernelDesc::elementwise(
+        "fq_add",
+        vk_backend::test_support::fq_add_module(),
+        2,
+        WORDS as u32,
+    )
 }
 
 /// Inputs where element i is (i, 3i, 0, ..) and (2i, 0, i, ..): sums stay far below p and
@@ -81,12 +84,19 @@ fn bad_kernels_are_typed_errors() {
     let Some(ctx) = test_context("bad_kernels_are_typed_errors") else {
         return;
     };
-    let not_spirv = ctx.create_kernel(&KernelDesc::elementwise("junk", b"not spir-v at all", 2, 6));
+    // SAFETY: neither module can run: making a kernel of such bytes fails.
+    let (junk, nothing) = unsafe {
+        (
+            SpirvModule::from_bytes_unchecked(&b"not spir-v at all"[..]),
+            SpirvModule::from_bytes_unchecked(&[][..]),
+        )
+    };
+    let not_spirv = ctx.create_kernel(&KernelDesc::elementwise("junk", &junk, 2, 6));
     assert!(
         matches!(not_spirv, Err(Error::InvalidSpirv { ref kernel, .. }) if kernel == "junk"),
         "{not_spirv:?}"
     );
-    let empty = ctx.create_kernel(&KernelDesc::elementwise("empty", &[], 2, 6));
+    let empty = ctx.create_kernel(&KernelDesc::elementwise("empty", &nothing, 2, 6));
     assert!(
         matches!(empty, Err(Error::InvalidSpirv { .. })),
         "{empty:?}"
@@ -96,7 +106,12 @@ fn bad_kernels_are_typed_errors() {
         matches!(too_big, Err(Error::InvalidArgument(_))),
         "{too_big:?}"
     );
-    let no_inputs = ctx.create_kernel(&KernelDesc::elementwise("fq_add", FQ_ADD_SPV, 0, 6));
+    let no_inputs = ctx.create_kernel(&KernelDesc::elementwise(
+        "fq_add",
+        vk_backend::test_support::fq_add_module(),
+        0,
+        6,
+    ));
     assert!(
         matches!(no_inputs, Err(Error::InvalidArgument(_))),
         "{no_inputs:?}"
@@ -180,7 +195,8 @@ fn unknown_device_is_a_typed_error() {
 
 #[test]
 fn missing_loader_is_a_typed_error() {
-    let config = ContextConfig::default().with_loader("/nonexistent/libvulkan.so.1");
+    // SAFETY: no file is there, so nothing is loaded.
+    let config = unsafe { ContextConfig::default().with_loader("/nonexistent/libvulkan.so.1") };
     let err = Context::new(&config).unwrap_err();
     assert!(matches!(err, Error::LoaderNotFound(_)), "{err:?}");
     assert!(err.to_string().contains("Vulkan loader not found"), "{err}");

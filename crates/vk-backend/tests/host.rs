@@ -3,11 +3,6 @@
 use vk_backend::test_support::test_context;
 use vk_backend::{Context, DeviceBuffer, Error, Kernel, KernelDesc};
 
-const FQ_ADD_SPV: &[u8] = include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shaders/fq/fq_add.spv"
-));
-
 fn inputs(n: usize) -> (Vec<[u64; 6]>, Vec<[u64; 6]>) {
     let a = (0..n as u64).map(|i| [i, 2 * i, 0, i, 0, 1]).collect();
     let b = (0..n as u64).map(|i| [3, i, i, 0, 7, 0]).collect();
@@ -45,7 +40,12 @@ fn kernels_read_and_write_host_memory_in_place() {
         return;
     };
     let add = ctx
-        .create_kernel(&KernelDesc::elementwise("fq_add", FQ_ADD_SPV, 2, 6))
+        .create_kernel(&KernelDesc::elementwise(
+            "fq_add",
+            vk_backend::test_support::fq_add_module(),
+            2,
+            6,
+        ))
         .unwrap();
     if !ctx.imports_host_memory() {
         let mut out = vec![[0u64; 6]; 4];
@@ -95,7 +95,12 @@ fn streaming_context(name: &str) -> Option<(vk_backend::test_support::TestContex
         c.with_stream_chunk_bytes(48 * 1001)
     })?;
     let add = ctx
-        .create_kernel(&KernelDesc::elementwise("fq_add", FQ_ADD_SPV, 2, 6))
+        .create_kernel(&KernelDesc::elementwise(
+            "fq_add",
+            vk_backend::test_support::fq_add_module(),
+            2,
+            6,
+        ))
         .unwrap();
     Some((ctx, add))
 }

@@ -4,10 +4,6 @@
 use vk_backend::test_support::{test_context, test_context_with};
 use vk_backend::{Context, KernelDesc};
 
-const FQ_ADD_SPV: &[u8] = include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shaders/fq/fq_add.spv"
-));
 const W: usize = 6;
 
 fn input(v: u64, n: usize) -> Vec<u64> {
@@ -18,7 +14,12 @@ fn input(v: u64, n: usize) -> Vec<u64> {
 
 fn streamed(ctx: &Context, n: usize, chunk: usize) -> Vec<u64> {
     let kernel = ctx
-        .create_kernel(&KernelDesc::elementwise("fq_add", FQ_ADD_SPV, 2, W as u32))
+        .create_kernel(&KernelDesc::elementwise(
+            "fq_add",
+            vk_backend::test_support::fq_add_module(),
+            2,
+            W as u32,
+        ))
         .unwrap();
     let (a, b) = (input(5, n), input(1 << 20, n));
     let mut out = vec![u64::MAX; n * W];
@@ -100,7 +101,12 @@ fn streamed_job_failing_at_each_stage_leaves_the_context_sound() {
         return;
     };
     let kernel = ctx
-        .create_kernel(&KernelDesc::elementwise("fq_add", FQ_ADD_SPV, 2, W as u32))
+        .create_kernel(&KernelDesc::elementwise(
+            "fq_add",
+            vk_backend::test_support::fq_add_module(),
+            2,
+            W as u32,
+        ))
         .unwrap();
     let n = 10_000;
     let (a, b) = (input(5, n), input(1 << 20, n));
@@ -109,7 +115,7 @@ fn streamed_job_failing_at_each_stage_leaves_the_context_sound() {
         FaultStage::Compute,
         FaultStage::Download,
     ] {
-        ctx.inject_fault(stage, Error::OutOfDeviceMemory);
+        ctx.inject_fault(stage, Error::OutOfDeviceMemory { call: "injected" });
         let mut next = 0;
         let result = ctx.run_streamed(
             &kernel,
@@ -130,7 +136,7 @@ fn streamed_job_failing_at_each_stage_leaves_the_context_sound() {
             },
         );
         assert!(
-            matches!(result, Err(Error::OutOfDeviceMemory)),
+            matches!(result, Err(Error::OutOfDeviceMemory { .. })),
             "{stage:?}: {result:?}"
         );
         assert!(next < n, "{stage:?}: the job stopped early");
