@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -538,6 +538,35 @@ impl Drop for Shared {
     }
 }
 
+/// What [`Context::probe`] returns: the context's device-memory allocation count and
+/// validation messages, readable after the context is gone.
+#[derive(Clone)]
+pub struct ContextProbe {
+    log: Arc<crate::instance::ValidationLog>,
+    allocations: Arc<AtomicUsize>,
+}
+
+impl std::fmt::Debug for ContextProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContextProbe")
+            .field("live_allocations", &self.live_allocations())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ContextProbe {
+    /// Device-memory allocations still live (pooled buffers included); 0 once the context
+    /// and everything made from it are dropped, unless something leaked.
+    pub fn live_allocations(&self) -> usize {
+        self.allocations.load(Ordering::Relaxed)
+    }
+
+    /// Returns and clears the warnings and errors the validation layer has reported.
+    pub fn take_validation_messages(&self) -> Vec<String> {
+        self.log.take()
+    }
+}
+
 /// An open Vulkan device ready to run kernels. `Send + Sync`; share it with an `Arc`.
 ///
 /// Threads may record and submit batches concurrently: each batch takes its own recorder
@@ -629,18 +658,15 @@ impl Context {
         &self.shared
     }
 
-    #[cfg(feature = "test-support")]
-    pub(crate) fn leak_probes(
-        &self,
-    ) -> (
-        Arc<crate::instance::ValidationLog>,
-        Arc<std::sync::atomic::AtomicUsize>,
-    ) {
+    /// A probe of this context that stays readable after the context is dropped: for
+    /// checking that nothing leaked and that the validation layer was quiet until the end
+    /// (the device's destruction included).
+    pub fn probe(&self) -> ContextProbe {
         let device = &self.shared.device;
-        (
-            Arc::clone(&device.instance.validation_log),
-            device.allocation_counter(),
-        )
+        ContextProbe {
+            log: Arc::clone(&device.instance.validation_log),
+            allocations: device.allocation_counter(),
+        }
     }
 
     /// How many device-memory allocations are live (pooled buffers included).

@@ -45,8 +45,8 @@ pub mod test_support;
 
 pub use batch::{Batch, DownloadId, Finished, GpuTimings, Ticket};
 pub use context::{
-    Context, ContextConfig, FaultStage, Validation, ENV_DEVICE, ENV_LOADER, ENV_PIPELINE_CACHE,
-    ENV_VALIDATION,
+    Context, ContextConfig, ContextProbe, FaultStage, Validation, ENV_DEVICE, ENV_LOADER,
+    ENV_PIPELINE_CACHE, ENV_VALIDATION,
 };
 pub use device::{enumerate_devices, DeviceInfo, DeviceSelector, DeviceType};
 pub use error::Error;

@@ -9,12 +9,9 @@
 //! reports fails the test when the [`TestContext`] is dropped.
 
 use std::ops::Deref;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::instance::ValidationLog;
-
-use crate::{Context, ContextConfig, Validation, ENV_PIPELINE_CACHE, ENV_VALIDATION};
+use crate::{Context, ContextConfig, ContextProbe, Validation, ENV_PIPELINE_CACHE, ENV_VALIDATION};
 
 /// Set to `1` to skip tests that need a Vulkan device (they print that they skipped).
 pub const ENV_SKIP_GPU_TESTS: &str = "HYBRID_SKIP_GPU_TESTS";
@@ -25,8 +22,7 @@ pub const ENV_SKIP_GPU_TESTS: &str = "HYBRID_SKIP_GPU_TESTS";
 #[derive(Debug)]
 pub struct TestContext {
     ctx: Option<Arc<Context>>,
-    log: Arc<ValidationLog>,
-    allocations: Arc<AtomicUsize>,
+    probe: ContextProbe,
     test: String,
 }
 
@@ -46,7 +42,7 @@ impl TestContext {
 
     /// Asserts that the validation layer has reported nothing so far.
     pub fn assert_no_validation_messages(&self) {
-        let messages = self.log.take();
+        let messages = self.probe.take_validation_messages();
         assert!(
             messages.is_empty(),
             "{}: the Vulkan validation layer reported {} message(s):\n{}",
@@ -70,7 +66,7 @@ impl Drop for TestContext {
             self.test
         );
         self.assert_no_validation_messages();
-        let live = self.allocations.load(Ordering::Relaxed);
+        let live = self.probe.live_allocations();
         assert_eq!(
             live, 0,
             "{}: {live} device allocation(s) still live after the context was dropped",
@@ -116,15 +112,11 @@ pub fn test_context_with(
     }
     let config = adjust(config);
     match Context::new(&config) {
-        Ok(ctx) => {
-            let (log, allocations) = ctx.leak_probes();
-            Some(TestContext {
-                ctx: Some(Arc::new(ctx)),
-                log,
-                allocations,
-                test: test.to_owned(),
-            })
-        }
+        Ok(ctx) => Some(TestContext {
+            probe: ctx.probe(),
+            ctx: Some(Arc::new(ctx)),
+            test: test.to_owned(),
+        }),
         Err(e) => panic!(
             "{test}: this test needs a Vulkan device and none could be opened: {e}.\n\
              Install a driver (`cargo xtask test` installs Mesa lavapipe on Debian/Ubuntu), \
