@@ -6,10 +6,9 @@ use std::sync::Arc;
 
 use ash::vk;
 
-use crate::batch::DispatchPlan;
-use crate::context::Shared;
 use crate::device::Device;
-use crate::memory::RawBuffer;
+use crate::dispatch::DispatchPlan;
+use crate::memory::{BufferPool, RawBuffer};
 use crate::pipeline::RawKernel;
 use crate::Error;
 
@@ -275,20 +274,20 @@ pub(crate) struct StatusWords {
 
 impl StatusWords {
     /// Bytes from one word to the next: an offset any storage-buffer binding accepts.
-    fn stride(shared: &Shared) -> usize {
-        (shared.device.limits.min_storage_buffer_offset_alignment as usize).max(8)
+    fn stride(pool: &Arc<BufferPool>) -> usize {
+        (pool.device().limits.min_storage_buffer_offset_alignment as usize).max(8)
     }
 
     /// A zeroed word for the next dispatch: its buffer, and its byte offset there.
-    pub(crate) fn next(&mut self, shared: &Shared) -> Result<(Arc<RawBuffer>, u64), Error> {
-        let stride = Self::stride(shared);
+    pub(crate) fn next(&mut self, pool: &Arc<BufferPool>) -> Result<(Arc<RawBuffer>, u64), Error> {
+        let stride = Self::stride(pool);
         let (b, k) = (
             self.used / STATUS_WORDS_PER_BUFFER,
             self.used % STATUS_WORDS_PER_BUFFER,
         );
         if b == self.buffers.len() {
             let bytes = (stride * STATUS_WORDS_PER_BUFFER) as u64;
-            self.buffers.push(shared.staging(bytes)?);
+            self.buffers.push(pool.staging(bytes)?);
         }
         let buf = Arc::clone(&self.buffers[b]);
         // SAFETY: the recorder's status buffers are used by its own submissions only, and
@@ -301,8 +300,8 @@ impl StatusWords {
     }
 
     /// The OR of every word, once the batch has completed.
-    pub(crate) fn read(&self, shared: &Shared) -> Result<u32, Error> {
-        let stride = Self::stride(shared);
+    pub(crate) fn read(&self, pool: &Arc<BufferPool>) -> Result<u32, Error> {
+        let stride = Self::stride(pool);
         let mut flags = 0;
         for (b, buf) in self.buffers.iter().enumerate() {
             // Buffers past the words this batch used hold an earlier batch's words.

@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use ash::vk;
 use gpu_allocator::vulkan::{Allocator, AllocatorCreateDesc};
 
+use crate::config::{ContextConfig, DeviceSelector, Validation};
 use crate::instance::Instance;
-use crate::{ContextConfig, Error};
+use crate::Error;
 
 /// What kind of device, in our order of preference.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -78,38 +79,12 @@ impl DeviceInfo {
     }
 }
 
-/// Which device to open.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DeviceSelector {
-    /// The best usable device: discrete > integrated > virtual > CPU, first one on ties.
-    Best,
-    /// The device at this enumeration index.
-    Index(usize),
-    /// The first usable device whose name contains this text (case-insensitive).
-    NameContains(String),
-}
-
-impl DeviceSelector {
-    /// Parses the value of [`crate::ENV_DEVICE`]: a number selects by index, anything
-    /// else by name substring; an empty value means [`DeviceSelector::Best`].
-    pub fn parse(value: &str) -> Self {
-        let value = value.trim();
-        if value.is_empty() {
-            DeviceSelector::Best
-        } else if let Ok(i) = value.parse() {
-            DeviceSelector::Index(i)
-        } else {
-            DeviceSelector::NameContains(value.to_owned())
-        }
-    }
-}
-
 /// Lists every Vulkan device the loader reports, usable or not.
 ///
 /// # Errors
 /// [`Error::LoaderNotFound`] without a Vulkan loader; Vulkan errors from enumeration.
 pub fn enumerate_devices() -> Result<Vec<DeviceInfo>, Error> {
-    let instance = Instance::new(crate::Validation::Off, None)?;
+    let instance = Instance::new(Validation::Off, None)?;
     Ok(probe_all(&instance)?
         .into_iter()
         .map(|(_, info)| info)

@@ -9,33 +9,12 @@ use std::time::Duration;
 use ash::vk;
 use ash::vk::Handle as _;
 
-use crate::batch::DispatchPlan;
 use crate::command::memory_barrier;
 use crate::context::Context;
 use crate::device::Device;
+use crate::dispatch::DispatchPlan;
+use crate::host::HostElement;
 use crate::{Error, Kernel};
-
-/// A type kernels may read and overwrite in place, as `WORDS` little-endian u64 words.
-///
-/// # Safety
-/// Implementors must be plain data of exactly `WORDS * 8` bytes: no padding, no pointers,
-/// alignment at most 8, and every bit pattern a valid value as far as memory safety goes
-/// (the GPU writes raw words into it). Logical invariants (say, "less than p") are the
-/// implementor's to re-check after a kernel wrote the values.
-pub unsafe trait HostElement: Copy + Send + Sync + 'static {
-    /// u64 words per element.
-    const WORDS: u32;
-}
-
-// SAFETY: a u64 is 8 bytes of plain data; every bit pattern is a value.
-unsafe impl HostElement for u64 {
-    const WORDS: u32 = 1;
-}
-
-// SAFETY: an array of u64 is N * 8 bytes of plain data with no padding.
-unsafe impl<const N: usize> HostElement for [u64; N] {
-    const WORDS: u32 = N as u32;
-}
 
 /// A range of host memory imported as a buffer.
 struct HostImport {
@@ -243,7 +222,7 @@ impl Context {
             imports.iter().map(HostImport::descriptor).collect();
         // The kernel's status word is bound but not read: the output is the caller's
         // memory, for the caller to check.
-        let (word, at) = rec.status.next(shared)?;
+        let (word, at) = rec.status.next(&shared.pool)?;
         infos.push(
             vk::DescriptorBufferInfo::default()
                 .buffer(word.raw)

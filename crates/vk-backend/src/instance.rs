@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use ash::vk;
 
-use crate::context::Validation;
+use crate::config::Validation;
 use crate::Error;
 
 const VALIDATION_LAYER: &CStr = c"VK_LAYER_KHRONOS_validation";

@@ -4,33 +4,42 @@
 //! every Vulkan object holds an `Arc` of the device it came from and destroys itself in
 //! `Drop`, and the device destroys its memory allocator before itself.
 //!
-//! One file per concern, after wgpu-hal's Vulkan backend:
-//! `instance` (loader, layers, debug messenger), `device` (physical-device choice, logical
-//! device, queues, allocator), `memory` (pooled buffers), `resident` (device buffers that
-//! outlive operations), `ring` (the persistent upload staging ring), `pipeline` (compute
-//! kernels, the on-disk pipeline cache),
-//! `command` (recorders, automatic barriers), `batch` (one-submit batches and their
-//! tickets), `stream` (chunked host jobs with overlapped transfers), `import` (kernels on the
-//! caller's memory), `sync` (timeline semaphores, spin-then-block waits), `error` (the error
-//! type and the `vk::Result` mapping) and `context` (the public entry point).
+//! One file per concern, after wgpu-hal's Vulkan backend, layered without cycles (each
+//! imports only those before it; `tests/structure.rs` checks):
+//! `error` (the error type and the `vk::Result` mapping), `config` (how to open a context,
+//! environment variables), `spirv` (kernel code the caller vouches for), `instance`
+//! (loader, layers, debug messenger), `device` (physical-device choice, logical device,
+//! queues, allocator), `sync` (timeline semaphores, spin-then-block waits), `memory`
+//! (pooled buffers), `resident` (device buffers that outlive operations), `ring` (the
+//! persistent upload staging ring), `pipeline` (compute kernels, the on-disk pipeline
+//! cache), `dispatch` (argument checks and grid sizes of element-wise dispatches),
+//! `command` (recorders, status words, automatic barriers), `submit` (what batches share:
+//! lanes, submission, reclamation), `batch` (one-submit batches and their tickets),
+//! `context` (the public entry point), `host` (host access to host-memory buffers),
+//! `stream` (chunked host jobs with overlapped transfers) and `import` (kernels on the
+//! caller's memory).
 //!
 //! ```no_run
-//! use vk_backend::{Context, ContextConfig, KernelDesc};
+//! use vk_backend::{Context, ContextConfig};
 //! # fn main() -> Result<(), vk_backend::Error> {
 //! let ctx = Context::new(&ContextConfig::from_env()?)?;
 //! println!("running on {}", ctx.info().name);
-//! # let spirv: &[u8] = &[];
-//! let kernel = ctx.create_kernel(&KernelDesc::elementwise("double", spirv, 1, 1))?;
-//! let input = [1u64, 2, 3];
-//! let out = ctx.run_elementwise(&kernel, input.len(), |_, dst| dst.copy_from_slice(&input), |w| w.to_vec())?;
+//! // The built-in copy kernel: one input of 2-word elements.
+//! let kernel = ctx.copy_kernel()?;
+//! let input = [1u64, 2, 3, 4];
+//! let out = ctx.run_elementwise(&kernel, 2, |_, dst| dst.copy_from_slice(&input), |w| w.to_vec())?;
+//! assert_eq!(out, input);
 //! # Ok(()) }
 //! ```
 
 mod batch;
 mod command;
+mod config;
 mod context;
 mod device;
+mod dispatch;
 mod error;
+mod host;
 mod import;
 mod instance;
 mod memory;
@@ -39,19 +48,22 @@ mod resident;
 mod ring;
 mod spirv;
 mod stream;
+mod submit;
 mod sync;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
 pub use batch::{Batch, DownloadId, Finished, GpuTimings, Ticket};
-pub use context::{
-    Context, ContextConfig, ContextProbe, FaultStage, Validation, ENV_DEVICE, ENV_LOADER,
-    ENV_PIPELINE_CACHE, ENV_VALIDATION,
+pub use config::{
+    ContextConfig, DeviceSelector, Validation, ENV_DEVICE, ENV_LOADER, ENV_PIPELINE_CACHE,
+    ENV_VALIDATION,
 };
-pub use device::{enumerate_devices, DeviceInfo, DeviceSelector, DeviceType};
+pub use context::{Context, ContextProbe};
+pub use device::{enumerate_devices, DeviceInfo, DeviceType};
 pub use error::Error;
-pub use import::HostElement;
+pub use host::HostElement;
 pub use memory::PoolStats;
 pub use pipeline::{Kernel, KernelDesc};
 pub use resident::DeviceBuffer;
 pub use spirv::SpirvModule;
+pub use submit::FaultStage;

@@ -111,6 +111,20 @@ impl BufferPool {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The device whose memory this pool holds.
+    pub(crate) fn device(&self) -> &Arc<Device> {
+        &self.device
+    }
+
+    /// A host-memory buffer for staging `bytes` (uploads, downloads, host outputs, status
+    /// words).
+    pub(crate) fn staging(self: &Arc<Self>, bytes: u64) -> Result<Arc<RawBuffer>, Error> {
+        let usage = vk::BufferUsageFlags::TRANSFER_SRC
+            | vk::BufferUsageFlags::TRANSFER_DST
+            | vk::BufferUsageFlags::STORAGE_BUFFER;
+        self.acquire(bytes, usage, MemoryKind::HostStaging)
+    }
+
     pub(crate) fn stats(&self) -> PoolStats {
         self.state().stats
     }

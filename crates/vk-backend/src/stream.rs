@@ -13,9 +13,11 @@ use std::sync::Arc;
 
 use ash::vk;
 
-use crate::batch::{Batch, DispatchPlan, DownloadId, Ticket};
+use crate::batch::{Batch, DownloadId, Ticket};
 use crate::command::memory_barrier;
-use crate::context::{Context, Lane};
+use crate::context::Context;
+use crate::dispatch::DispatchPlan;
+use crate::submit::{Lane, Shared};
 use crate::{DeviceBuffer, Error, Kernel};
 
 /// Chunks in flight at once: one filling on the host, one uploading, one computing and
@@ -25,7 +27,7 @@ const SLOTS: usize = 3;
 /// Elements per chunk: the caller's `chunk`, or (0) the configured `stream_chunk_bytes`,
 /// at most `count`, and checked to fit one dispatch of `k`.
 fn chunk_elements(
-    shared: &crate::context::Shared,
+    shared: &Shared,
     k: &crate::pipeline::RawKernel,
     chunk: usize,
     count: usize,
@@ -337,7 +339,7 @@ impl Context {
         let shared = self.shared();
         let k = &kernel.raw;
         let count = output.len();
-        crate::batch::check_elementwise(shared, k, inputs, output)?;
+        crate::dispatch::check_elementwise(&shared.device, &shared.pool, k, inputs, output)?;
         if count == 0 {
             return Ok(());
         }
@@ -481,7 +483,7 @@ const BESIDE_PIECES: usize = 8;
 /// run: uniform 64 MiB ranges 2.118 and 2.136 ns per element, halving 2.073 and 2.093;
 /// (earlier runs: uniform 8, 32, 128 MiB 3.25, 2.25, 2.28).
 fn direct_chunks(
-    shared: &crate::context::Shared,
+    shared: &Shared,
     k: &crate::pipeline::RawKernel,
     chunk: usize,
     count: usize,

@@ -11,7 +11,8 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use crate::{Context, ContextConfig, ContextProbe, Validation, ENV_PIPELINE_CACHE, ENV_VALIDATION};
+use crate::config::{ContextConfig, Validation, ENV_PIPELINE_CACHE, ENV_VALIDATION};
+use crate::context::{Context, ContextProbe};
 
 /// Set to `1` to skip tests that need a Vulkan device (they print that they skipped).
 pub const ENV_SKIP_GPU_TESTS: &str = "HYBRID_SKIP_GPU_TESTS";
