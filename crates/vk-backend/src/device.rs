@@ -565,7 +565,6 @@ impl Device {
     }
 
     /// The live-allocation counter itself, which outlives the device (leak checks).
-    #[cfg(feature = "test-support")]
     pub(crate) fn allocation_counter(&self) -> Arc<AtomicUsize> {
         Arc::clone(&self.live_allocations)
     }
