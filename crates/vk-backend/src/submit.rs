@@ -85,7 +85,7 @@ impl CopyLane {
     }
 }
 
-/// Where an injected fault strikes ([`Context::inject_fault`], feature `fault-injection`).
+/// Where an injected fault strikes (`Context::inject_fault`, feature `fault-injection`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FaultStage {
     /// The next `Batch::upload`.
