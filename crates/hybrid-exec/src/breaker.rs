@@ -349,4 +349,23 @@ mod tests {
             1
         );
     }
+
+    #[test]
+    fn a_backoff_past_any_instant_keeps_it_open_without_panicking() {
+        let b = Breaker::new(&BreakerConfig {
+            failures: 1,
+            backoff: Duration::MAX,
+            max_backoff: Duration::ZERO, // below the back-off: taken as the back-off
+        });
+        assert_eq!(b.admit().unwrap().failed(), Trip::Opened(Duration::MAX));
+        assert_eq!(
+            b.state(),
+            BreakerState::Open {
+                retry_in: Duration::MAX,
+                backoff: Duration::MAX
+            }
+        );
+        assert!(!b.routable());
+        assert!(b.admit().is_none());
+    }
 }
