@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use field_bls12::Fq;
-use hybrid_exec::cost::Device;
 use hybrid_exec::{Policy, Route, Router, RouterConfig};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -32,12 +31,7 @@ fn main() -> Result<()> {
     let threads = args.get(1).copied().unwrap_or(4);
     let rounds = args.get(2).copied().unwrap_or(9).max(1);
     let router = Router::new(&RouterConfig::from_env()?);
-    println!(
-        "gpu: {}",
-        router
-            .gpu_status()
-            .unwrap_or_else(|why| format!("not used: {why}"))
-    );
+    println!("gpu: {}", router.gpu_status());
     // The job kinds a VM sends: single operations and a chain.
     let programs = hybrid_exec::jobs::standard()?;
     let mut rng = StdRng::seed_from_u64(7);
@@ -75,6 +69,7 @@ fn main() -> Result<()> {
                             let (_, route) = router.run_with(policy, program, &ins)?;
                             let to = match route {
                                 Route::Cpu => "cpu",
+                                Route::CpuFallback => "cpu (fallback)",
                                 Route::Gpu => "gpu",
                                 Route::Split { .. } => "split",
                             };
@@ -165,13 +160,20 @@ fn main() -> Result<()> {
         median_ms(gpu)
     );
     let stats = router.stats();
-    let ((cq, cb), (gq, gb)) = (
-        router.load_factors(Device::Cpu),
-        router.load_factors(Device::Gpu),
-    );
+    let f = router.load_factors();
     println!(
-        "router: {} cpu, {} gpu, {} split jobs, {} gpu failures; load factors (queue, beside): cpu {cq:.2} {cb:.2}, gpu {gq:.2} {gb:.2}",
-        stats.cpu_jobs, stats.gpu_jobs, stats.split_jobs, stats.gpu_failures,
+        "router: {} cpu, {} gpu, {} split, {} fallback jobs, {} gpu failures, breaker {:?}; \
+         load factors (queue, beside): cpu {:.2} {:.2}, gpu {:.2} {:.2}",
+        stats.cpu_jobs,
+        stats.gpu_jobs,
+        stats.split_jobs,
+        stats.fallback_jobs,
+        stats.gpu_failures,
+        stats.breaker,
+        f.cpu_queue,
+        f.cpu_beside,
+        f.gpu_queue,
+        f.gpu_beside,
     );
     Ok(())
 }

@@ -7,8 +7,11 @@ use std::time::Duration;
 use gpu_core::SizeBucket;
 
 /// Where a job runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Device {
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Device {
     /// The CPU path (blst on all cores).
     Cpu,
     /// The Vulkan GPU.
@@ -16,8 +19,21 @@ pub enum Device {
 }
 
 /// Where a job's data lives, which decides what reaching it costs each device.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Place {
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Place {
     /// Ordinary host memory (slices): the GPU path copies it to and from the device.
     #[default]
     Slices,
@@ -26,34 +42,19 @@ pub enum Place {
     HostVectors,
 }
 
-impl Place {
-    fn name(self) -> &'static str {
-        match self {
-            Place::Slices => "slices",
-            Place::HostVectors => "host",
-        }
-    }
-
-    fn from_name(name: &str) -> Option<Self> {
-        [Place::Slices, Place::HostVectors]
-            .into_iter()
-            .find(|p| p.name() == name)
-    }
-}
-
 /// What the model knows about a job before it runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct JobShape {
+pub(crate) struct JobShape {
     /// Elements.
-    pub len: usize,
+    pub(crate) len: usize,
     /// Input vectors.
-    pub inputs: usize,
+    pub(crate) inputs: usize,
     /// Operations per element that multiply.
-    pub muls: usize,
+    pub(crate) muls: usize,
     /// Operations per element that only add, subtract, negate or double.
-    pub linear: usize,
+    pub(crate) linear: usize,
     /// Where its inputs and output live.
-    pub place: Place,
+    pub(crate) place: Place,
 }
 
 /// Cold-start cost parameters (seconds and nanoseconds). The defaults come from
@@ -65,21 +66,21 @@ pub struct JobShape {
 /// (`hybrid-exec scan`, 2026-11-21: a 1Ki add took 24 us, a 1Ki mul 31 us: waking the
 /// thread pool).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct CostParams {
+pub(crate) struct CostParams {
     /// GPU fixed cost of a round trip, ns.
-    pub gpu_fixed_ns: f64,
+    pub(crate) gpu_fixed_ns: f64,
     /// GPU host-data cost per element per input vector (plus one for the output), ns.
-    pub gpu_ns_per_elem_per_vector: f64,
+    pub(crate) gpu_ns_per_elem_per_vector: f64,
     /// The same for host vectors, which kernels reach over the bus in place, ns.
-    pub gpu_ns_per_elem_per_host_vector: f64,
+    pub(crate) gpu_ns_per_elem_per_host_vector: f64,
     /// GPU compute per element per multiplication, ns.
-    pub gpu_ns_per_mul: f64,
+    pub(crate) gpu_ns_per_mul: f64,
     /// CPU fixed cost, ns.
-    pub cpu_fixed_ns: f64,
+    pub(crate) cpu_fixed_ns: f64,
     /// CPU per element per linear operation, ns.
-    pub cpu_ns_per_linear: f64,
+    pub(crate) cpu_ns_per_linear: f64,
     /// CPU per element per multiplication, ns.
-    pub cpu_ns_per_mul: f64,
+    pub(crate) cpu_ns_per_mul: f64,
 }
 
 impl Default for CostParams {
@@ -143,14 +144,14 @@ impl Bucket {
 }
 
 /// Samples a bucket needs before its mean replaces the defaults.
-pub const TRUST_AFTER: u32 = 3;
+pub(crate) const TRUST_AFTER: u32 = 3;
 /// A sample this many times off the bucket's mean (either way) flushes the bucket: the
 /// machine changed (clocks, contention), so old samples mislead.
-pub const FLUSH_FACTOR: f64 = 4.0;
+pub(crate) const FLUSH_FACTOR: f64 = 4.0;
 
 /// Predicted and observed costs, per (device, job kind, size bucket).
 #[derive(Clone, Debug)]
-pub struct CostModel {
+pub(crate) struct CostModel {
     params: CostParams,
     buckets: SizeBucket,
     history: HashMap<(Device, JobKind, usize), Bucket>,
@@ -164,19 +165,19 @@ pub struct CostModel {
 
 /// Weight of one observation in a device's queue factor (a moving average over roughly
 /// the last 1 / `QUEUE_ALPHA` jobs that found work ahead of them).
-pub const QUEUE_ALPHA: f64 = 0.1;
+pub(crate) const QUEUE_ALPHA: f64 = 0.1;
 /// Jobs predicted to take less than this move neither factor
 /// ([`CostModel::observe_loaded`]).
-pub const QUEUE_MIN_JOB: Duration = Duration::from_micros(500);
+pub(crate) const QUEUE_MIN_JOB: Duration = Duration::from_micros(500);
 /// The largest queue factor an observation may move a device's towards: a job slowed by
 /// something else than the work ahead of it (another process) says little about that work.
-pub const MAX_QUEUE_FACTOR: f64 = 2.0;
+pub(crate) const MAX_QUEUE_FACTOR: f64 = 2.0;
 /// The largest beside factor an observation may move a device's towards.
-pub const MAX_BESIDE_FACTOR: f64 = 8.0;
+pub(crate) const MAX_BESIDE_FACTOR: f64 = 8.0;
 
 /// The part of a job's shape that decides its per-element cost.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct JobKind {
+pub(crate) struct JobKind {
     inputs: usize,
     muls: usize,
     linear: usize,
@@ -202,7 +203,7 @@ impl Default for CostModel {
 
 impl CostModel {
     /// A model with these cold-start parameters.
-    pub fn new(params: CostParams) -> Self {
+    pub(crate) fn new(params: CostParams) -> Self {
         Self {
             params,
             // Finer buckets than the pools', from the smallest job the router weighs
@@ -248,7 +249,7 @@ impl CostModel {
 
     /// Predicted time of `shape` on `device`: the bucket's observed rate once trusted,
     /// else the defaults.
-    pub fn predict(&self, device: Device, shape: JobShape) -> Duration {
+    pub(crate) fn predict(&self, device: Device, shape: JobShape) -> Duration {
         let ns = match self.history.get(&self.key(device, shape)) {
             Some(b) if b.kept >= TRUST_AFTER => b.ns_per_elem() * shape.len.max(1) as f64,
             _ => self.default_ns(device, shape),
@@ -257,7 +258,7 @@ impl CostModel {
     }
 
     /// Records an observed run.
-    pub fn observe(&mut self, device: Device, shape: JobShape, took: Duration) {
+    pub(crate) fn observe(&mut self, device: Device, shape: JobShape, took: Duration) {
         let key = self.key(device, shape);
         let per_elem = took.as_nanos() as f64 / shape.len.max(1) as f64;
         let b = self.history.entry(key).or_default();
@@ -277,7 +278,7 @@ impl CostModel {
     /// less where they overlap (GPU jobs from several threads: one's host copies run while
     /// another's transfers and kernels do, on other queues). Learned from jobs that found
     /// work ahead of them ([`CostModel::observe_loaded`]); 1 until then.
-    pub fn queue_factor(&self, device: Device) -> f64 {
+    pub(crate) fn queue_factor(&self, device: Device) -> f64 {
         self.queue_factor[device as usize]
     }
 
@@ -285,7 +286,7 @@ impl CostModel {
     /// in flight: both share the host's cores and memory bandwidth (a GPU job from slices
     /// copies its data on all cores; a CPU job takes every core). Learned from jobs that
     /// found only the other device busy ([`CostModel::observe_loaded`]); 1 until then.
-    pub fn beside_factor(&self, device: Device) -> f64 {
+    pub(crate) fn beside_factor(&self, device: Device) -> f64 {
         self.beside_factor[device as usize]
     }
 
@@ -293,7 +294,7 @@ impl CostModel {
     /// work in flight on that device, and (`beside`) with the other device busy or not:
     /// its own time (times the beside factor) plus the queue factor's share of the work
     /// ahead.
-    pub fn predict_loaded(
+    pub(crate) fn predict_loaded(
         &self,
         device: Device,
         shape: JobShape,
@@ -322,7 +323,7 @@ impl CostModel {
     /// mostly fixed latency that overlaps anything (in the VM-like example, 1Ki GPU jobs
     /// beside 1Mi ones ran as fast as alone and pulled the GPU's queue factor to 0.01,
     /// while 1Mi jobs did wait for each other).
-    pub fn observe_loaded(
+    pub(crate) fn observe_loaded(
         &mut self,
         device: Device,
         predicted: Duration,
@@ -356,7 +357,8 @@ impl CostModel {
     }
 
     /// Whether a bucket has enough samples to be trusted.
-    pub fn trusted(&self, device: Device, shape: JobShape) -> bool {
+    #[cfg(test)]
+    pub(crate) fn trusted(&self, device: Device, shape: JobShape) -> bool {
         self.history
             .get(&self.key(device, shape))
             .is_some_and(|b| b.kept >= TRUST_AFTER)
@@ -364,81 +366,81 @@ impl CostModel {
 }
 
 impl CostModel {
-    /// The observed samples as text lines
-    /// (`sample <cpu|gpu> <slices|host> <inputs> <muls> <linear> <bucket> <seen> <kept> <lower
-    /// quartile ns per element>`).
-    pub fn samples_to_text(&self) -> String {
-        let mut lines: Vec<String> = self
+    /// The observed samples, for a calibration profile (sorted, so a profile's text is the
+    /// same for the same samples).
+    pub(crate) fn samples(&self) -> Vec<Sample> {
+        let mut samples: Vec<Sample> = self
             .history
             .iter()
-            .map(|((device, kind, bucket), b)| {
-                let d = match device {
-                    Device::Cpu => "cpu",
-                    Device::Gpu => "gpu",
-                };
-                format!(
-                    "sample {d} {} {} {} {} {bucket} {} {} {}",
-                    kind.place.name(),
-                    kind.inputs,
-                    kind.muls,
-                    kind.linear,
-                    b.seen,
-                    b.kept,
-                    b.ns_per_elem()
-                )
+            .map(|(&(device, kind, bucket), b)| Sample {
+                device,
+                place: kind.place,
+                inputs: kind.inputs,
+                muls: kind.muls,
+                linear: kind.linear,
+                bucket,
+                seen: b.seen,
+                kept: b.kept,
+                ns_per_elem: b.ns_per_elem(),
             })
             .collect();
-        lines.sort();
-        lines.join("\n")
+        samples.sort_by(|x, y| {
+            (x.device, x.place, x.inputs, x.muls, x.linear, x.bucket)
+                .cmp(&(y.device, y.place, y.inputs, y.muls, y.linear, y.bucket))
+        });
+        samples
     }
 
-    /// Adds the samples of [`CostModel::samples_to_text`] lines.
+    /// Adds `samples` of [`CostModel::samples`]; nothing when one is impossible.
     ///
     /// # Errors
-    /// The 1-based number of the first line that is not a valid sample, and why.
-    pub fn add_samples_from_text(&mut self, text: &str) -> Result<(), String> {
-        for (i, line) in text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
+    /// The index of the first impossible sample (a time that is negative or not finite,
+    /// more samples kept than seen).
+    pub(crate) fn add_samples(&mut self, samples: &[Sample]) -> Result<(), usize> {
+        if let Some(bad) = samples
+            .iter()
+            .position(|s| !s.ns_per_elem.is_finite() || s.ns_per_elem < 0.0 || s.kept > s.seen)
         {
-            let bad = |why: &str| format!("line {}: {why}", i + 1);
-            let f: Vec<&str> = line.split_whitespace().collect();
-            if f.len() != 10 || f[0] != "sample" {
-                return Err(bad("not a sample line"));
-            }
-            let device = match f[1] {
-                "cpu" => Device::Cpu,
-                "gpu" => Device::Gpu,
-                _ => return Err(bad("unknown device")),
-            };
-            let place = Place::from_name(f[2]).ok_or_else(|| bad("unknown data place"))?;
-            let n = |k: usize| f[k].parse::<usize>().map_err(|_| bad("bad number"));
+            return Err(bad);
+        }
+        for s in samples {
             let kind = JobKind {
-                inputs: n(3)?,
-                muls: n(4)?,
-                linear: n(5)?,
-                place,
+                inputs: s.inputs,
+                muls: s.muls,
+                linear: s.linear,
+                place: s.place,
             };
-            let bucket = n(6)?;
-            let (seen, kept) = (n(7)? as u32, n(8)? as u32);
-            let mean: f64 = f[9].parse().map_err(|_| bad("bad number"))?;
-            if !mean.is_finite() || mean < 0.0 || kept > seen {
-                return Err(bad("impossible values"));
-            }
             // The saved quartile stands for every kept sample.
             let mut b = Bucket {
-                seen,
+                seen: s.seen,
                 ..Bucket::default()
             };
-            for _ in 0..kept.min(RECENT as u32) {
-                b.push(mean);
+            for _ in 0..s.kept.min(RECENT as u32) {
+                b.push(s.ns_per_elem);
             }
-            b.kept = kept;
-            self.history.insert((device, kind, bucket), b);
+            b.kept = s.kept;
+            self.history.insert((s.device, kind, s.bucket), b);
         }
         Ok(())
     }
+}
+
+/// One bucket of a [`CostModel`] as a calibration profile keeps it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Sample {
+    device: Device,
+    place: Place,
+    inputs: usize,
+    muls: usize,
+    linear: usize,
+    /// The size bucket's index.
+    bucket: usize,
+    /// Samples seen and kept ([`Bucket`]).
+    seen: u32,
+    kept: u32,
+    /// The bucket's lower quartile.
+    ns_per_elem: f64,
 }
 
 #[cfg(test)]
@@ -468,20 +470,23 @@ mod tests {
         assert!(m.predict(Device::Gpu, host) * 3 < m.predict(Device::Gpu, slices));
         assert_eq!(m.predict(Device::Cpu, host), m.predict(Device::Cpu, slices));
         assert!(m.predict(Device::Gpu, host) < m.predict(Device::Cpu, host));
-        // Samples of one place do not move the other's predictions, and survive the text
-        // form.
+        // Samples of one place do not move the other's predictions, and survive a profile's
+        // JSON form.
         let before = m.predict(Device::Gpu, slices);
         for _ in 0..=TRUST_AFTER {
             m.observe(Device::Gpu, host, Duration::from_millis(34));
         }
         assert_eq!(m.predict(Device::Gpu, host), Duration::from_millis(34));
         assert_eq!(m.predict(Device::Gpu, slices), before);
+        let json = serde_json::to_string(&m.samples()).unwrap();
+        assert!(json.contains(r#""place":"host_vectors""#), "{json}");
         let mut back = CostModel::default();
-        back.add_samples_from_text(&m.samples_to_text()).unwrap();
+        back.add_samples(&serde_json::from_str::<Vec<Sample>>(&json).unwrap())
+            .unwrap();
         assert_eq!(back.predict(Device::Gpu, host), Duration::from_millis(34));
-        assert!(back
-            .add_samples_from_text("sample gpu disk 2 0 1 256 4 3 1.0")
-            .is_err());
+        assert!(
+            serde_json::from_str::<Vec<Sample>>(&json.replace("host_vectors", "disk")).is_err()
+        );
     }
 
     #[test]
@@ -596,15 +601,16 @@ mod tests {
     }
 
     #[test]
-    fn samples_round_trip_as_text_and_bad_lines_are_refused() {
+    fn samples_round_trip_and_impossible_ones_are_refused_whole() {
         let mut m = CostModel::default();
         for _ in 0..5 {
             m.observe(Device::Cpu, shape(5000), Duration::from_micros(50));
             m.observe(Device::Gpu, shape(1 << 20), Duration::from_millis(3));
         }
-        let text = m.samples_to_text();
+        let samples = m.samples();
+        assert_eq!(samples.len(), 2);
         let mut back = CostModel::default();
-        back.add_samples_from_text(&text).unwrap();
+        back.add_samples(&samples).unwrap();
         assert_eq!(
             back.predict(Device::Cpu, shape(5000)),
             m.predict(Device::Cpu, shape(5000))
@@ -614,14 +620,30 @@ mod tests {
             m.predict(Device::Gpu, shape(1 << 20))
         );
         assert!(back.trusted(Device::Gpu, shape(1 << 20)));
-        let mut other = CostModel::default();
-        assert!(other
-            .add_samples_from_text("sample tpu 1 2 3 4 5 6 7")
-            .unwrap_err()
-            .contains("line 1"));
-        assert!(other
-            .add_samples_from_text("sample cpu 1 2 3 4 5 6 NaN")
-            .is_err());
-        assert!(other.add_samples_from_text("garbage").is_err());
+        for bad in [
+            Sample {
+                ns_per_elem: f64::NAN,
+                ..samples[1].clone()
+            },
+            Sample {
+                ns_per_elem: -1.0,
+                ..samples[1].clone()
+            },
+            Sample {
+                kept: samples[1].seen + 1,
+                ..samples[1].clone()
+            },
+        ] {
+            let mut other = CostModel::default();
+            assert_eq!(
+                other.add_samples(&[samples[0].clone(), bad.clone()]),
+                Err(1),
+                "{bad:?}"
+            );
+            assert!(
+                !other.trusted(Device::Cpu, shape(5000)),
+                "nothing added: {bad:?}"
+            );
+        }
     }
 }

@@ -1,5 +1,8 @@
 //! The standard Fq jobs that `scan`, `calibrate`, `verify`, `bench` and the examples measure,
-//! defined once so every report names and times the same programs.
+//! defined once so every report names and times the same programs. Public for the
+//! `hybrid-exec` binary, the examples and development tools, which all time these jobs;
+//! applications use [`Router`](crate::Router)'s single operations or build their own
+//! [`FqProgram`]s.
 //!
 //! ```
 //! let jobs = hybrid_exec::jobs::standard()?;

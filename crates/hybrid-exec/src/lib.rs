@@ -1,26 +1,44 @@
 //! The hybrid executor: runs each Fq job where it finishes first (CPU, GPU or both), falls
-//! back to the CPU on any GPU failure, and returns the same bits whatever the route.
+//! back to the CPU on any GPU failure, keeps a failing GPU out of routing for a while, and
+//! returns the same bits whatever the route.
 //!
-//! ```no_run
+//! [`Router`] is the front door: single operations ([`Router::add`], [`Router::mul`], ...)
+//! and fused programs ([`Router::run`]) over slices, and programs over host vectors
+//! ([`Router::run_host`]). The library logs through `tracing` (GPU failures, the breaker,
+//! calibration profiles) and never prints; install a subscriber to see it.
+//!
+//! ```
 //! use field_bls12::{Fq, FqProgram};
 //! use hybrid_exec::{Router, RouterConfig};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let router = Router::new(&RouterConfig::from_env()?);
+//! let router = Router::new(&RouterConfig::default());
+//! let (a, b) = (vec![Fq::from(3u64); 1000], vec![Fq::from(4u64); 1000]);
+//! assert_eq!(router.mul(&a, &b)?, vec![Fq::from(12u64); 1000]);
+//! // a * b + a, fused into one pass (one kernel on the GPU).
 //! let mut p = FqProgram::builder();
-//! let (a, b) = (p.input(), p.input());
-//! let s = p.mul(a, b);
-//! let program = p.build(s)?;
-//! let (out, route) = router.run(&program, &[&[Fq::ONE], &[Fq::ONE]])?;
-//! println!("{out:?} via {route:?}");
+//! let (x, y) = (p.input(), p.input());
+//! let xy = p.mul(x, y);
+//! let out = p.add(xy, x);
+//! let program = p.build(out)?;
+//! let (out, route) = router.run(&program, &[&a, &b])?;
+//! assert_eq!(out, vec![Fq::from(15u64); 1000]);
+//! println!("via {route:?}; GPU: {}", router.gpu_status());
 //! # Ok(()) }
 //! ```
 
-pub mod cost;
+mod breaker;
+mod cost;
 pub mod jobs;
-pub mod profile;
+mod profile;
 mod router;
 
+pub use breaker::{BreakerConfig, BreakerState};
+pub use profile::{ProfileError, ENV_PROFILE};
 pub use router::{
-    Policy, Route, Router, RouterConfig, RouterError, RouterStats, ENV_BACKEND, MIN_GPU_LEN,
-    MIN_SPLIT_GAIN,
+    GpuStatus, LoadFactors, Policy, Route, Router, RouterConfig, RouterError, RouterStats,
+    ENV_BACKEND,
 };
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

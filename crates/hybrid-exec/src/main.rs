@@ -257,8 +257,8 @@ fn run_bench(
 
 fn run_scan(max_size: usize, samples: usize, out: &std::path::Path) -> anyhow::Result<ExitCode> {
     let router = hybrid_exec::Router::new(&hybrid_exec::RouterConfig::from_env()?);
-    if let Err(why) = router.gpu_status() {
-        println!("gpu   : not used: {why}");
+    if !router.gpu_status().is_ready() {
+        println!("gpu   : not used: {}", router.gpu_status());
     }
     scan::run(&router, max_size, samples, out)?;
     Ok(ExitCode::SUCCESS)
@@ -267,8 +267,11 @@ fn run_scan(max_size: usize, samples: usize, out: &std::path::Path) -> anyhow::R
 fn calibrate(runs: usize) -> anyhow::Result<ExitCode> {
     use hybrid_exec::{Route, Router, RouterConfig};
     let router = Router::new(&RouterConfig::from_env()?);
-    if let Err(why) = router.gpu_status() {
-        println!("calibrate: nothing to calibrate without a GPU: {why}");
+    if !router.gpu_status().is_ready() {
+        println!(
+            "calibrate: nothing to calibrate without a GPU: {}",
+            router.gpu_status()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     println!("{}", router.profile_status());

@@ -1,56 +1,136 @@
 //! Calibration profiles: the cost model's samples saved for the next process, valid only for
-//! the exact device, driver, crate version and kernels they were measured with.
+//! the exact device, driver, crate version and kernels they were measured with. A profile
+//! is a JSON file, `profile-<device uuid>.json`:
+//!
+//! ```text
+//! {"format": 3,
+//!  "key": {"device": "<uuid hex>", "driver_version": 1, "crate_version": "0.1.0", "kernels": 42},
+//!  "samples": [{"device": "gpu", "place": "slices", "inputs": 2, "muls": 1, "linear": 0,
+//!               "bucket": 3, "seen": 5, "kept": 4, "ns_per_elem": 9.5}, ...]}
+//! ```
 
 use std::path::{Path, PathBuf};
 
-use crate::cost::CostModel;
+use serde::{Deserialize, Serialize};
+
+use crate::cost::{CostModel, Sample};
 
 /// Environment variable with the profile directory (default: `$XDG_CONFIG_HOME/hybrid-exec`,
 /// else `$HOME/.config/hybrid-exec`), or `off`.
 pub const ENV_PROFILE: &str = "HYBRID_EXEC_PROFILE";
 
-/// First line of every profile; the number is the format version.
-const HEADER: &str = "hybrid-exec profile 2";
+/// The format version this build writes and reads. Format 2 was a text file
+/// (`profile-<uuid>.txt`), which is no longer read.
+const FORMAT: u32 = 3;
+
+/// Why a calibration profile was not loaded or saved.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProfileError {
+    /// The router keeps no profile: it has no GPU, or profiles are off.
+    #[error("no calibration profile: no GPU, or profiles are off ({ENV_PROFILE}=off)")]
+    Off,
+    /// The file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not a profile (not JSON, or fields missing, unknown or of the wrong
+    /// type).
+    #[error("{}: not a calibration profile ({why})", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and where (line and column).
+        why: String,
+    },
+    /// A profile of another format version.
+    #[error("{}: profile format {found}; this build reads format {FORMAT}", path.display())]
+    OtherFormat {
+        /// The file.
+        path: PathBuf,
+        /// Its format version.
+        found: u64,
+    },
+    /// A profile written for another device, driver, crate version or kernel build: its
+    /// samples do not describe this one.
+    #[error(
+        "{}: written for another device, driver, crate version or kernel build",
+        path.display()
+    )]
+    Stale {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A sample no measurement can give (a time that is negative or not finite, more
+    /// samples kept than seen).
+    #[error("{}: sample {index} is impossible", path.display())]
+    BadSample {
+        /// The file.
+        path: PathBuf,
+        /// The sample's position in `samples`, from 0.
+        index: usize,
+    },
+}
+
+impl ProfileError {
+    /// Whether this is the expected result of an upgrade (another format, driver, crate
+    /// version or kernel build) rather than a damaged or unreadable file.
+    pub(crate) fn is_stale(&self) -> bool {
+        matches!(self, Self::Stale { .. } | Self::OtherFormat { .. })
+    }
+}
 
 /// What a profile must match to be trusted.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProfileKey {
-    /// The Vulkan device UUID.
-    pub device_uuid: [u8; 16],
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProfileKey {
+    /// The Vulkan device UUID, in hex.
+    device: String,
     /// The driver version as the device reports it.
-    pub driver_version: u32,
+    driver_version: u32,
     /// This crate's version.
-    pub crate_version: String,
+    crate_version: String,
     /// `field_bls12::kernels_fingerprint()`.
-    pub kernels: u64,
+    kernels: u64,
 }
 
 impl ProfileKey {
-    fn lines(&self) -> String {
-        let uuid: String = self
-            .device_uuid
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        format!(
-            "device {uuid}\ndriver {}\ncrate {}\nkernels {:016x}",
-            self.driver_version, self.crate_version, self.kernels
-        )
+    /// The key of the device `uuid` with `driver_version`, for this crate and these kernels.
+    pub(crate) fn new(uuid: [u8; 16], driver_version: u32, kernels: u64) -> Self {
+        Self {
+            device: uuid.iter().map(|b| format!("{b:02x}")).collect(),
+            driver_version,
+            crate_version: env!("CARGO_PKG_VERSION").to_owned(),
+            kernels,
+        }
     }
 
     /// The profile file for this device in `dir`.
-    pub fn path_in(&self, dir: &Path) -> PathBuf {
-        let uuid: String = self
-            .device_uuid
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        dir.join(format!("profile-{uuid}.txt"))
+    pub(crate) fn path_in(&self, dir: &Path) -> PathBuf {
+        dir.join(format!("profile-{}.json", self.device))
     }
 }
 
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Profile {
+    format: u32,
+    key: ProfileKey,
+    samples: Vec<Sample>,
+}
+
+/// The part read first, so that another format version is told apart from damage.
+#[derive(Deserialize)]
+struct Format {
+    format: u64,
+}
+
 /// The profile directory per [`ENV_PROFILE`]; `None` when off or no home is known.
-pub fn default_dir() -> Option<PathBuf> {
+pub(crate) fn default_dir() -> Option<PathBuf> {
     match std::env::var(ENV_PROFILE) {
         Ok(v) if v.eq_ignore_ascii_case("off") => None,
         Ok(v) if !v.trim().is_empty() => Some(PathBuf::from(v)),
@@ -65,46 +145,66 @@ pub fn default_dir() -> Option<PathBuf> {
 /// Writes `model`'s samples under `key` to `path` (atomically: temp file + rename).
 ///
 /// # Errors
-/// The I/O error, with the path.
-pub fn save(path: &Path, key: &ProfileKey, model: &CostModel) -> Result<(), String> {
-    let text = format!("{HEADER}\n{}\n{}\n", key.lines(), model.samples_to_text());
-    let io = |e: std::io::Error| format!("{}: {e}", path.display());
+/// [`ProfileError::Io`] with the file that could not be written.
+pub(crate) fn save(path: &Path, key: &ProfileKey, model: &CostModel) -> Result<(), ProfileError> {
+    let profile = Profile {
+        format: FORMAT,
+        key: key.clone(),
+        samples: model.samples(),
+    };
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| ProfileError::Io { path, source }
+    };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
     }
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, text).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    let mut text = serde_json::to_vec_pretty(&profile).map_err(|e| io(&tmp)(e.into()))?;
+    text.push(b'\n');
+    std::fs::write(&tmp, text).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
 }
 
-/// Adds the samples of the profile at `path` to `model` if it was written for `key`.
+/// Adds the samples of the profile at `path` to `model` if it was written for `key`;
+/// `model` is left untouched otherwise.
 ///
 /// # Errors
-/// Why the profile was not used (missing, unreadable, another format version, written for
-/// another device, driver, crate version or kernel build, or corrupt): callers print it in
-/// one line and go on with the defaults; `model` is left untouched.
-pub fn load(path: &Path, key: &ProfileKey, model: &mut CostModel) -> Result<(), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut lines = text.lines();
-    if lines.next() != Some(HEADER) {
-        return Err(format!(
-            "{}: not a profile of this format version",
-            path.display()
-        ));
+/// Why the profile was not used ([`ProfileError`]): callers log it in one line and go on
+/// with the defaults.
+pub(crate) fn load(
+    path: &Path,
+    key: &ProfileKey,
+    model: &mut CostModel,
+) -> Result<(), ProfileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let corrupt = |e: serde_json::Error| ProfileError::Corrupt {
+        path: path.to_owned(),
+        why: e.to_string(),
+    };
+    let Format { format } = serde_json::from_str(&text).map_err(corrupt)?;
+    if format != u64::from(FORMAT) {
+        return Err(ProfileError::OtherFormat {
+            path: path.to_owned(),
+            found: format,
+        });
     }
-    let want = key.lines();
-    let got: Vec<&str> = lines.by_ref().take(4).collect();
-    if got.join("\n") != want {
-        return Err(format!(
-            "{}: written for another device, driver, crate version or kernel build",
-            path.display()
-        ));
+    let profile: Profile = serde_json::from_str(&text).map_err(corrupt)?;
+    if profile.key != *key {
+        return Err(ProfileError::Stale {
+            path: path.to_owned(),
+        });
     }
-    let rest: Vec<&str> = lines.collect();
     let mut fresh = model.clone();
     fresh
-        .add_samples_from_text(&rest.join("\n"))
-        .map_err(|why| format!("{}: corrupt ({why})", path.display()))?;
+        .add_samples(&profile.samples)
+        .map_err(|index| ProfileError::BadSample {
+            path: path.to_owned(),
+            index,
+        })?;
     *model = fresh;
     Ok(())
 }
@@ -114,87 +214,147 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::cost::{Device, JobShape};
+    use crate::cost::{Device, JobShape, Place};
 
     fn key() -> ProfileKey {
-        ProfileKey {
-            device_uuid: [7; 16],
-            driver_version: 42,
-            crate_version: "0.1.0".to_owned(),
-            kernels: 0xabc,
+        ProfileKey::new([7; 16], 42, 0xabc)
+    }
+
+    const SHAPE: JobShape = JobShape {
+        len: 4096,
+        inputs: 2,
+        muls: 1,
+        linear: 0,
+        place: Place::Slices,
+    };
+
+    /// A temporary directory removed when dropped.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> Self {
+            let dir = std::env::temp_dir()
+                .join(format!("hybrid-exec-profile-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            Self(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn learned() -> CostModel {
+        let mut model = CostModel::default();
+        for _ in 0..5 {
+            model.observe(Device::Gpu, SHAPE, Duration::from_micros(40));
+        }
+        model
+    }
+
+    /// Loads `path` into a fresh model, asserting that a failure leaves it untouched.
+    fn load_fresh(path: &Path, key: &ProfileKey) -> Result<CostModel, ProfileError> {
+        let mut m = CostModel::default();
+        match load(path, key, &mut m) {
+            Ok(()) => Ok(m),
+            Err(e) => {
+                assert_eq!(
+                    m.predict(Device::Gpu, SHAPE),
+                    CostModel::default().predict(Device::Gpu, SHAPE),
+                    "untouched after {e}"
+                );
+                Err(e)
+            }
         }
     }
 
     #[test]
-    fn profiles_round_trip_and_stale_foreign_or_corrupt_ones_are_ignored() {
-        let dir =
-            std::env::temp_dir().join(format!("hybrid-exec-profile-test-{}", std::process::id()));
-        let path = key().path_in(&dir);
-        let shape = JobShape {
-            len: 4096,
-            inputs: 2,
-            muls: 1,
-            linear: 0,
-            place: crate::cost::Place::Slices,
-        };
-        let mut model = CostModel::default();
-        for _ in 0..5 {
-            model.observe(Device::Gpu, shape, Duration::from_micros(40));
-        }
+    fn profiles_round_trip_as_json() {
+        let dir = TempDir::new("round-trip");
+        let path = key().path_in(&dir.0);
+        assert!(path.ends_with("profile-07070707070707070707070707070707.json"));
+        let model = learned();
         save(&path, &key(), &model).unwrap();
-        let mut loaded = CostModel::default();
-        load(&path, &key(), &mut loaded).unwrap();
+        let loaded = load_fresh(&path, &key()).unwrap();
         assert_eq!(
-            loaded.predict(Device::Gpu, shape),
-            model.predict(Device::Gpu, shape)
+            loaded.predict(Device::Gpu, SHAPE),
+            model.predict(Device::Gpu, SHAPE)
         );
-
-        let defaults = CostModel::default();
-        for (other, why) in [
-            (
-                ProfileKey {
-                    driver_version: 43,
-                    ..key()
-                },
-                "another device",
-            ),
-            (
-                ProfileKey {
-                    kernels: 1,
-                    ..key()
-                },
-                "another device",
-            ),
-            (
-                ProfileKey {
-                    crate_version: "0.2.0".into(),
-                    ..key()
-                },
-                "another device",
-            ),
-        ] {
-            let mut m = CostModel::default();
-            assert!(load(&path, &other, &mut m).unwrap_err().contains(why));
-            assert_eq!(
-                m.predict(Device::Gpu, shape),
-                defaults.predict(Device::Gpu, shape),
-                "untouched"
-            );
-        }
+        assert!(loaded.trusted(Device::Gpu, SHAPE));
         let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(&path, text.replace(HEADER, "hybrid-exec profile 1")).unwrap();
-        assert!(load(&path, &key(), &mut CostModel::default())
-            .unwrap_err()
-            .contains("format version"));
-        std::fs::write(&path, format!("{text}sample gpu oops\n")).unwrap();
-        let mut m = CostModel::default();
-        assert!(load(&path, &key(), &mut m).unwrap_err().contains("corrupt"));
-        assert_eq!(
-            m.predict(Device::Gpu, shape),
-            defaults.predict(Device::Gpu, shape),
-            "untouched"
+        assert!(text.contains(r#""format": 3"#), "{text}");
+        assert!(text.contains(r#""device": "gpu""#), "{text}");
+    }
+
+    #[test]
+    fn stale_foreign_corrupt_and_missing_profiles_are_typed_errors() {
+        let dir = TempDir::new("errors");
+        let path = key().path_in(&dir.0);
+        save(&path, &key(), &learned()).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for other in [
+            ProfileKey::new([8; 16], 42, 0xabc),
+            ProfileKey::new([7; 16], 43, 0xabc),
+            ProfileKey::new([7; 16], 42, 1),
+            ProfileKey {
+                crate_version: "0.0.1".into(),
+                ..key()
+            },
+        ] {
+            let e = load_fresh(&path, &other).unwrap_err();
+            assert!(matches!(e, ProfileError::Stale { .. }), "{e}");
+            assert!(e.is_stale());
+        }
+        let write = |t: &str| std::fs::write(&path, t).unwrap();
+        write(&text.replace(r#""format": 3"#, r#""format": 2"#));
+        let e = load_fresh(&path, &key()).unwrap_err();
+        assert!(
+            matches!(e, ProfileError::OtherFormat { found: 2, .. }),
+            "{e}"
         );
-        assert!(load(&dir.join("missing.txt"), &key(), &mut m).is_err());
-        let _ = std::fs::remove_dir_all(&dir);
+        assert!(e
+            .to_string()
+            .contains("format 2; this build reads format 3"));
+        write("hybrid-exec profile 2\ndevice 0707\n");
+        let e = load_fresh(&path, &key()).unwrap_err();
+        assert!(
+            matches!(&e, ProfileError::Corrupt { why, .. } if why.contains("line 1")),
+            "{e}"
+        );
+        assert!(!e.is_stale());
+        write(&text.replace(r#""kept""#, r#""kpt""#));
+        let e = load_fresh(&path, &key()).unwrap_err();
+        assert!(
+            matches!(&e, ProfileError::Corrupt { why, .. } if why.contains("kpt")),
+            "{e}"
+        );
+        write(&text.replace(r#""kept": 4"#, r#""kept": 99"#));
+        let e = load_fresh(&path, &key()).unwrap_err();
+        assert!(matches!(e, ProfileError::BadSample { index: 0, .. }), "{e}");
+        let missing = dir.0.join("missing.json");
+        let e = load_fresh(&missing, &key()).unwrap_err();
+        assert!(
+            matches!(&e, ProfileError::Io { path, source }
+                if *path == missing && source.kind() == std::io::ErrorKind::NotFound),
+            "{e}"
+        );
+        assert!(e.to_string().contains("missing.json"), "{e}");
+    }
+
+    #[test]
+    fn saving_where_no_file_can_be_written_names_the_path() {
+        let dir = TempDir::new("unwritable");
+        std::fs::create_dir_all(&dir.0).unwrap();
+        // A file where the profile's directory should be.
+        let blocker = dir.0.join("not-a-dir");
+        std::fs::write(&blocker, "").unwrap();
+        let path = key().path_in(&blocker);
+        let e = save(&path, &key(), &learned()).unwrap_err();
+        assert!(
+            matches!(&e, ProfileError::Io { path, .. } if *path == blocker),
+            "{e}"
+        );
     }
 }

@@ -1,14 +1,18 @@
 //! The router: runs each Fq job where it is predicted to finish first, falls back to the
-//! CPU when the GPU fails, and returns the same bits whatever the route.
+//! CPU when the GPU fails, keeps a failing GPU out of routing for a while (the circuit
+//! breaker), and returns the same bits whatever the route.
 
+use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use field_bls12::{FieldError, Fq, FqGpu, FqProgram, HostFqVec};
+use field_bls12::{FieldError, Fq, FqGpu, FqProgram, FqProgramBuilder, HostFqVec, Value};
 use vk_backend::{Context, ContextConfig};
 
+use crate::breaker::{Breaker, BreakerConfig, BreakerState, Pass, Trip};
 use crate::cost::{CostModel, CostParams, Device, JobShape, Place};
+use crate::profile::{ProfileError, ProfileKey};
 
 /// Environment variable forcing the policy: `cpu`, `gpu`, `auto`, or `off` (CPU only, and
 /// the GPU is not even opened).
@@ -19,7 +23,7 @@ pub const ENV_BACKEND: &str = "HYBRID_EXEC_BACKEND";
 pub enum Policy {
     /// Always the CPU.
     Cpu,
-    /// Always the GPU (the CPU only when the GPU fails).
+    /// Always the GPU (the CPU only when the GPU fails, is out of routing or lost).
     Gpu,
     /// Where the cost model predicts the job finishes first, or both at once for large jobs.
     Auto,
@@ -46,7 +50,8 @@ pub enum RouterError {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RouterConfig {
-    /// The default policy for [`Router::run`].
+    /// The default policy for [`Router::run`] and the single operations ([`Router::add`],
+    /// ...).
     pub policy: Policy,
     /// Whether to open the GPU at all.
     pub use_gpu: bool,
@@ -61,10 +66,12 @@ pub struct RouterConfig {
     /// than the GPU alone; a mul, whose GPU part is PCIe-bound, gained nothing, and the
     /// model then keeps it whole).
     pub co_execute_host_above: usize,
-    /// The cost model's cold-start parameters.
-    pub cost: CostParams,
+    /// When a failing GPU is taken out of routing, and for how long.
+    pub breaker: BreakerConfig,
     /// Where calibration profiles live (`None`: no profile is read or written).
     pub profile_dir: Option<std::path::PathBuf>,
+    /// The cost model's cold-start parameters (tuning constants, not API).
+    pub(crate) cost: CostParams,
 }
 
 impl Default for RouterConfig {
@@ -74,14 +81,16 @@ impl Default for RouterConfig {
             use_gpu: true,
             co_execute_above: usize::MAX,
             co_execute_host_above: 1 << 20,
-            cost: CostParams::default(),
+            breaker: BreakerConfig::default(),
             profile_dir: None,
+            cost: CostParams::default(),
         }
     }
 }
 
 impl RouterConfig {
-    /// The defaults, with [`ENV_BACKEND`] applied.
+    /// The defaults, with [`ENV_BACKEND`] applied and profiles in the directory
+    /// [`ENV_PROFILE`](crate::ENV_PROFILE) names.
     ///
     /// # Errors
     /// [`RouterError::BadEnv`] for a value that is not understood.
@@ -118,10 +127,11 @@ impl RouterConfig {
     }
 }
 
-/// Where one job went.
+/// Where one job ran.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
-    /// All on the CPU.
+    /// All on the CPU, as planned (or because the GPU was out of routing, lost or absent;
+    /// it was not touched).
     Cpu,
     /// All on the GPU.
     Gpu,
@@ -130,22 +140,152 @@ pub enum Route {
         /// Elements given to the GPU.
         gpu_len: usize,
     },
+    /// The job (or its GPU share) went to the GPU, which failed; the CPU computed all of
+    /// it. As a route to force ([`Router::execute`]), the same as [`Route::Cpu`].
+    CpuFallback,
 }
 
-/// Counters, readable at run time.
+/// Counters, readable at run time. Every job that completed is counted once, under the
+/// route that ran ([`Route`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RouterStats {
-    /// Jobs run on the CPU only.
+    /// Jobs run on the CPU only ([`Route::Cpu`]).
     pub cpu_jobs: u64,
-    /// Jobs run on the GPU only.
+    /// Jobs run on the GPU only ([`Route::Gpu`]).
     pub gpu_jobs: u64,
-    /// Jobs split between both.
+    /// Jobs split between both ([`Route::Split`]).
     pub split_jobs: u64,
-    /// GPU attempts that failed (each recomputed on the CPU).
+    /// Jobs whose GPU work failed and that the CPU recomputed ([`Route::CpuFallback`]).
+    pub fallback_jobs: u64,
+    /// GPU attempts that failed.
     pub gpu_failures: u64,
     /// The last GPU failure, for operators.
     pub last_failure: Option<String>,
+    /// The circuit breaker now.
+    pub breaker: BreakerState,
+    /// How many times the breaker has taken the GPU out of routing.
+    pub breaker_trips: u64,
+}
+
+/// Whether the router's GPU takes jobs, and if not why ([`Router::gpu_status`]). Its
+/// `Display` is one line for operators.
+///
+/// ```
+/// use hybrid_exec::{GpuStatus, Router, RouterConfig};
+/// let router = Router::with_gpu(&RouterConfig::default(), None);
+/// assert_eq!(router.gpu_status(), GpuStatus::Off);
+/// assert_eq!(router.gpu_status().to_string(), "turned off");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GpuStatus {
+    /// In service.
+    Ready {
+        /// The device's name.
+        name: String,
+    },
+    /// Out of routing after repeated failures (the circuit breaker is open): jobs run on
+    /// the CPU until a probe job finds the GPU working again.
+    CircuitOpen {
+        /// The device's name.
+        name: String,
+        /// When the next probe is due (zero: due now, or running).
+        retry_in: Duration,
+    },
+    /// The device was lost: the CPU runs everything from now on (a new router opens a new
+    /// device).
+    Lost {
+        /// The device's name.
+        name: String,
+    },
+    /// No GPU could be opened.
+    Unavailable {
+        /// Why.
+        reason: String,
+    },
+    /// The router was built without a GPU ([`RouterConfig::use_gpu`], [`ENV_BACKEND`]
+    /// `=off`, or [`Router::with_gpu`] given none).
+    Off,
+}
+
+impl GpuStatus {
+    /// Whether the GPU takes jobs now.
+    pub fn is_ready(&self) -> bool {
+        matches!(self, GpuStatus::Ready { .. })
+    }
+}
+
+impl fmt::Display for GpuStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GpuStatus::Ready { name } => write!(f, "{name}"),
+            GpuStatus::CircuitOpen { name, retry_in } => write!(
+                f,
+                "{name} is out of routing after repeated failures (the CPU runs its jobs); \
+                 next probe in {retry_in:.1?}"
+            ),
+            GpuStatus::Lost { name } => write!(f, "{name} was lost; the CPU runs everything"),
+            GpuStatus::Unavailable { reason } => write!(f, "unavailable: {reason}"),
+            GpuStatus::Off => write!(f, "turned off"),
+        }
+    }
+}
+
+/// How much work in flight slows a new job, per device, as the router has learned it
+/// ([`Router::load_factors`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct LoadFactors {
+    /// How much of the CPU work already in flight delays a new CPU job (1: jobs queue for
+    /// the one thread pool).
+    pub cpu_queue: f64,
+    /// How much slower a CPU job runs while the GPU has work in flight.
+    pub cpu_beside: f64,
+    /// How much of the GPU work already in flight delays a new GPU job (below 1 where jobs
+    /// from several threads overlap).
+    pub gpu_queue: f64,
+    /// How much slower a GPU job runs while the CPU has work in flight.
+    pub gpu_beside: f64,
+}
+
+/// The one-operation programs behind [`Router::add`] and its siblings.
+#[derive(Debug)]
+struct Ops {
+    add: FqProgram,
+    sub: FqProgram,
+    mul: FqProgram,
+    square: FqProgram,
+    neg: FqProgram,
+    double: FqProgram,
+    fma: FqProgram,
+}
+
+impl Ops {
+    fn new() -> Self {
+        fn build(
+            inputs: usize,
+            f: impl FnOnce(&mut FqProgramBuilder, &[Value]) -> Value,
+        ) -> FqProgram {
+            let mut p = FqProgram::builder();
+            let ins: Vec<Value> = (0..inputs).map(|_| p.input()).collect();
+            let out = f(&mut p, &ins);
+            p.build(out)
+                .expect("one or two operations on declared inputs make a valid program")
+        }
+        Self {
+            add: build(2, |p, x| p.add(x[0], x[1])),
+            sub: build(2, |p, x| p.sub(x[0], x[1])),
+            mul: build(2, |p, x| p.mul(x[0], x[1])),
+            square: build(1, |p, x| p.square(x[0])),
+            neg: build(1, |p, x| p.neg(x[0])),
+            double: build(1, |p, x| p.double(x[0])),
+            fma: build(3, |p, x| {
+                let product = p.mul(x[0], x[1]);
+                p.add(product, x[2])
+            }),
+        }
+    }
 }
 
 /// Runs Fq programs on the CPU, the GPU or both. `Send + Sync`: share it between threads.
@@ -153,14 +293,16 @@ pub struct RouterStats {
 pub struct Router {
     policy: Policy,
     gpu: Option<FqGpu>,
-    /// Why there is no GPU, when there is none.
-    no_gpu_reason: Option<String>,
+    /// What [`Router::gpu_status`] says when there is no GPU.
+    no_gpu: GpuStatus,
     /// Set once the device is lost: no more GPU work is offered.
     gpu_disabled: AtomicBool,
+    breaker: Breaker,
     model: Mutex<CostModel>,
-    /// Jobs per route (CPU, GPU, split) and GPU failures: atomics, because a 1-element
-    /// job takes ~100 ns and a lock per job would be a measurable part of it.
-    counts: [AtomicU64; 4],
+    ops: Ops,
+    /// Jobs per route ([`Route`] order) and GPU failures: atomics, because a 1-element job
+    /// takes ~100 ns and a lock per job would be a measurable part of it.
+    counts: [AtomicU64; 5],
     /// The last GPU failure, for operators.
     last_failure: Mutex<Option<String>>,
     /// Predicted GPU nanoseconds of jobs running now (work already queued ahead of a new one).
@@ -173,20 +315,23 @@ pub struct Router {
     co_execute_above: usize,
     co_execute_host_above: usize,
     /// The calibration profile of this device (path and key), when profiles are on.
-    profile: Option<(std::path::PathBuf, crate::profile::ProfileKey)>,
+    profile: Option<(std::path::PathBuf, ProfileKey)>,
     /// What happened to the profile when the router started.
     profile_status: String,
 }
+
+/// Index of the GPU failures in [`Router::counts`], after the four routes.
+const FAILURES: usize = 4;
 
 /// Below this many elements every job runs on the CPU without consulting the model: the
 /// GPU's floor (an empty submission and wait, ~11 us on the H100) is more than the CPU needs
 /// for 256 elements of even a 10-op chain (~8 us on 16 cores), and for jobs this small the
 /// model's bookkeeping (~0.2 us) would be half the cost (measured by `hybrid-exec scan`).
-pub const MIN_GPU_LEN: usize = 256;
+pub(crate) const MIN_GPU_LEN: usize = 256;
 
 /// The least predicted speed-up over the better device alone for which [`Policy::Auto`]
 /// splits a job (see [`Router::plan`]).
-pub const MIN_SPLIT_GAIN: f64 = 1.3;
+pub(crate) const MIN_SPLIT_GAIN: f64 = 1.3;
 
 /// What else was running around a job: predicted ns in flight on its device and on the
 /// other one when it started, and whether another job started before it ended.
@@ -201,43 +346,61 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The lengths of `inputs` for [`FqProgram::check_job`].
+fn lens<'a>(inputs: &'a [&[Fq]]) -> impl ExactSizeIterator<Item = usize> + 'a {
+    inputs.iter().map(|x| x.len())
+}
+
+fn check_lengths(op: &'static str, left: &[Fq], right: &[Fq]) -> Result<(), RouterError> {
+    if left.len() == right.len() {
+        Ok(())
+    } else {
+        Err(FieldError::LengthMismatch {
+            op,
+            left: left.len(),
+            right: right.len(),
+        }
+        .into())
+    }
+}
+
 impl Router {
     /// A router per `config`, opening the best Vulkan device (per `vk_backend`'s
     /// environment variables). Never fails for want of a GPU: it then runs everything on
     /// the CPU and [`Router::gpu_status`] says why.
     pub fn new(config: &RouterConfig) -> Self {
-        let (gpu, reason) = if config.use_gpu {
-            match ContextConfig::from_env()
-                .and_then(|c| Context::new(&c))
-                .map_err(FieldError::from)
-                .and_then(|ctx| FqGpu::new(Arc::new(ctx)))
-            {
-                Ok(g) => (Some(g), None),
-                Err(e) => (None, Some(e.to_string())),
+        if !config.use_gpu {
+            return Self::assemble(config, None, GpuStatus::Off);
+        }
+        match ContextConfig::from_env()
+            .and_then(|c| Context::new(&c))
+            .map_err(FieldError::from)
+            .and_then(|ctx| FqGpu::new(Arc::new(ctx)))
+        {
+            Ok(g) => Self::assemble(config, Some(g), GpuStatus::Off),
+            Err(e) => {
+                tracing::info!(error = %e, "no GPU: the CPU runs every job");
+                let reason = e.to_string();
+                Self::assemble(config, None, GpuStatus::Unavailable { reason })
             }
-        } else {
-            (None, Some(format!("turned off ({ENV_BACKEND}=off)")))
-        };
-        Self::assemble(config, gpu, reason)
+        }
     }
 
-    /// A router over an already opened GPU (or none).
+    /// A router over an already opened GPU (or none: [`GpuStatus::Off`]).
     pub fn with_gpu(config: &RouterConfig, gpu: Option<FqGpu>) -> Self {
-        let reason = gpu.is_none().then(|| "no GPU given".to_owned());
-        Self::assemble(config, gpu, reason)
+        Self::assemble(config, gpu, GpuStatus::Off)
     }
 
-    fn assemble(config: &RouterConfig, gpu: Option<FqGpu>, no_gpu_reason: Option<String>) -> Self {
+    fn assemble(config: &RouterConfig, gpu: Option<FqGpu>, no_gpu: GpuStatus) -> Self {
         let mut model = CostModel::new(config.cost);
         let profile = match (&gpu, &config.profile_dir) {
             (Some(g), Some(dir)) => {
                 let info = g.context().info();
-                let key = crate::profile::ProfileKey {
-                    device_uuid: info.uuid,
-                    driver_version: info.driver_version,
-                    crate_version: env!("CARGO_PKG_VERSION").to_owned(),
-                    kernels: field_bls12::kernels_fingerprint(),
-                };
+                let key = ProfileKey::new(
+                    info.uuid,
+                    info.driver_version,
+                    field_bls12::kernels_fingerprint(),
+                );
                 Some((key.path_in(dir), key))
             }
             _ => None,
@@ -250,9 +413,13 @@ impl Router {
             ),
             Some((path, key)) => match crate::profile::load(path, key, &mut model) {
                 Ok(()) => format!("loaded {}", path.display()),
-                Err(why) => {
-                    eprintln!("hybrid-exec: ignoring calibration profile {why}");
-                    format!("ignored {why}")
+                Err(e) => {
+                    if e.is_stale() {
+                        tracing::info!(error = %e, "ignoring a calibration profile");
+                    } else {
+                        tracing::warn!(error = %e, "ignoring a calibration profile");
+                    }
+                    format!("ignored {e}")
                 }
             },
         };
@@ -261,9 +428,11 @@ impl Router {
             profile_status,
             policy: config.policy,
             gpu,
-            no_gpu_reason,
+            no_gpu,
             gpu_disabled: AtomicBool::new(false),
+            breaker: Breaker::new(&config.breaker),
             model: Mutex::new(model),
+            ops: Ops::new(),
             counts: Default::default(),
             last_failure: Mutex::default(),
             gpu_in_flight_ns: AtomicU64::new(0),
@@ -274,23 +443,39 @@ impl Router {
         }
     }
 
-    /// The GPU in use (its device name), or why none is.
-    pub fn gpu_status(&self) -> Result<String, String> {
-        match (&self.gpu, self.gpu_disabled.load(Ordering::Acquire)) {
-            (Some(g), false) => Ok(g.context().info().name.clone()),
-            (Some(g), true) => Err(format!(
-                "{} was lost; the CPU runs everything",
-                g.context().info().name
-            )),
-            (None, _) => Err(self.no_gpu_reason.clone().unwrap_or_default()),
+    /// Whether the GPU takes jobs now, and if not why.
+    pub fn gpu_status(&self) -> GpuStatus {
+        let Some(g) = &self.gpu else {
+            return self.no_gpu.clone();
+        };
+        let name = g.context().info().name.clone();
+        if self.gpu_disabled.load(Ordering::Acquire) {
+            return GpuStatus::Lost { name };
+        }
+        match self.breaker.state() {
+            BreakerState::Closed { .. } => GpuStatus::Ready { name },
+            BreakerState::Open { retry_in, .. } => GpuStatus::CircuitOpen { name, retry_in },
+            BreakerState::Probing => GpuStatus::CircuitOpen {
+                name,
+                retry_in: Duration::ZERO,
+            },
         }
     }
 
-    /// The GPU, when it is usable.
+    /// The GPU, unless there is none or it was lost: for work the router does not place
+    /// (resident vectors, [`FqGpu::upload`]; host vectors, [`FqGpu::alloc_host_vec`]). It
+    /// stays here while the circuit breaker keeps it out of routing
+    /// ([`Router::gpu_status`]).
     pub fn gpu(&self) -> Option<&FqGpu> {
         self.gpu
             .as_ref()
             .filter(|_| !self.gpu_disabled.load(Ordering::Acquire))
+    }
+
+    /// The GPU and leave to use it for one job, when the breaker gives it.
+    fn claim(&self) -> Option<(&FqGpu, Pass<'_>)> {
+        let gpu = self.gpu()?;
+        Some((gpu, self.breaker.admit()?))
     }
 
     /// What happened to the calibration profile at start.
@@ -301,12 +486,10 @@ impl Router {
     /// Saves what the cost model has learned as this device's calibration profile.
     ///
     /// # Errors
-    /// Why it could not: no GPU, profiles off, or the I/O error.
-    pub fn save_profile(&self) -> Result<std::path::PathBuf, String> {
-        let (path, key) = self
-            .profile
-            .as_ref()
-            .ok_or("no profile: no GPU or profiles are off")?;
+    /// [`ProfileError::Off`] without a GPU or with profiles off, [`ProfileError::Io`] when
+    /// the file cannot be written.
+    pub fn save_profile(&self) -> Result<std::path::PathBuf, ProfileError> {
+        let (path, key) = self.profile.as_ref().ok_or(ProfileError::Off)?;
         crate::profile::save(path, key, &lock(&self.model))?;
         Ok(path.clone())
     }
@@ -318,32 +501,40 @@ impl Router {
         (m.predict(Device::Cpu, shape), m.predict(Device::Gpu, shape))
     }
 
-    /// The learned load factors of `device`, for reports: (queue factor, beside factor)
-    /// ([`CostModel::queue_factor`], [`CostModel::beside_factor`]).
-    pub fn load_factors(&self, device: Device) -> (f64, f64) {
+    /// The learned load factors, for reports.
+    pub fn load_factors(&self) -> LoadFactors {
         let m = lock(&self.model);
-        (m.queue_factor(device), m.beside_factor(device))
+        LoadFactors {
+            cpu_queue: m.queue_factor(Device::Cpu),
+            cpu_beside: m.beside_factor(Device::Cpu),
+            gpu_queue: m.queue_factor(Device::Gpu),
+            gpu_beside: m.beside_factor(Device::Gpu),
+        }
     }
 
     /// The counters so far.
     pub fn stats(&self) -> RouterStats {
-        let [cpu_jobs, gpu_jobs, split_jobs, gpu_failures] =
+        let [cpu_jobs, gpu_jobs, split_jobs, fallback_jobs, gpu_failures] =
             self.counts.each_ref().map(|c| c.load(Ordering::Relaxed));
         RouterStats {
             cpu_jobs,
             gpu_jobs,
             split_jobs,
+            fallback_jobs,
             gpu_failures,
             last_failure: lock(&self.last_failure).clone(),
+            breaker: self.breaker.state(),
+            breaker_trips: self.breaker.trips(),
         }
     }
 
-    /// Counts a job taking `route`.
+    /// Counts a job that ran along `route`.
     fn count(&self, route: Route) {
         let i = match route {
             Route::Cpu => 0,
             Route::Gpu => 1,
             Route::Split { .. } => 2,
+            Route::CpuFallback => 3,
         };
         self.counts[i].fetch_add(1, Ordering::Relaxed);
     }
@@ -362,14 +553,15 @@ impl Router {
     /// The route [`Policy::Auto`] picks for `program` over `len` elements now: each device's
     /// predicted completion (its own time after the work already in flight on it: jobs from
     /// other threads queue on the GPU and share the CPU's one thread pool), and a split in
-    /// proportion to their speeds when both would take long enough to share.
+    /// proportion to their speeds when both would take long enough to share. The CPU
+    /// while the GPU is out of routing ([`GpuStatus::CircuitOpen`]) or lost.
     pub fn plan(&self, program: &FqProgram, len: usize) -> Route {
         self.plan_for(program, len, Place::Slices)
     }
 
     /// [`Router::plan`] for data in `place`.
     fn plan_for(&self, program: &FqProgram, len: usize, place: Place) -> Route {
-        if self.gpu().is_none() || len < MIN_GPU_LEN {
+        if len < MIN_GPU_LEN || self.gpu().is_none() || !self.breaker.routable() {
             return Route::Cpu;
         }
         let shape = Self::shape(program, len, place);
@@ -411,11 +603,23 @@ impl Router {
         }
     }
 
-    /// Runs `program` on `inputs` under the router's policy.
+    /// The route `policy` gives a job of `len` elements in `place`, before the breaker's
+    /// say (which [`Router::execute`] and [`Router::run_host`] ask when the job starts).
+    fn route_for(&self, policy: Policy, program: &FqProgram, len: usize, place: Place) -> Route {
+        match policy {
+            Policy::Cpu => Route::Cpu,
+            Policy::Gpu if self.gpu().is_some() => Route::Gpu,
+            Policy::Gpu => Route::Cpu,
+            Policy::Auto => self.plan_for(program, len, place),
+        }
+    }
+
+    /// Runs `program` on `inputs` under the router's policy. Returns the results and the
+    /// route that ran.
     ///
     /// # Errors
     /// [`RouterError::Field`] for an invalid job only: GPU failures are recomputed on the
-    /// CPU (logged once, counted in [`Router::stats`]).
+    /// CPU (logged, counted in [`Router::stats`], reported as [`Route::CpuFallback`]).
     pub fn run(
         &self,
         program: &FqProgram,
@@ -434,28 +638,22 @@ impl Router {
         program: &FqProgram,
         inputs: &[&[Fq]],
     ) -> Result<(Vec<Fq>, Route), RouterError> {
-        // Invalid jobs fail the same way whatever the route: check on the CPU's terms first.
-        if inputs.len() != program.inputs() || inputs.iter().any(|x| x.len() != inputs[0].len()) {
-            // The CPU path reports exactly what is wrong (and never needs the GPU).
-            return Ok((program.run_cpu(inputs)?, Route::Cpu));
-        }
-        let len = inputs[0].len();
+        // Invalid jobs fail the same way whatever the route, before any is taken.
+        let len = program.check_job(lens(inputs))?;
         if len < MIN_GPU_LEN && policy != Policy::Gpu {
             // Straight to the CPU: the model is not asked about jobs this small, and its
             // bookkeeping would be a tenth of a 1-element job.
             self.count(Route::Cpu);
             return Ok((program.run_cpu(inputs)?, Route::Cpu));
         }
-        let route = match policy {
-            Policy::Cpu => Route::Cpu,
-            Policy::Gpu if self.gpu().is_some() => Route::Gpu,
-            Policy::Gpu => Route::Cpu,
-            Policy::Auto => self.plan(program, len),
-        };
-        Ok((self.execute(route, program, inputs)?, route))
+        let route = self.route_for(policy, program, len, Place::Slices);
+        self.execute(route, program, inputs)
     }
 
-    /// Runs `program` along `route` (for tests and benchmarks that force one).
+    /// Runs `program` along `route` (for tests and benchmarks that force one;
+    /// [`Route::CpuFallback`] is taken as [`Route::Cpu`]). Returns the results and the
+    /// route that ran: the CPU when the GPU is out of routing, lost or absent (it is not
+    /// touched then), [`Route::CpuFallback`] when it failed.
     ///
     /// # Errors
     /// As [`Router::run`].
@@ -464,46 +662,45 @@ impl Router {
         route: Route,
         program: &FqProgram,
         inputs: &[&[Fq]],
-    ) -> Result<Vec<Fq>, RouterError> {
-        let len = inputs.first().map_or(0, |x| x.len());
-        let out = match route {
-            Route::Cpu => {
-                self.count(route);
-                self.on_cpu(program, inputs)?
-            }
-            Route::Gpu => {
-                self.count(route);
-                match self.on_gpu(program, inputs) {
-                    Some(v) => v,
-                    None => self.on_cpu(program, inputs)?,
-                }
-            }
-            Route::Split { gpu_len } => {
-                self.count(route);
-                let k = gpu_len.min(len);
+    ) -> Result<(Vec<Fq>, Route), RouterError> {
+        let len = program.check_job(lens(inputs))?;
+        let gpu_len = match route {
+            Route::Gpu => len,
+            Route::Split { gpu_len } => gpu_len.min(len),
+            Route::Cpu | Route::CpuFallback => 0,
+        };
+        let claimed = if gpu_len > 0 { self.claim() } else { None };
+        let (out, ran) = match claimed {
+            None => (self.on_cpu(program, inputs)?, Route::Cpu),
+            Some((gpu, pass)) if gpu_len == len => match self.on_gpu(gpu, pass, program, inputs) {
+                Some(v) => (v, Route::Gpu),
+                None => (self.on_cpu(program, inputs)?, Route::CpuFallback),
+            },
+            Some((gpu, pass)) => {
                 let (head, tail): (Vec<&[Fq]>, Vec<&[Fq]>) =
-                    inputs.iter().map(|x| x.split_at(k)).unzip();
+                    inputs.iter().map(|x| x.split_at(gpu_len)).unzip();
                 let (gpu_part, cpu_part) = std::thread::scope(|s| {
-                    let gpu = s.spawn(|| self.on_gpu(program, &head));
+                    let gpu = s.spawn(|| self.on_gpu(gpu, pass, program, &head));
                     let cpu = self.on_cpu(program, &tail);
                     (gpu.join().unwrap_or(None), cpu)
                 });
-                let mut out = match gpu_part {
-                    Some(v) => v,
-                    None => self.on_cpu(program, &head)?,
+                let (mut out, ran) = match gpu_part {
+                    Some(v) => (v, Route::Split { gpu_len }),
+                    None => (self.on_cpu(program, &head)?, Route::CpuFallback),
                 };
                 out.extend(cpu_part?);
-                out
+                (out, ran)
             }
         };
-        Ok(out)
+        self.count(ran);
+        Ok((out, ran))
     }
 
     /// Runs `program` from host vectors into `out` under `policy`, in place: on the CPU
     /// (all cores), on the GPU ([`FqProgram::run_gpu_host`]) or both at once
     /// ([`FqProgram::run_split_host`]), priced for data the GPU reaches without copies.
-    /// Returns the route taken. A GPU failure is recomputed on the CPU (logged once,
-    /// counted), as for [`Router::run`].
+    /// Returns the route that ran. A GPU failure is recomputed on the CPU (logged, counted,
+    /// [`Route::CpuFallback`]), as for [`Router::run`].
     ///
     /// # Errors
     /// [`RouterError::Field`] for an invalid job (nothing is written), or when the vectors'
@@ -517,40 +714,144 @@ impl Router {
     ) -> Result<Route, RouterError> {
         program.check_host_job(inputs, out)?;
         let len = out.len();
-        let route = match policy {
-            Policy::Cpu => Route::Cpu,
-            Policy::Gpu if self.gpu().is_some() => Route::Gpu,
-            Policy::Gpu => Route::Cpu,
-            Policy::Auto => self.plan_for(program, len, Place::HostVectors),
+        let Some(gpu) = self.gpu() else {
+            cpu_on_host_vectors(program, inputs, out)?;
+            self.count(Route::Cpu);
+            return Ok(Route::Cpu);
+        };
+        let gpu_len = match self.route_for(policy, program, len, Place::HostVectors) {
+            Route::Gpu => len,
+            Route::Split { gpu_len } => gpu_len.min(len),
+            Route::Cpu | Route::CpuFallback => 0,
+        };
+        let pass = if gpu_len > 0 {
+            self.breaker.admit()
+        } else {
+            None
+        };
+        let (gpu_len, route) = match (&pass, gpu_len) {
+            (None, _) => (0, Route::Cpu),
+            (Some(_), k) if k == len => (k, Route::Gpu),
+            (Some(_), k) => (k, Route::Split { gpu_len: k }),
         };
         let shape = Self::shape(program, len, Place::HostVectors);
-        let Some(gpu) = self.gpu() else {
-            self.count(Route::Cpu);
-            return Ok(cpu_on_host_vectors(program, inputs, out).map(|()| Route::Cpu)?);
-        };
-        let (gpu_len, device) = match route {
-            Route::Cpu => (0, Some(Device::Cpu)),
-            Route::Gpu => (len, Some(Device::Gpu)),
-            Route::Split { gpu_len } => (gpu_len.min(len), None),
-        };
-        self.count(route);
         let start = Instant::now();
         match program.run_split_host(gpu, inputs, out, gpu_len) {
             Ok(()) => {
-                if let Some(device) = device.filter(|_| len >= MIN_GPU_LEN) {
-                    lock(&self.model).observe(device, shape, start.elapsed());
+                let took = start.elapsed();
+                if let Some(pass) = pass {
+                    self.gpu_succeeded(pass);
                 }
+                let device = match route {
+                    Route::Cpu => Some(Device::Cpu),
+                    Route::Gpu => Some(Device::Gpu),
+                    Route::Split { .. } | Route::CpuFallback => None,
+                };
+                if let Some(device) = device.filter(|_| len >= MIN_GPU_LEN) {
+                    lock(&self.model).observe(device, shape, took);
+                }
+                self.count(route);
                 Ok(route)
             }
             Err(e @ (FieldError::InvalidProgram(_) | FieldError::LengthMismatch { .. })) => {
                 Err(e.into())
             }
             Err(e) => {
-                self.record_failure(&e);
+                self.record_failure(&e, pass);
                 cpu_on_host_vectors(program, inputs, out)?;
-                Ok(Route::Cpu)
+                let ran = if route == Route::Cpu {
+                    Route::Cpu
+                } else {
+                    Route::CpuFallback
+                };
+                self.count(ran);
+                Ok(ran)
             }
         }
+    }
+
+    /// `a[i] + b[i]` for every `i`, placed by the router's policy like [`Router::run`].
+    ///
+    /// ```
+    /// use field_bls12::{FieldError, Fq};
+    /// use hybrid_exec::{Router, RouterConfig, RouterError};
+    /// let router = Router::with_gpu(&RouterConfig::default(), None);
+    /// let two = router.add(&[Fq::ONE], &[Fq::ONE])?;
+    /// assert_eq!(two, router.double(&[Fq::ONE])?);
+    /// let err = router.mul(&[Fq::ONE], &[]).unwrap_err();
+    /// assert!(matches!(
+    ///     err,
+    ///     RouterError::Field(FieldError::LengthMismatch { op: "mul", left: 1, right: 0 })
+    /// ));
+    /// # Ok::<(), RouterError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`FieldError::LengthMismatch`] (op `add`) when the lengths differ.
+    pub fn add(&self, a: &[Fq], b: &[Fq]) -> Result<Vec<Fq>, RouterError> {
+        self.binary("add", &self.ops.add, a, b)
+    }
+
+    /// `a[i] - b[i]` for every `i`, as [`Router::add`].
+    ///
+    /// # Errors
+    /// [`FieldError::LengthMismatch`] (op `sub`) when the lengths differ.
+    pub fn sub(&self, a: &[Fq], b: &[Fq]) -> Result<Vec<Fq>, RouterError> {
+        self.binary("sub", &self.ops.sub, a, b)
+    }
+
+    /// `a[i] * b[i]` for every `i`, as [`Router::add`].
+    ///
+    /// # Errors
+    /// [`FieldError::LengthMismatch`] (op `mul`) when the lengths differ.
+    pub fn mul(&self, a: &[Fq], b: &[Fq]) -> Result<Vec<Fq>, RouterError> {
+        self.binary("mul", &self.ops.mul, a, b)
+    }
+
+    /// `a[i] * b[i] + c[i]` for every `i`, as [`Router::add`].
+    ///
+    /// # Errors
+    /// [`FieldError::LengthMismatch`] (op `fma`) when `b` or `c` is not as long as `a`
+    /// (`b` is checked first).
+    pub fn fma(&self, a: &[Fq], b: &[Fq], c: &[Fq]) -> Result<Vec<Fq>, RouterError> {
+        check_lengths("fma", a, b)?;
+        check_lengths("fma", a, c)?;
+        Ok(self.run(&self.ops.fma, &[a, b, c])?.0)
+    }
+
+    /// `a[i]^2` for every `i`, as [`Router::add`].
+    ///
+    /// # Errors
+    /// None for any input; a `Result` like every other operation.
+    pub fn square(&self, a: &[Fq]) -> Result<Vec<Fq>, RouterError> {
+        Ok(self.run(&self.ops.square, &[a])?.0)
+    }
+
+    /// `-a[i]` for every `i`, as [`Router::add`].
+    ///
+    /// # Errors
+    /// None for any input; a `Result` like every other operation.
+    pub fn neg(&self, a: &[Fq]) -> Result<Vec<Fq>, RouterError> {
+        Ok(self.run(&self.ops.neg, &[a])?.0)
+    }
+
+    /// `2 a[i]` for every `i`, as [`Router::add`].
+    ///
+    /// # Errors
+    /// None for any input; a `Result` like every other operation.
+    pub fn double(&self, a: &[Fq]) -> Result<Vec<Fq>, RouterError> {
+        Ok(self.run(&self.ops.double, &[a])?.0)
+    }
+
+    fn binary(
+        &self,
+        op: &'static str,
+        program: &FqProgram,
+        a: &[Fq],
+        b: &[Fq],
+    ) -> Result<Vec<Fq>, RouterError> {
+        check_lengths(op, a, b)?;
+        Ok(self.run(program, &[a, b])?.0)
     }
 
     fn on_cpu(&self, program: &FqProgram, inputs: &[&[Fq]]) -> Result<Vec<Fq>, RouterError> {
@@ -582,8 +883,13 @@ impl Router {
     }
 
     /// The GPU's result, or `None` after a failure (recorded; the caller recomputes).
-    fn on_gpu(&self, program: &FqProgram, inputs: &[&[Fq]]) -> Option<Vec<Fq>> {
-        let gpu = self.gpu()?;
+    fn on_gpu(
+        &self,
+        gpu: &FqGpu,
+        pass: Pass<'_>,
+        program: &FqProgram,
+        inputs: &[&[Fq]],
+    ) -> Option<Vec<Fq>> {
         let len = inputs.first().map_or(0, |x| x.len());
         let shape = Self::shape(program, len, Place::Slices);
         let predicted = lock(&self.model).predict(Device::Gpu, shape).as_nanos() as u64;
@@ -603,6 +909,7 @@ impl Router {
             .fetch_sub(predicted, Ordering::Relaxed);
         match result {
             Ok(v) => {
+                self.gpu_succeeded(pass);
                 let load = Load {
                     ahead,
                     beside,
@@ -612,7 +919,7 @@ impl Router {
                 Some(v)
             }
             Err(e) => {
-                self.record_failure(&e);
+                self.record_failure(&e, Some(pass));
                 None
             }
         }
@@ -650,21 +957,47 @@ impl Router {
         }
     }
 
-    fn record_failure(&self, e: &FieldError) {
-        let lost = self.gpu.as_ref().is_some_and(|g| g.context().is_lost());
-        *lock(&self.last_failure) = Some(e.to_string());
-        let first = self.counts[3].fetch_add(1, Ordering::Relaxed) == 0;
-        if lost {
-            self.gpu_disabled.store(true, Ordering::Release);
+    fn gpu_succeeded(&self, pass: Pass<'_>) {
+        let probe = pass.is_probe();
+        pass.succeeded();
+        if probe {
+            tracing::info!(device = %self.gpu_name(), "GPU probe succeeded: the GPU is back in routing");
         }
-        if first {
-            eprintln!(
-                "hybrid-exec: a GPU job failed and was recomputed on the CPU: {e}{}",
-                if lost {
-                    " (device lost: no more GPU work)"
-                } else {
-                    ""
-                }
+    }
+
+    fn gpu_name(&self) -> &str {
+        self.gpu
+            .as_ref()
+            .map_or("GPU", |g| g.context().info().name.as_str())
+    }
+
+    /// Records a failed GPU attempt (`pass`: the breaker's leave for it, when it had one).
+    fn record_failure(&self, e: &FieldError, pass: Option<Pass<'_>>) {
+        *lock(&self.last_failure) = Some(e.to_string());
+        self.counts[FAILURES].fetch_add(1, Ordering::Relaxed);
+        let device = self.gpu_name();
+        if self.gpu.as_ref().is_some_and(|g| g.context().is_lost()) {
+            if !self.gpu_disabled.swap(true, Ordering::AcqRel) {
+                tracing::error!(
+                    device,
+                    error = %e,
+                    "GPU lost: this job and every later one run on the CPU"
+                );
+            }
+            return;
+        }
+        tracing::warn!(device, error = %e, "a GPU job failed and was recomputed on the CPU");
+        let probe = pass.as_ref().is_some_and(Pass::is_probe);
+        if let Some(Trip::Opened(backoff)) = pass.map(Pass::failed) {
+            let why = if probe {
+                "the probe failed"
+            } else {
+                "too many failures in a row"
+            };
+            tracing::warn!(
+                device,
+                ?backoff,
+                "{why}: the GPU is out of routing; the CPU runs its jobs until a probe after the back-off"
             );
         }
     }

@@ -46,7 +46,7 @@ fn sizes(max: usize) -> Vec<usize> {
 pub(crate) fn run(router: &Router, max: usize, samples: usize, out: &Path) -> Result<()> {
     let jobs = hybrid_exec::jobs::standard()?;
     let sizes = sizes(max.max(1));
-    let gpu = router.gpu_status().is_ok();
+    let gpu = router.gpu_status().is_ready();
     let routes: Vec<(&'static str, Option<Route>)> = if gpu {
         vec![
             ("cpu", Some(Route::Cpu)),
@@ -74,7 +74,7 @@ pub(crate) fn run(router: &Router, max: usize, samples: usize, out: &Path) -> Re
                     None => {
                         let (_, route) = router.run_with(Policy::Auto, program, &ins)?;
                         auto_routes.borrow_mut()[match route {
-                            Route::Cpu => 0,
+                            Route::Cpu | Route::CpuFallback => 0,
                             Route::Gpu => 1,
                             Route::Split { .. } => 2,
                         }] += 1;
@@ -358,9 +358,7 @@ fn chart(points: &[Point], job: &str) -> String {
 
 fn html(points: &[Point], crossovers: &[(&str, Option<usize>)], router: &Router) -> String {
     let mut s = String::from("<!doctype html><html><head><meta charset=\"utf-8\"><title>hybrid-exec scan</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}</style></head><body><h1>hybrid-exec scan</h1>");
-    let gpu = router
-        .gpu_status()
-        .unwrap_or_else(|why| format!("none ({why})"));
+    let gpu = router.gpu_status().to_string();
     let _ = write!(
         s,
         "<p>GPU: {}. Median time per batch; min / p90 / max in the table.</p>",
