@@ -29,7 +29,9 @@ macro_rules! spirv {
 }
 pub(crate) use spirv;
 
-/// A kernel this crate embeds, as a module the backend may run.
+/// A kernel this crate embeds, as a module the backend may run. One of the crate's few
+/// audited `unsafe` places (see `raw.rs`): the others may not use `unsafe` at all.
+#[allow(unsafe_code)]
 pub(crate) fn embedded_module(spirv: &'static [u8]) -> SpirvModule {
     // SAFETY: every shader under shaders/fq guards each access with `index < count`
     // (`shaders/include/index.glsl`, `tile.glsl`) and is used only with its own interface:
@@ -221,7 +223,8 @@ pub struct FqGpu {
 }
 
 impl FqGpu {
-    /// Builds the kernels on `ctx` with [`DEFAULT_WORKGROUP_SIZE`].
+    /// Builds the kernels on `ctx` with the default workgroup sizes (64 for the direct
+    /// kernels, 256 for the tiled ones: measured best on the H100).
     ///
     /// # Errors
     /// Vulkan errors from pipeline creation.
@@ -290,8 +293,8 @@ impl FqGpu {
         })
     }
 
-    /// The same, streaming batches above `bytes` per buffer instead of
-    /// [`STREAM_ABOVE_BYTES`] (results never depend on it).
+    /// The same, streaming batches above `bytes` per buffer instead of 32 MiB (results
+    /// never depend on it).
     pub fn with_stream_above(mut self, bytes: u64) -> Self {
         self.stream_above = bytes;
         self
@@ -472,7 +475,7 @@ impl FqGpu {
         inputs: &[&[I]],
     ) -> Result<Vec<O>, FieldError> {
         let count = inputs.first().map_or(0, |a| a.len());
-        let mut out = crate::cpu::output_vec(count);
+        let mut out = crate::raw::output_vec(count);
         if (count * FQ_BYTES) as u64 > self.stream_above {
             prefault(&mut out);
         }
@@ -551,7 +554,7 @@ pub(crate) fn op_spirv() -> Vec<&'static [u8]> {
 /// 1Ki add round trip 29.2 us direct vs 33.8 us tiled at workgroup 256). Larger ones take
 /// the tiled kernels, whose coalesced writes into host memory run at PCIe speed.
 /// Not tuned between 1Ki and the large sizes.
-pub const SMALL_BATCH: usize = 4096;
+pub(crate) const SMALL_BATCH: usize = 4096;
 
 /// Whether a round trip of `count` elements takes the tiled kernels ([`SMALL_BATCH`]).
 pub(crate) fn round_trip_tiled(count: usize) -> bool {
@@ -562,13 +565,13 @@ pub(crate) fn round_trip_tiled(count: usize) -> bool {
 /// the H100 (2026-11-21, warm, 16Mi resident elements): a Montgomery product (FP64
 /// columns) 19.76 G/s at 64, 19.78 at 128, 18.5 at 256 and 14.7 at 512 (registers limit
 /// occupancy); the smallest of the best keeps tail workgroups short.
-pub const DEFAULT_WORKGROUP_SIZE: u32 = 64;
+pub(crate) const DEFAULT_WORKGROUP_SIZE: u32 = 64;
 
 /// Workgroup size of the tiled kernels (memory-bound operations, programs on host memory)
 /// unless asked otherwise. Measured on the H100 (2026-11-21, 16Mi resident add): 2.02 TB/s
 /// at 64, 2.74 at 128, 2.83 at 256 (their shared memory is sized for 256, so small
 /// workgroups leave it idle and fewer fit on a multiprocessor).
-pub const TILED_WORKGROUP_SIZE: u32 = 256;
+pub(crate) const TILED_WORKGROUP_SIZE: u32 = 256;
 
 /// The largest workgroup size [`FqGpu::with_workgroup_size`] accepts: the tiled kernels
 /// hold one workgroup's elements in shared memory sized for it (`FQ_TILE_MAX` in
@@ -577,7 +580,7 @@ pub const MAX_WORKGROUP_SIZE: u32 = 256;
 
 /// Batches above this many bytes per buffer are streamed ([`Context::run_streamed`]) so
 /// their uploads, kernels and downloads overlap; smaller ones take one round trip.
-pub const STREAM_ABOVE_BYTES: u64 = 32 << 20;
+pub(crate) const STREAM_ABOVE_BYTES: u64 = 32 << 20;
 
 /// Elements per parallel task when copying limbs between host memory and GPU memory: one
 /// thread writes mapped memory at ~10 GB/s, so large copies use every core. Smaller copies
@@ -717,4 +720,16 @@ fn read_limbs_into<O: GpuElement>(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_take_both_kernel_flavours() {
+        // tests/gpu_ops.rs runs 1000 and 5000 elements to cover both.
+        assert!(!round_trip_tiled(1000));
+        assert!(round_trip_tiled(5000));
+    }
 }

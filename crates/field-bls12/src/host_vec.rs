@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use vk_backend::{Context, DeviceBuffer, Kernel};
 
 use crate::fq::first_non_canonical;
+use crate::raw::{host_elements, host_elements_mut};
 use crate::{FieldError, Fq, FqGpu, FqProgram, FQ_LIMBS};
 
 /// A vector of canonical Fq elements in host memory that the GPU reaches directly
@@ -28,12 +29,37 @@ use crate::{FieldError, Fq, FqGpu, FqProgram, FQ_LIMBS};
 /// [`read`]: Self::read
 /// [`to_vec`]: Self::to_vec
 /// [`write`]: Self::write
+///
+/// # Only through this type
+/// Host memory is seen as `Fq` only here. `Fq` is no [`vk_backend::HostElement`], the
+/// bound of every raw access vk-backend offers (`host_read`, `host_write`,
+/// `run_elementwise_host`, ...), since raw words seen as `Fq` could pass any value for a
+/// canonical one. So this does not compile:
+/// ```compile_fail,E0277
+/// # fn f(ctx: &vk_backend::Context, buf: &vk_backend::DeviceBuffer) -> Result<(), vk_backend::Error> {
+/// let v: Vec<field_bls12::Fq> = ctx.host_read::<field_bls12::Fq, _>(buf, |v| v.to_vec())?;
+/// # Ok(()) }
+/// ```
+/// nor this:
+/// ```compile_fail,E0277
+/// fn raw_access<T: vk_backend::HostElement>() {}
+/// raw_access::<field_bls12::Fq>();
+/// ```
+/// while the same on raw words does:
+/// ```
+/// # fn f(ctx: &vk_backend::Context, buf: &vk_backend::DeviceBuffer) -> Result<(), vk_backend::Error> {
+/// let v: Vec<[u64; 6]> = ctx.host_read::<[u64; 6], _>(buf, |v| v.to_vec())?;
+/// # Ok(()) }
+/// fn raw_access<T: vk_backend::HostElement>() {}
+/// raw_access::<[u64; 6]>();
+/// ```
 #[derive(Debug)]
 pub struct HostFqVec {
     // Invariant, unless `unusable`: every element of `buf` is canonical (< p). It is zeroed
     // at allocation, written only through `&mut [Fq]` (`write`, the CPU's share of a job)
     // or by kernels whose every result is checked (the flags of `run_split_host`) before
-    // anything reads it as `Fq`, and zeroed when a job fails.
+    // anything reads it as `Fq`, and zeroed when a job fails. `raw::host_elements` rests
+    // on it.
     pub(crate) buf: DeviceBuffer,
     ctx: Arc<Context>,
     /// Its words may be anything until `reset`: a failed job could not zero it (or a job
@@ -62,7 +88,9 @@ impl HostFqVec {
     /// [`FieldError::Gpu`] when waiting for the GPU fails.
     pub fn read<R>(&self, f: impl FnOnce(&[Fq]) -> R) -> Result<R, FieldError> {
         self.check_usable()?;
-        Ok(self.ctx.host_read::<Fq, R>(&self.buf, f)?)
+        Ok(self
+            .ctx
+            .host_read::<[u64; FQ_LIMBS], R>(&self.buf, |w| f(host_elements(w)))?)
     }
 
     /// Calls `f` with the elements to change them (values written are `Fq`, so canonical).
@@ -71,7 +99,9 @@ impl HostFqVec {
     /// As [`HostFqVec::read`].
     pub fn write<R>(&mut self, f: impl FnOnce(&mut [Fq]) -> R) -> Result<R, FieldError> {
         self.check_usable()?;
-        Ok(self.ctx.host_write::<Fq, R>(&self.buf, f)?)
+        Ok(self
+            .ctx
+            .host_write::<[u64; FQ_LIMBS], R>(&self.buf, |w| f(host_elements_mut(w)))?)
     }
 
     /// A copy of the elements in a `Vec`.
@@ -246,7 +276,8 @@ impl FqProgram {
         // to say where, before anything sees its words as Fq.
         let mut first_bad = None;
         let mut cpu = Ok(());
-        gpu.context().run_streamed_buffers_beside::<Fq>(
+        let ctx = gpu.context();
+        ctx.run_streamed_buffers_beside::<[u64; FQ_LIMBS]>(
             kernel,
             &bufs,
             &out.buf,
@@ -260,9 +291,12 @@ impl FqProgram {
                     first_bad = Some(range.start + at);
                 }
             },
+            // The CPU's share: elements of these usable host vectors (checked above), the
+            // output's range the GPU does not touch.
             |ins, o| {
                 if cpu.is_ok() {
-                    cpu = self.run_cpu_into(ins, o);
+                    let ins: Vec<&[Fq]> = ins.iter().map(|x| host_elements(x)).collect();
+                    cpu = self.run_cpu_into(&ins, host_elements_mut(o));
                 }
             },
         )?;

@@ -452,7 +452,7 @@ fn cpu_programs_that_multiply_match_the_oracle() {
 /// oracle (every element for add and mul; the example chain against the batch
 /// operations), over a length that is no multiple of the tasks, into a dirty output.
 /// Fresh results this large (12 MiB) come from vectors that ask for huge pages
-/// (`cpu::output_vec`): `run_cpu`, `cpu::add` and `cpu::mul` equal the oracle too.
+/// (`raw::output_vec`): `run_cpu`, `cpu::add` and `cpu::mul` equal the oracle too.
 #[test]
 fn cpu_programs_into_large_outputs_match_the_oracle() {
     let n = (1 << 18) + 4099;
