@@ -732,4 +732,119 @@ mod tests {
         assert!(!round_trip_tiled(1000));
         assert!(round_trip_tiled(5000));
     }
+
+    /// Raw words in place of elements. The crate's element types cannot hold a value
+    /// `>= p`, and every kernel maps canonical inputs to canonical outputs (tested against
+    /// the oracle), so from safe code no GPU result on the slice path is ever `>= p`; these
+    /// stand for what a faulty kernel or memory would leave.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    struct Words([u64; FQ_LIMBS]);
+
+    impl GpuElement for Words {
+        fn words(&self) -> &[u64; FQ_LIMBS] {
+            &self.0
+        }
+
+        fn from_checked(words: [u64; FQ_LIMBS]) -> Self {
+            Words(words)
+        }
+    }
+
+    /// The slice path (one round trip, and streamed in chunks of 1000) checks what the GPU
+    /// returns: inputs of all ones at two places make the add kernel return values `>= p`
+    /// (`2 (2^384 - 1)` reduced once), and the job fails naming the first of them by its
+    /// index in the whole batch, returning no result; into a caller's buffer, every element
+    /// is left either as it was or as its right result.
+    #[test]
+    fn slice_jobs_report_a_non_canonical_gpu_result_where_it_is() {
+        let Some(ctx) = vk_backend::test_support::test_context_with(
+            "slice_jobs_report_a_non_canonical_gpu_result",
+            |c| c.with_stream_chunk_bytes(48 * 1000),
+        ) else {
+            return;
+        };
+        let n = 5000;
+        let (first_bad, later_bad) = (3210, 4500);
+        let mut a: Vec<Words> = (0..n as u64).map(|i| Words([i, 0, 0, 0, 0, 0])).collect();
+        for i in [first_bad, later_bad] {
+            a[i] = Words([u64::MAX; FQ_LIMBS]);
+        }
+        let right = |i: usize| Fq::from_u64(2 * i as u64);
+        for (path, stream_above) in [("one round trip", u64::MAX), ("streamed", 48 * 1000)] {
+            let gpu = FqGpu::new(ctx.arc())
+                .unwrap()
+                .with_stream_above(stream_above);
+            let kernel = gpu.op_kernel(FqOp::Add, round_trip_tiled(n));
+            let r = gpu.run_kernel::<Words, Fq>(kernel, "add", &[&a, &a]);
+            assert!(
+                matches!(r, Err(FieldError::GpuResultNotCanonical { index }) if index == first_bad),
+                "{path}: {r:?}"
+            );
+            let mut out = vec![Fq::from_u64(7); n];
+            let r = gpu.run_kernel_into::<Words, Fq>(kernel, "add", &[&a, &a], &mut out);
+            assert!(
+                matches!(r, Err(FieldError::GpuResultNotCanonical { index }) if index == first_bad),
+                "{path}, into a buffer: {r:?}"
+            );
+            for (i, v) in out.iter().enumerate() {
+                assert!(
+                    *v == Fq::from_u64(7) || (*v == right(i) && i != first_bad),
+                    "{path}, into a buffer: element {i} is {v}"
+                );
+            }
+            // The same job on canonical values runs, as a control.
+            let fine: Vec<Words> = (0..n as u64).map(|i| Words([i, 0, 0, 0, 0, 0])).collect();
+            let sums = gpu.run_kernel::<Words, Fq>(kernel, "add", &[&fine, &fine]);
+            assert_eq!(
+                sums.unwrap(),
+                (0..n).map(right).collect::<Vec<_>>(),
+                "{path}"
+            );
+        }
+    }
+
+    /// The check itself, without a GPU: the first value `>= p` is reported at `base` plus
+    /// its position, on the short (inline) and the long (parallel) path, and `read_limbs_into`
+    /// writes nothing then.
+    #[test]
+    fn read_limbs_reports_the_first_non_canonical_value_at_its_batch_index() {
+        for (len, bad) in [
+            (10, vec![3, 7]),
+            (3 * COPY_CHUNK + 5, vec![COPY_CHUNK + 9, 2 * COPY_CHUNK]),
+        ] {
+            let mut words: Vec<u64> = (0..len as u64).flat_map(|i| [i, 0, 0, 0, 0, 0]).collect();
+            for &i in &bad {
+                words[i * FQ_LIMBS..(i + 1) * FQ_LIMBS].copy_from_slice(&Fq::MODULUS);
+            }
+            let base = 1000;
+            let mut out: Vec<Fq> = Vec::new();
+            let r = read_limbs(&mut out, &words, base);
+            assert!(
+                matches!(r, Err(FieldError::GpuResultNotCanonical { index }) if index == base + bad[0]),
+                "len {len}: {r:?}"
+            );
+            let mut into = vec![Fq::ONE; len];
+            let r = read_limbs_into(&mut into, &words, base);
+            assert!(
+                matches!(r, Err(FieldError::GpuResultNotCanonical { index }) if index == base + bad[0]),
+                "len {len}, into: {r:?}"
+            );
+            assert!(
+                into.iter().all(|v| *v == Fq::ONE),
+                "len {len}: nothing written"
+            );
+            // p - 1 is the largest value that passes.
+            let mut p_minus_1 = Fq::MODULUS;
+            p_minus_1[0] -= 1;
+            for &i in &bad {
+                words[i * FQ_LIMBS..(i + 1) * FQ_LIMBS].copy_from_slice(&p_minus_1);
+            }
+            let mut out: Vec<Fq> = Vec::new();
+            read_limbs(&mut out, &words, base).unwrap();
+            read_limbs_into(&mut into, &words, base).unwrap();
+            assert_eq!(out, into);
+            assert_eq!(out[bad[1]], Fq::from_limbs(p_minus_1).unwrap());
+            assert_eq!(out[len - 1], Fq::from_u64(len as u64 - 1));
+        }
+    }
 }
