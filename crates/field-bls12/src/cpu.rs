@@ -29,6 +29,7 @@
 use rayon::prelude::*;
 
 use crate::error::check_lengths;
+use crate::raw::output_vec;
 use crate::{FieldError, Fq, FqMont};
 
 /// Elements per rayon task at least, for linear operations (add, sub, neg, double: a few
@@ -40,42 +41,6 @@ const LINEAR_CHUNK: usize = 4096;
 /// 256 a 1Ki mul took 68.3 against the loop's 59.3; with 64, 25.8 against 56.0 (64Ki: 8.9
 /// against 9.8; 1Mi and 16Mi within 2%).
 const MUL_CHUNK: usize = 64;
-
-/// Fresh outputs of at least this many bytes ask the kernel for transparent huge pages
-/// ([`output_vec`]).
-const HUGE_PAGE_OUTPUT_MIN: usize = 4 << 20;
-
-/// An empty `Vec` with room for `len` results. A large one asks Linux to back it with
-/// transparent huge pages (`madvise(MADV_HUGEPAGE)`, honoured where THP is `always` or
-/// `madvise`): first-touch page faults, one per 4 KiB, otherwise cost more than the
-/// arithmetic that fills the memory. Measured on the GPU machines' 16-core host (a call
-/// that got the H200 machine, 2026-11-22, filling a fresh buffer on all cores, medians of
-/// 7): 48 MiB 3.45-3.58 ms with 4 KiB pages, 1.13-1.33 with huge pages, 0.24-0.36 reused;
-/// 768 MiB 52-70 against 20-22 ms. On the H100 machine a 16Mi CPU add went from 5.0-5.6 to
-/// 2.7 ns per element.
-pub(crate) fn output_vec<T>(len: usize) -> Vec<T> {
-    let v = Vec::with_capacity(len);
-    #[cfg(target_os = "linux")]
-    {
-        const HUGE: usize = 2 << 20;
-        let bytes = len.saturating_mul(std::mem::size_of::<T>());
-        if bytes >= HUGE_PAGE_OUTPUT_MIN {
-            // The whole 2 MiB pages inside the allocation.
-            let start = (v.as_ptr() as usize).next_multiple_of(HUGE);
-            let end = (v.as_ptr() as usize + bytes) & !(HUGE - 1);
-            if end > start {
-                // SAFETY: `start..end` lies inside the allocation just made for `bytes`
-                // bytes, which nothing has touched yet. MADV_HUGEPAGE is advice about how
-                // to back those pages; it changes no contents and no mapping the program
-                // sees. Its failure (THP off, old kernel) leaves ordinary pages: ignored.
-                unsafe {
-                    libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-                }
-            }
-        }
-    }
-    v
-}
 
 // All batch operations go through these three helpers. Each builds the result with an
 // indexed parallel extend, which writes every element straight into the new Vec: no zero-fill pass,
@@ -145,11 +110,6 @@ where
     Ok(out)
 }
 
-/// `a + b mod p` for one pair, through blst (the same as `a + b`).
-pub fn add_one(a: &Fq, b: &Fq) -> Fq {
-    a + b
-}
-
 /// Element-wise `a[i] + b[i] mod p` on all cores.
 ///
 /// # Errors
@@ -189,27 +149,21 @@ pub fn double(a: &[Fq]) -> Result<Vec<Fq>, FieldError> {
 /// [`FieldError::LengthMismatch`] (op `mul`) when the lengths differ.
 pub fn mul(a: &[Fq], b: &[Fq]) -> Result<Vec<Fq>, FieldError> {
     check_lengths("mul", a.len(), b.len())?;
-    let mut out = output_vec(a.len());
-    out.spare_capacity_mut()[..a.len()]
-        .par_chunks_mut(MUL_CHUNK)
-        .zip(a.par_chunks(MUL_CHUNK).zip(b.par_chunks(MUL_CHUNK)))
-        .for_each(|(dst, (x, y))| {
+    Ok(crate::raw::collect_fq::<MUL_CHUNK>(
+        a.len(),
+        true,
+        |start, products| {
             // Sixteen at a time with AVX-512 IFMA where the CPU has it (crate::ifma).
-            let n = x.len();
-            let mut limbs = [[[0u64; crate::FQ_LIMBS]; MUL_CHUNK]; 3];
-            let [xs, ys, products] = &mut limbs;
-            for ((l, m), (x, y)) in xs.iter_mut().zip(ys.iter_mut()).zip(x.iter().zip(y)) {
+            let n = products.len();
+            let mut limbs = [[[0u64; crate::FQ_LIMBS]; MUL_CHUNK]; 2];
+            let [xs, ys] = &mut limbs;
+            let pairs = a[start..start + n].iter().zip(&b[start..start + n]);
+            for ((l, m), (x, y)) in xs.iter_mut().zip(ys.iter_mut()).zip(pairs) {
                 (*l, *m) = (*x.limbs(), *y.limbs());
             }
-            crate::ifma::mul_canonical(&xs[..n], &ys[..n], &mut products[..n]);
-            for (d, p) in dst.iter_mut().zip(products.iter()) {
-                d.write(Fq::from_canonical_limbs(*p));
-            }
-        });
-    // SAFETY: the chunks above cover elements 0..a.len() of the spare capacity (reserved
-    // above), and each was written with a valid element; a panic would skip this line.
-    unsafe { out.set_len(a.len()) };
-    Ok(out)
+            crate::ifma::mul_canonical(&xs[..n], &ys[..n], products);
+        },
+    ))
 }
 
 /// Element-wise `a[i]^2 mod p` on all cores.
@@ -288,35 +242,3 @@ pub fn from_mont(a: &[FqMont]) -> Vec<Fq> {
 /// of (H100 host, 2026-11-22: 16 threads streaming two inputs into an output reached
 /// 106-113 GB/s with plain stores, 122-126 with non-temporal ones).
 pub(crate) const STREAM_STORE_MIN: usize = 1 << 18;
-
-/// Writes `v` into `dst` around the caches on x86-64 (six `movnti`; consecutive elements
-/// fill whole lines in the write-combining buffers), plainly elsewhere. The writes are
-/// weakly ordered: [`stream_fence`] before anything else may read them.
-#[inline(always)]
-pub(crate) fn stream_store(dst: &mut Fq, v: Fq) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let p = std::ptr::from_mut(dst).cast::<i64>();
-        for (k, w) in v.limbs().iter().enumerate() {
-            // SAFETY: `Fq` is `repr(transparent)` over `[u64; 6]`, so `p + k` (k < 6) is
-            // an aligned u64 inside the exclusively borrowed `dst`; movnti is SSE2, part
-            // of every x86-64 CPU.
-            unsafe { std::arch::x86_64::_mm_stream_si64(p.add(k), *w as i64) };
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        *dst = v;
-    }
-}
-
-/// Orders the calling thread's [`stream_store`]s before its later stores (the ones that
-/// publish the work as done, such as the end of a rayon task).
-#[inline]
-pub(crate) fn stream_fence() {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: sfence is SSE, part of every x86-64 CPU.
-    unsafe {
-        std::arch::x86_64::_mm_sfence()
-    };
-}

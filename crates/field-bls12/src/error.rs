@@ -30,6 +30,14 @@ pub enum FieldError {
         /// Position of the first bad value.
         index: usize,
     },
+    /// A host vector cannot be used: a GPU job on it failed and its results could not be
+    /// cleared (the wait for the GPU failed too), so its memory may hold unchecked words.
+    /// [`crate::HostFqVec::reset`] makes it usable again.
+    #[error(
+        "the host vector may hold unchecked GPU results (a failed job could not clear it); \
+         HostFqVec::reset clears it"
+    )]
+    HostVecUnusable,
     /// A program is malformed or cannot run as asked.
     #[error("invalid program: {0}")]
     InvalidProgram(String),

@@ -33,16 +33,11 @@ pub const FQ_BYTES: usize = 48;
 /// assert_eq!(x - x, Fq::ZERO);
 /// ```
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(transparent)] // exactly 6 little-endian u64 words: GPU buffers hold it as is
+// Exactly 6 little-endian u64 words: GPU buffers hold it as is, and host vectors' words are
+// seen as elements in place (`raw::host_elements`). Deliberately not a
+// `vk_backend::HostElement`: with that, safe code could read any words as `Fq`.
+#[repr(transparent)]
 pub struct Fq([u64; FQ_LIMBS]);
-
-// SAFETY: `Fq` is `repr(transparent)` over `[u64; 6]`: 48 bytes of plain data, alignment 8,
-// no padding, no pointers. The type's own invariant (value < p) is not memory safety; it is
-// kept by field-bls12, which hands out GPU-written memory as `Fq` only after checking every
-// element (see `HostFqVec`).
-unsafe impl vk_backend::HostElement for Fq {
-    const WORDS: u32 = FQ_LIMBS as u32;
-}
 
 impl Fq {
     /// The modulus p as little-endian limbs.

@@ -29,7 +29,9 @@ macro_rules! spirv {
 }
 pub(crate) use spirv;
 
-/// A kernel this crate embeds, as a module the backend may run.
+/// A kernel this crate embeds, as a module the backend may run. One of the crate's few
+/// audited `unsafe` places (see `raw.rs`): the others may not use `unsafe` at all.
+#[allow(unsafe_code)]
 pub(crate) fn embedded_module(spirv: &'static [u8]) -> SpirvModule {
     // SAFETY: every shader under shaders/fq guards each access with `index < count`
     // (`shaders/include/index.glsl`, `tile.glsl`) and is used only with its own interface:
@@ -221,7 +223,8 @@ pub struct FqGpu {
 }
 
 impl FqGpu {
-    /// Builds the kernels on `ctx` with [`DEFAULT_WORKGROUP_SIZE`].
+    /// Builds the kernels on `ctx` with the default workgroup sizes (64 for the direct
+    /// kernels, 256 for the tiled ones: measured best on the H100).
     ///
     /// # Errors
     /// Vulkan errors from pipeline creation.
@@ -290,8 +293,8 @@ impl FqGpu {
         })
     }
 
-    /// The same, streaming batches above `bytes` per buffer instead of
-    /// [`STREAM_ABOVE_BYTES`] (results never depend on it).
+    /// The same, streaming batches above `bytes` per buffer instead of 32 MiB (results
+    /// never depend on it).
     pub fn with_stream_above(mut self, bytes: u64) -> Self {
         self.stream_above = bytes;
         self
@@ -472,7 +475,7 @@ impl FqGpu {
         inputs: &[&[I]],
     ) -> Result<Vec<O>, FieldError> {
         let count = inputs.first().map_or(0, |a| a.len());
-        let mut out = crate::cpu::output_vec(count);
+        let mut out = crate::raw::output_vec(count);
         if (count * FQ_BYTES) as u64 > self.stream_above {
             prefault(&mut out);
         }
@@ -551,7 +554,7 @@ pub(crate) fn op_spirv() -> Vec<&'static [u8]> {
 /// 1Ki add round trip 29.2 us direct vs 33.8 us tiled at workgroup 256). Larger ones take
 /// the tiled kernels, whose coalesced writes into host memory run at PCIe speed.
 /// Not tuned between 1Ki and the large sizes.
-pub const SMALL_BATCH: usize = 4096;
+pub(crate) const SMALL_BATCH: usize = 4096;
 
 /// Whether a round trip of `count` elements takes the tiled kernels ([`SMALL_BATCH`]).
 pub(crate) fn round_trip_tiled(count: usize) -> bool {
@@ -562,13 +565,13 @@ pub(crate) fn round_trip_tiled(count: usize) -> bool {
 /// the H100 (2026-11-21, warm, 16Mi resident elements): a Montgomery product (FP64
 /// columns) 19.76 G/s at 64, 19.78 at 128, 18.5 at 256 and 14.7 at 512 (registers limit
 /// occupancy); the smallest of the best keeps tail workgroups short.
-pub const DEFAULT_WORKGROUP_SIZE: u32 = 64;
+pub(crate) const DEFAULT_WORKGROUP_SIZE: u32 = 64;
 
 /// Workgroup size of the tiled kernels (memory-bound operations, programs on host memory)
 /// unless asked otherwise. Measured on the H100 (2026-11-21, 16Mi resident add): 2.02 TB/s
 /// at 64, 2.74 at 128, 2.83 at 256 (their shared memory is sized for 256, so small
 /// workgroups leave it idle and fewer fit on a multiprocessor).
-pub const TILED_WORKGROUP_SIZE: u32 = 256;
+pub(crate) const TILED_WORKGROUP_SIZE: u32 = 256;
 
 /// The largest workgroup size [`FqGpu::with_workgroup_size`] accepts: the tiled kernels
 /// hold one workgroup's elements in shared memory sized for it (`FQ_TILE_MAX` in
@@ -577,7 +580,7 @@ pub const MAX_WORKGROUP_SIZE: u32 = 256;
 
 /// Batches above this many bytes per buffer are streamed ([`Context::run_streamed`]) so
 /// their uploads, kernels and downloads overlap; smaller ones take one round trip.
-pub const STREAM_ABOVE_BYTES: u64 = 32 << 20;
+pub(crate) const STREAM_ABOVE_BYTES: u64 = 32 << 20;
 
 /// Elements per parallel task when copying limbs between host memory and GPU memory: one
 /// thread writes mapped memory at ~10 GB/s, so large copies use every core. Smaller copies
@@ -717,4 +720,131 @@ fn read_limbs_into<O: GpuElement>(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_take_both_kernel_flavours() {
+        // tests/gpu_ops.rs runs 1000 and 5000 elements to cover both.
+        assert!(!round_trip_tiled(1000));
+        assert!(round_trip_tiled(5000));
+    }
+
+    /// Raw words in place of elements. The crate's element types cannot hold a value
+    /// `>= p`, and every kernel maps canonical inputs to canonical outputs (tested against
+    /// the oracle), so from safe code no GPU result on the slice path is ever `>= p`; these
+    /// stand for what a faulty kernel or memory would leave.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    struct Words([u64; FQ_LIMBS]);
+
+    impl GpuElement for Words {
+        fn words(&self) -> &[u64; FQ_LIMBS] {
+            &self.0
+        }
+
+        fn from_checked(words: [u64; FQ_LIMBS]) -> Self {
+            Words(words)
+        }
+    }
+
+    /// The slice path (one round trip, and streamed in chunks of 1000) checks what the GPU
+    /// returns: inputs of all ones at two places make the add kernel return values `>= p`
+    /// (`2 (2^384 - 1)` reduced once), and the job fails naming the first of them by its
+    /// index in the whole batch, returning no result; into a caller's buffer, every element
+    /// is left either as it was or as its right result.
+    #[test]
+    fn slice_jobs_report_a_non_canonical_gpu_result_where_it_is() {
+        let Some(ctx) = vk_backend::test_support::test_context_with(
+            "slice_jobs_report_a_non_canonical_gpu_result",
+            |c| c.with_stream_chunk_bytes(48 * 1000),
+        ) else {
+            return;
+        };
+        let n = 5000;
+        let (first_bad, later_bad) = (3210, 4500);
+        let mut a: Vec<Words> = (0..n as u64).map(|i| Words([i, 0, 0, 0, 0, 0])).collect();
+        for i in [first_bad, later_bad] {
+            a[i] = Words([u64::MAX; FQ_LIMBS]);
+        }
+        let right = |i: usize| Fq::from_u64(2 * i as u64);
+        for (path, stream_above) in [("one round trip", u64::MAX), ("streamed", 48 * 1000)] {
+            let gpu = FqGpu::new(ctx.arc())
+                .unwrap()
+                .with_stream_above(stream_above);
+            let kernel = gpu.op_kernel(FqOp::Add, round_trip_tiled(n));
+            let r = gpu.run_kernel::<Words, Fq>(kernel, "add", &[&a, &a]);
+            assert!(
+                matches!(r, Err(FieldError::GpuResultNotCanonical { index }) if index == first_bad),
+                "{path}: {r:?}"
+            );
+            let mut out = vec![Fq::from_u64(7); n];
+            let r = gpu.run_kernel_into::<Words, Fq>(kernel, "add", &[&a, &a], &mut out);
+            assert!(
+                matches!(r, Err(FieldError::GpuResultNotCanonical { index }) if index == first_bad),
+                "{path}, into a buffer: {r:?}"
+            );
+            for (i, v) in out.iter().enumerate() {
+                assert!(
+                    *v == Fq::from_u64(7) || (*v == right(i) && i != first_bad),
+                    "{path}, into a buffer: element {i} is {v}"
+                );
+            }
+            // The same job on canonical values runs, as a control.
+            let fine: Vec<Words> = (0..n as u64).map(|i| Words([i, 0, 0, 0, 0, 0])).collect();
+            let sums = gpu.run_kernel::<Words, Fq>(kernel, "add", &[&fine, &fine]);
+            assert_eq!(
+                sums.unwrap(),
+                (0..n).map(right).collect::<Vec<_>>(),
+                "{path}"
+            );
+        }
+    }
+
+    /// The check itself, without a GPU: the first value `>= p` is reported at `base` plus
+    /// its position, on the short (inline) and the long (parallel) path, and `read_limbs_into`
+    /// writes nothing then.
+    #[test]
+    fn read_limbs_reports_the_first_non_canonical_value_at_its_batch_index() {
+        for (len, bad) in [
+            (10, vec![3, 7]),
+            (3 * COPY_CHUNK + 5, vec![COPY_CHUNK + 9, 2 * COPY_CHUNK]),
+        ] {
+            let mut words: Vec<u64> = (0..len as u64).flat_map(|i| [i, 0, 0, 0, 0, 0]).collect();
+            for &i in &bad {
+                words[i * FQ_LIMBS..(i + 1) * FQ_LIMBS].copy_from_slice(&Fq::MODULUS);
+            }
+            let base = 1000;
+            let mut out: Vec<Fq> = Vec::new();
+            let r = read_limbs(&mut out, &words, base);
+            assert!(
+                matches!(r, Err(FieldError::GpuResultNotCanonical { index }) if index == base + bad[0]),
+                "len {len}: {r:?}"
+            );
+            let mut into = vec![Fq::ONE; len];
+            let r = read_limbs_into(&mut into, &words, base);
+            assert!(
+                matches!(r, Err(FieldError::GpuResultNotCanonical { index }) if index == base + bad[0]),
+                "len {len}, into: {r:?}"
+            );
+            assert!(
+                into.iter().all(|v| *v == Fq::ONE),
+                "len {len}: nothing written"
+            );
+            // p - 1 is the largest value that passes.
+            let mut p_minus_1 = Fq::MODULUS;
+            p_minus_1[0] -= 1;
+            for &i in &bad {
+                words[i * FQ_LIMBS..(i + 1) * FQ_LIMBS].copy_from_slice(&p_minus_1);
+            }
+            let mut out: Vec<Fq> = Vec::new();
+            read_limbs(&mut out, &words, base).unwrap();
+            read_limbs_into(&mut into, &words, base).unwrap();
+            assert_eq!(out, into);
+            assert_eq!(out[bad[1]], Fq::from_limbs(p_minus_1).unwrap());
+            assert_eq!(out[len - 1], Fq::from_u64(len as u64 - 1));
+        }
+    }
 }

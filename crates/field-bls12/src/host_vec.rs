@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use rayon::prelude::*;
-use vk_backend::{Context, DeviceBuffer};
+use vk_backend::{Context, DeviceBuffer, Kernel};
 
 use crate::fq::first_non_canonical;
+use crate::raw::{host_elements, host_elements_mut};
 use crate::{FieldError, Fq, FqGpu, FqProgram, FQ_LIMBS};
 
 /// A vector of canonical Fq elements in host memory that the GPU reaches directly
@@ -15,13 +16,58 @@ use crate::{FieldError, Fq, FqGpu, FqProgram, FQ_LIMBS};
 ///
 /// Access is through closures ([`read`](Self::read), [`write`](Self::write)) that wait for
 /// GPU work using the vector and keep new work from starting while they run.
+///
+/// # After a failed job
+/// A job that fails ([`FqProgram::run_gpu_host`], [`FqProgram::run_split_host`]) zeroes
+/// its output before it returns, so a host vector never holds a GPU result that was not
+/// checked. Where even that is impossible (the wait for the GPU fails again: a timeout, a
+/// lost device), the output is marked unusable instead: every later access ([`read`],
+/// [`to_vec`], [`write`], a job taking it as input or output) fails with
+/// [`FieldError::HostVecUnusable`] until [`reset`](Self::reset) has zeroed it. So does a
+/// job that unwinds (a panic), which checks and clears nothing.
+///
+/// [`read`]: Self::read
+/// [`to_vec`]: Self::to_vec
+/// [`write`]: Self::write
+///
+/// # Only through this type
+/// Host memory is seen as `Fq` only here. `Fq` is no [`vk_backend::HostElement`], the
+/// bound of every raw access vk-backend offers (`host_read`, `host_write`,
+/// `run_elementwise_host`, ...), since raw words seen as `Fq` could pass any value for a
+/// canonical one. So this does not compile:
+/// ```compile_fail,E0277
+/// # fn f(ctx: &vk_backend::Context, buf: &vk_backend::DeviceBuffer) -> Result<(), vk_backend::Error> {
+/// let v: Vec<field_bls12::Fq> = ctx.host_read::<field_bls12::Fq, _>(buf, |v| v.to_vec())?;
+/// # Ok(()) }
+/// ```
+/// nor this:
+/// ```compile_fail,E0277
+/// fn raw_access<T: vk_backend::HostElement>() {}
+/// raw_access::<field_bls12::Fq>();
+/// ```
+/// while the same on raw words does:
+/// ```
+/// # fn f(ctx: &vk_backend::Context, buf: &vk_backend::DeviceBuffer) -> Result<(), vk_backend::Error> {
+/// let v: Vec<[u64; 6]> = ctx.host_read::<[u64; 6], _>(buf, |v| v.to_vec())?;
+/// # Ok(()) }
+/// fn raw_access<T: vk_backend::HostElement>() {}
+/// raw_access::<[u64; 6]>();
+/// ```
 #[derive(Debug)]
 pub struct HostFqVec {
+    // Invariant, unless `unusable`: every element of `buf` is canonical (< p). It is zeroed
+    // at allocation, written only through `&mut [Fq]` (`write`, the CPU's share of a job)
+    // or by kernels whose every result is checked (the flags of `run_split_host`) before
+    // anything reads it as `Fq`, and zeroed when a job fails. `raw::host_elements` rests
+    // on it.
     pub(crate) buf: DeviceBuffer,
     ctx: Arc<Context>,
+    /// Its words may be anything until `reset`: a failed job could not zero it (or a job
+    /// unwound while it ran).
+    unusable: bool,
 }
 
-/// Elements per parallel task when zeroing or checking.
+/// Elements per parallel task when zeroing or copying.
 const CHUNK: usize = 1 << 14;
 
 impl HostFqVec {
@@ -38,9 +84,13 @@ impl HostFqVec {
     /// Calls `f` with the elements.
     ///
     /// # Errors
+    /// [`FieldError::HostVecUnusable`] after a failed job that could not clear it;
     /// [`FieldError::Gpu`] when waiting for the GPU fails.
     pub fn read<R>(&self, f: impl FnOnce(&[Fq]) -> R) -> Result<R, FieldError> {
-        Ok(self.ctx.host_read::<Fq, R>(&self.buf, f)?)
+        self.check_usable()?;
+        Ok(self
+            .ctx
+            .host_read::<[u64; FQ_LIMBS], R>(&self.buf, |w| f(host_elements(w)))?)
     }
 
     /// Calls `f` with the elements to change them (values written are `Fq`, so canonical).
@@ -48,7 +98,10 @@ impl HostFqVec {
     /// # Errors
     /// As [`HostFqVec::read`].
     pub fn write<R>(&mut self, f: impl FnOnce(&mut [Fq]) -> R) -> Result<R, FieldError> {
-        Ok(self.ctx.host_write::<Fq, R>(&self.buf, f)?)
+        self.check_usable()?;
+        Ok(self
+            .ctx
+            .host_write::<[u64; FQ_LIMBS], R>(&self.buf, |w| f(host_elements_mut(w)))?)
     }
 
     /// A copy of the elements in a `Vec`.
@@ -57,6 +110,50 @@ impl HostFqVec {
     /// As [`HostFqVec::read`].
     pub fn to_vec(&self) -> Result<Vec<Fq>, FieldError> {
         self.read(|v| v.to_vec())
+    }
+
+    /// Sets every element to zero, once GPU work still using the vector is done; this is
+    /// also how a vector that a failed job left unusable becomes usable again.
+    ///
+    /// # Errors
+    /// [`FieldError::Gpu`] when waiting for the GPU fails (the vector stays unusable if it
+    /// was).
+    pub fn reset(&mut self) -> Result<(), FieldError> {
+        self.zero()?;
+        self.unusable = false;
+        Ok(())
+    }
+
+    fn check_usable(&self) -> Result<(), FieldError> {
+        if self.unusable {
+            Err(FieldError::HostVecUnusable)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Zeroes the words, seen as raw words: their contents need not be canonical.
+    fn zero(&self) -> Result<(), vk_backend::Error> {
+        self.ctx.host_write::<[u64; FQ_LIMBS], _>(&self.buf, |w| {
+            w.par_chunks_mut(CHUNK).for_each(|c| c.fill([0; FQ_LIMBS]))
+        })
+    }
+
+    /// Discards what a failed job left: zeroes the vector, or marks it unusable when even
+    /// that fails.
+    fn discard_after_failure(&mut self) {
+        match self.zero() {
+            Ok(()) => self.unusable = false,
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    len = self.len(),
+                    "a failed GPU job's output could not be cleared; the host vector is \
+                     unusable until HostFqVec::reset"
+                );
+                self.unusable = true;
+            }
+        }
     }
 }
 
@@ -68,12 +165,15 @@ impl FqGpu {
     pub fn alloc_host_vec(&self, len: usize) -> Result<HostFqVec, FieldError> {
         let ctx = Arc::clone(self.context());
         let buf = ctx.alloc_host(len, FQ_LIMBS as u32)?;
+        let v = HostFqVec {
+            buf,
+            ctx,
+            unusable: false,
+        };
         // Pooled memory holds whatever its last user left: zero it, so every element is a
-        // valid Fq from the start. Seen as raw words, since the old contents need not be.
-        ctx.host_write::<[u64; FQ_LIMBS], _>(&buf, |w| {
-            w.par_chunks_mut(CHUNK).for_each(|c| c.fill([0; FQ_LIMBS]));
-        })?;
-        Ok(HostFqVec { buf, ctx })
+        // valid Fq from the start.
+        v.zero()?;
+        Ok(v)
     }
 
     /// A host vector holding a copy of `values`.
@@ -93,14 +193,19 @@ impl FqGpu {
 
 impl FqProgram {
     /// Checks a job on host vectors: as many inputs as the program takes, all as long as
-    /// `out`.
+    /// `out`, and all usable.
     ///
     /// # Errors
     /// [`FieldError::InvalidProgram`] for the wrong number of inputs,
-    /// [`FieldError::LengthMismatch`] for vectors of different lengths.
+    /// [`FieldError::LengthMismatch`] for vectors of different lengths,
+    /// [`FieldError::HostVecUnusable`] for a vector that a failed job left unusable.
     pub fn check_host_job(&self, inputs: &[&HostFqVec], out: &HostFqVec) -> Result<(), FieldError> {
         let count = self.check_job(inputs.iter().map(|v| v.len()))?;
-        crate::error::check_lengths("program", out.len(), count)
+        crate::error::check_lengths("program", out.len(), count)?;
+        inputs
+            .iter()
+            .chain([&out])
+            .try_for_each(|v| v.check_usable())
     }
 
     /// Runs the program from host vectors into `out`: the kernel (the tiled flavour, whose
@@ -109,11 +214,11 @@ impl FqProgram {
     /// and flags a chunk holding one that is not, so the host never reads the results.
     ///
     /// # Errors
-    /// [`FieldError::InvalidProgram`] for the wrong number of inputs,
-    /// [`FieldError::LengthMismatch`] for vectors of different lengths,
-    /// [`FieldError::GpuResultNotCanonical`] (and `out` zeroed) if the GPU produced a value
-    /// `>= p`, [`FieldError::Gpu`] when the device fails (`out` then holds unspecified
-    /// canonical values).
+    /// [`FieldError::InvalidProgram`], [`FieldError::LengthMismatch`] and
+    /// [`FieldError::HostVecUnusable`] as [`FqProgram::check_host_job`] finds them (nothing
+    /// runs, `out` is unchanged); [`FieldError::GpuResultNotCanonical`] if the GPU produced
+    /// a value `>= p`, [`FieldError::Gpu`] when the device fails. After those two, `out`
+    /// holds zeros, or, where even zeroing failed, is unusable (see [`HostFqVec`]).
     pub fn run_gpu_host(
         &self,
         gpu: &FqGpu,
@@ -131,7 +236,7 @@ impl FqProgram {
     ///
     /// # Errors
     /// As [`FqProgram::run_gpu_host`]; [`FieldError::Gpu`] also for `gpu_len` past the end
-    /// (nothing runs then).
+    /// (nothing runs then, and `out` holds zeros).
     pub fn run_split_host(
         &self,
         gpu: &FqGpu,
@@ -141,16 +246,39 @@ impl FqProgram {
     ) -> Result<(), FieldError> {
         self.check_host_job(inputs, out)?;
         let kernel = gpu.program_kernel(self, true)?;
+        // Unusable until the results are checked or cleared, so that a job that unwinds
+        // (a panic in the CPU's share) leaves no unchecked result readable either.
+        out.unusable = true;
+        let result = self.run_split_host_checked(gpu, &kernel, inputs, out, gpu_len);
+        match result {
+            Ok(()) => out.unusable = false,
+            // Chunks that ran after the failure (or before it, unchecked) may have left
+            // results nobody checked: none of them stays.
+            Err(_) => out.discard_after_failure(),
+        }
+        result
+    }
+
+    /// The job of [`FqProgram::run_split_host`] on checked vectors, with `kernel`; on an
+    /// error the caller discards `out`.
+    fn run_split_host_checked(
+        &self,
+        gpu: &FqGpu,
+        kernel: &Kernel,
+        inputs: &[&HostFqVec],
+        out: &HostFqVec,
+        gpu_len: usize,
+    ) -> Result<(), FieldError> {
         let bufs: Vec<&DeviceBuffer> = inputs.iter().map(|v| &v.buf).collect();
-        let ctx = gpu.context();
         // The GPU writes raw words, checked by the kernel as it stores them (a compare of a
         // value in registers: a pass over the results on the host cost 15-25% of a
         // co-executed 16Mi job, H100 host 2026-11-22). Only a flagged chunk is read here,
         // to say where, before anything sees its words as Fq.
         let mut first_bad = None;
         let mut cpu = Ok(());
-        ctx.run_streamed_buffers_beside::<Fq>(
-            &kernel,
+        let ctx = gpu.context();
+        ctx.run_streamed_buffers_beside::<[u64; FQ_LIMBS]>(
+            kernel,
             &bufs,
             &out.buf,
             gpu_len,
@@ -163,20 +291,20 @@ impl FqProgram {
                     first_bad = Some(range.start + at);
                 }
             },
+            // The CPU's share: elements of these usable host vectors (checked above), the
+            // output's range the GPU does not touch.
             |ins, o| {
                 if cpu.is_ok() {
-                    cpu = self.run_cpu_into(ins, o);
+                    let ins: Vec<&[Fq]> = ins.iter().map(|x| host_elements(x)).collect();
+                    cpu = self.run_cpu_into(&ins, host_elements_mut(o));
                 }
             },
         )?;
         cpu?;
-        if let Some(index) = first_bad {
-            ctx.host_write::<[u64; FQ_LIMBS], _>(&out.buf, |w| {
-                w.par_chunks_mut(CHUNK).for_each(|c| c.fill([0; FQ_LIMBS]))
-            })?;
-            return Err(FieldError::GpuResultNotCanonical { index });
+        match first_bad {
+            Some(index) => Err(FieldError::GpuResultNotCanonical { index }),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -187,19 +315,21 @@ mod tests {
     /// A value `>= p` in a chunk's output (here from inputs that are not canonical, written
     /// past the type's guard, as a faulty kernel or memory would leave them) is caught by
     /// the kernel's check: the job fails with its index, `out` is zeroed, and the next job
-    /// on the same vectors, repaired, is right.
+    /// on the same vectors, repaired, is right. The chunk setting cuts the GPU's share
+    /// into three ranges (halves of what is left, down to twice 256 elements), the bad
+    /// value in the last: its index counts from the start of the whole vector.
     #[test]
     fn host_vector_jobs_report_a_non_canonical_result_where_it_is() {
         let Some(ctx) = vk_backend::test_support::test_context_with(
             "host_vector_jobs_report_a_non_canonical_result",
-            |c| c.with_stream_chunk_bytes(48 * 1001),
+            |c| c.with_stream_chunk_bytes(48 * 256),
         ) else {
             return;
         };
         let gpu = FqGpu::new(ctx.arc()).unwrap();
         let n = 4000;
         let a: Vec<Fq> = (0..n as u64).map(Fq::from).collect();
-        let (mut ha, mut hb) = (
+        let (ha, hb) = (
             gpu.host_vec_from(&a).unwrap(),
             gpu.host_vec_from(&a).unwrap(),
         );
@@ -218,6 +348,7 @@ mod tests {
             set(v, [u64::MAX; FQ_LIMBS]); // 2 (2^384 - 1) reduced once is still >= p
         }
         for gpu_len in [n, bad + 1] {
+            out.write(|o| o.fill(Fq::from_u64(7))).unwrap();
             let r = add.run_split_host(&gpu, &[&ha, &hb], &mut out, gpu_len);
             assert!(
                 matches!(r, Err(FieldError::GpuResultNotCanonical { index }) if index == bad),
@@ -228,8 +359,9 @@ mod tests {
             });
             assert!(zeroed.unwrap(), "out zeroed after the failure");
         }
-        ha.write(|v| v[bad] = Fq::ONE).unwrap();
-        hb.write(|v| v[bad] = Fq::ONE).unwrap();
+        for v in [&ha, &hb] {
+            set(v, *Fq::ONE.limbs());
+        }
         add.run_gpu_host(&gpu, &[&ha, &hb], &mut out).unwrap();
         let want: Vec<Fq> = (0..n)
             .map(|i| {
@@ -241,5 +373,43 @@ mod tests {
             })
             .collect();
         assert_eq!(out.to_vec().unwrap(), want);
+    }
+
+    /// After a job that failed while the GPU ran (the first range's results lost, the later
+    /// ranges' written but never checked), the output's raw words, read past the type, are
+    /// all canonical: they are all zero.
+    #[test]
+    fn a_failed_job_leaves_only_canonical_words() {
+        let Some(ctx) = vk_backend::test_support::test_context_with(
+            "a_failed_job_leaves_only_canonical_words",
+            |c| c.with_stream_chunk_bytes(48 * 256),
+        ) else {
+            return;
+        };
+        let gpu = FqGpu::new(ctx.arc()).unwrap();
+        let n = 4000;
+        let a: Vec<Fq> = (0..n as u64).map(|i| Fq::from_u64(i + 1)).collect();
+        let ha = gpu.host_vec_from(&a).unwrap();
+        let mut out = gpu.host_vec_from(&a).unwrap();
+        let mut p = FqProgram::builder();
+        let x = p.input();
+        let d = p.double(x);
+        let double = p.build(d).unwrap();
+        ctx.inject_fault(
+            vk_backend::FaultStage::Download,
+            vk_backend::Error::Timeout {
+                call: "injected",
+                after: std::time::Duration::from_secs(1),
+            },
+        );
+        let r = double.run_gpu_host(&gpu, &[&ha], &mut out);
+        assert!(
+            matches!(&r, Err(FieldError::Gpu(e)) if e.is_timeout()),
+            "{r:?}"
+        );
+        let words = ctx.host_read::<[u64; FQ_LIMBS], _>(&out.buf, |w| w.to_vec());
+        let words = words.unwrap();
+        assert_eq!(first_non_canonical(&words), None);
+        assert!(words.iter().all(|w| *w == [0; FQ_LIMBS]));
     }
 }

@@ -36,7 +36,8 @@ pub(crate) fn available() -> bool {
     })
 }
 
-/// The CPU half of [`available`], without the environment override.
+/// The CPU half of [`available`], without the environment override. Cheap: the standard
+/// library caches the detection, so this is two loads of a cached word.
 fn cpu_has_ifma() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
@@ -78,6 +79,8 @@ enum Kind {
 }
 
 /// The batch loop, with the IFMA decision explicit so that tests can force the blst path.
+/// `ifma` asks for the vector code; it runs only where the CPU has it (checked here, so
+/// that no caller can reach it on a CPU without IFMA), the rest through blst.
 fn mul_with(kind: Kind, ifma: bool, a: &[Limbs], b: &[Limbs], out: &mut [Limbs]) {
     assert!(
         a.len() == b.len() && a.len() == out.len(),
@@ -86,11 +89,15 @@ fn mul_with(kind: Kind, ifma: bool, a: &[Limbs], b: &[Limbs], out: &mut [Limbs])
         b.len(),
         out.len()
     );
-    let blocks = if ifma { a.len() / LANES * LANES } else { 0 };
+    let blocks = if ifma && cpu_has_ifma() {
+        a.len() / LANES * LANES
+    } else {
+        0
+    };
     if blocks > 0 {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `ifma` is true only when the caller checked `available()` (or, in tests,
-        // `cpu_has_ifma()`), i.e. the CPU has avx512f and avx512ifma.
+        // SAFETY: blocks > 0 only when `cpu_has_ifma()` just said that the CPU has avx512f
+        // and avx512ifma, the features `mul_blocks` is compiled for.
         unsafe {
             x86::mul_blocks(kind, &a[..blocks], &b[..blocks], &mut out[..blocks]);
         }
@@ -644,6 +651,7 @@ mod x86 {
         #[test]
         fn load_reduce_store() {
             if !cpu_has_ifma() {
+                println!("SKIPPED load_reduce_store: this CPU has no AVX-512 IFMA");
                 return;
             }
             let p = modulus();
@@ -791,6 +799,13 @@ mod tests {
         }
     }
 
+    /// Says once per test that the IFMA half of it could not run here.
+    fn note_skipped_ifma(test: &str) {
+        if !cpu_has_ifma() {
+            println!("SKIPPED the IFMA half of {test}: this CPU has no AVX-512 IFMA (blst only)");
+        }
+    }
+
     #[test]
     fn detected_when_the_cpu_has_it() {
         #[cfg(target_arch = "x86_64")]
@@ -806,6 +821,7 @@ mod tests {
 
     #[test]
     fn matches_blst_and_bigint() {
+        note_skipped_ifma("matches_blst_and_bigint");
         let mut rng = StdRng::seed_from_u64(0x1f3a_0b15);
         for n in [0, 1, 7, 8, 9, 16, 63, 65, 257, 20000] {
             let a = inputs(n, &mut rng);
@@ -823,12 +839,25 @@ mod tests {
 
     #[test]
     fn all_edge_pairs() {
+        note_skipped_ifma("all_edge_pairs");
         let mut rng = StdRng::seed_from_u64(7);
         let e = inputs(19, &mut rng);
         let a: Vec<Limbs> = e.iter().flat_map(|x| e.iter().map(move |_| *x)).collect();
         let b: Vec<Limbs> = e.iter().flat_map(|_| e.iter().copied()).collect();
         for kind in [Kind::Canonical, Kind::Mont] {
             check(kind, cpu_has_ifma(), &a, &b);
+        }
+    }
+
+    /// Asking for the vector code is safe on any CPU: without IFMA (this machine, when the
+    /// note says so) `mul_with` takes blst instead of executing instructions the CPU lacks.
+    #[test]
+    fn asking_for_ifma_is_safe_on_any_cpu() {
+        note_skipped_ifma("asking_for_ifma_is_safe_on_any_cpu (so it checks the fallback)");
+        let mut rng = StdRng::seed_from_u64(17);
+        let (a, b) = (inputs(41, &mut rng), inputs(41, &mut rng));
+        for kind in [Kind::Canonical, Kind::Mont] {
+            check(kind, true, &a, &b);
         }
     }
 

@@ -450,30 +450,21 @@ impl FqProgram {
         let count = self.check_inputs(inputs)?;
         let mont = self.cpu_in_mont_form();
         if self.multiplies() {
-            let mut out = crate::cpu::output_vec(count);
-            let task = |(t, dst): (usize, &mut [std::mem::MaybeUninit<Fq>])| {
-                self.eval_range(inputs, t * CPU_TASK, dst.len(), mont, |i, v| {
-                    dst[i].write(v);
-                });
-            };
-            let dst = &mut out.spare_capacity_mut()[..count];
-            if self.runs_inline(count) {
-                dst.chunks_mut(CPU_TASK).enumerate().for_each(task);
-            } else {
-                dst.par_chunks_mut(CPU_TASK).enumerate().for_each(task);
-            }
-            // SAFETY: the tasks above cover elements 0..count of the spare capacity
-            // (reserved above) and `eval_range` hands every index of its range to the
-            // closure, which writes a valid element; a panic would skip this line.
-            unsafe { out.set_len(count) };
-            return Ok(out);
+            let parallel = !self.runs_inline(count);
+            return Ok(crate::raw::collect_fq::<CPU_TASK>(
+                count,
+                parallel,
+                |start, dst| {
+                    self.eval_range(inputs, start, dst.len(), mont, |i, v| dst[i] = *v.limbs());
+                },
+            ));
         }
         let run = |i| self.cpu_element(inputs, i, mont);
         if self.runs_inline(count) {
             return Ok((0..count).map(run).collect());
         }
         // Built by an indexed extend: no zero-fill pass over fresh memory.
-        let mut out = crate::cpu::output_vec(count);
+        let mut out = crate::raw::output_vec(count);
         out.par_extend(
             (0..count)
                 .into_par_iter()
@@ -500,14 +491,14 @@ impl FqProgram {
                 let start = t * STREAM_TASK;
                 if self.multiplies() {
                     self.eval_range(inputs, start, dst.len(), mont, |i, v| {
-                        crate::cpu::stream_store(&mut dst[i], v)
+                        crate::raw::stream_store(&mut dst[i], v)
                     });
                 } else {
                     for (i, o) in dst.iter_mut().enumerate() {
-                        crate::cpu::stream_store(o, self.cpu_element(inputs, start + i, mont));
+                        crate::raw::stream_store(o, self.cpu_element(inputs, start + i, mont));
                     }
                 }
-                crate::cpu::stream_fence();
+                crate::raw::stream_fence();
             };
             out.par_chunks_mut(STREAM_TASK).enumerate().for_each(task);
             return Ok(());

@@ -43,7 +43,7 @@ impl FqGpu {
     /// [`FieldError::GpuResultNotCanonical`] if the GPU left a value `>= p`;
     /// [`FieldError::Gpu`] when the device fails.
     pub fn download(&self, v: &FqVec) -> Result<Vec<Fq>, FieldError> {
-        let mut out = crate::cpu::output_vec(v.len());
+        let mut out = crate::raw::output_vec(v.len());
         self.context()
             .download(&v.buf, |w| read_limbs(&mut out, w, 0))??;
         Ok(out)

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{batch, edge_pairs, oracle_add, SIZES};
-use field_bls12::{cpu, FieldError, Fq, FqGpu};
+use field_bls12::{cpu, FieldError, Fq, FqGpu, FQ_BYTES};
 use vk_backend::test_support::test_context;
 
 #[test]
@@ -61,6 +61,8 @@ fn gpu_add_rejects_bad_input_without_touching_the_gpu() {
         return;
     };
     let gpu = FqGpu::new(ctx.arc()).unwrap();
+    // Building the kernels allocates no device memory; from here on, nothing may.
+    let (allocations, pool) = (ctx.live_allocations(), ctx.pool_stats());
     let err = gpu.add(&[Fq::ONE; 2], &[Fq::ONE; 5]).unwrap_err();
     assert!(
         matches!(
@@ -79,6 +81,11 @@ fn gpu_add_rejects_bad_input_without_touching_the_gpu() {
         matches!(err, FieldError::Gpu(vk_backend::Error::InvalidArgument(_))),
         "{err}"
     );
+    // No buffer was asked of the pool (every job takes its buffers there) and no device
+    // memory was allocated.
+    assert_eq!(ctx.pool_stats(), pool, "buffer pool");
+    assert_eq!(ctx.live_allocations(), allocations, "device allocations");
+    assert_eq!(allocations, 0);
 }
 
 #[test]
@@ -93,9 +100,27 @@ fn streamed_batches_match_the_cpu() {
     };
     let gpu = FqGpu::new(ctx.arc()).unwrap().with_stream_above(48 * 1000);
     let (a, b) = batch(65537, 11);
-    let got = gpu.add(&a, &b).unwrap();
+    let batch_bytes = (a.len() * FQ_BYTES) as u64;
+    let mut got = Vec::new();
+    let mean = common::mean_pool_buffer_after(&ctx, || got = gpu.add(&a, &b).unwrap());
+    // Streamed: chunk-sized buffers only (about 200 KB each, in pool buckets).
+    assert!(
+        mean > 0 && mean < batch_bytes / 4,
+        "streamed add left pool buffers of {mean} bytes on average; the batch is {batch_bytes}"
+    );
     assert_eq!(got, cpu::add(&a, &b).unwrap());
     assert_eq!(got, oracle_add(&a, &b));
-    let m = gpu.mul(&a, &b).unwrap();
+    let mut m = Vec::new();
+    let mean = common::mean_pool_buffer_after(&ctx, || m = gpu.mul(&a, &b).unwrap());
+    assert!(
+        mean > 0 && mean < batch_bytes / 4,
+        "streamed mul: {mean} bytes"
+    );
     assert_eq!(m, cpu::mul(&a, &b).unwrap());
+    // The control: the same batch in one round trip holds buffers of the batch's size.
+    let round_trip = FqGpu::new(ctx.arc()).unwrap();
+    let mean = common::mean_pool_buffer_after(&ctx, || {
+        assert_eq!(round_trip.add(&a, &b).unwrap(), got);
+    });
+    assert!(mean >= batch_bytes, "round trip: {mean} bytes");
 }

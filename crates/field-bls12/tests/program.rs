@@ -3,7 +3,7 @@
 mod common;
 
 use common::{batch, SIZES};
-use field_bls12::{cpu, FieldError, Fq, FqGpu, FqProgram, MAX_PROGRAM_STEPS};
+use field_bls12::{cpu, FieldError, Fq, FqGpu, FqProgram, FQ_BYTES, MAX_PROGRAM_STEPS};
 use vk_backend::test_support::test_context;
 
 /// out = (a*b + c)^2 - a, and the same by batch operations.
@@ -237,13 +237,23 @@ fn programs_write_into_caller_buffers_one_shot_and_streamed() {
     };
     let (a, b) = batch(20_000, 77);
     let want = chain10_by_ops(&a, &b);
-    for stream_above in [u64::MAX, 48 * 1000] {
+    let batch_bytes = (a.len() * FQ_BYTES) as u64;
+    for (streamed, stream_above) in [(false, u64::MAX), (true, 48 * 1000)] {
         let gpu = FqGpu::new(ctx.arc())
             .unwrap()
             .with_stream_above(stream_above);
         let mut out = vec![Fq::ONE; a.len()];
-        chain10().run_gpu_into(&gpu, &[&a, &b], &mut out).unwrap();
+        let mean = common::mean_pool_buffer_after(&ctx, || {
+            chain10().run_gpu_into(&gpu, &[&a, &b], &mut out).unwrap()
+        });
         assert_eq!(out, want, "stream above {stream_above}");
+        // Which path ran: a round trip holds batch-sized buffers, the stream chunk-sized
+        // ones (3001 elements, about 144 KB, in pool buckets).
+        if streamed {
+            assert!(mean > 0 && mean < batch_bytes / 2, "streamed: {mean} bytes");
+        } else {
+            assert!(mean >= batch_bytes, "one round trip: {mean} bytes");
+        }
         let mut short = vec![Fq::ZERO; 5];
         assert!(matches!(
             chain10().run_gpu_into(&gpu, &[&a, &b], &mut short),
@@ -254,15 +264,20 @@ fn programs_write_into_caller_buffers_one_shot_and_streamed() {
 
 #[test]
 fn programs_stream_between_host_vectors() {
+    const CHUNK: usize = 2999;
+    const LARGE: usize = 20_000;
+    // The in-place path halves what is left while it is more than twice its last range
+    // (two chunks, rounded up to a multiple of 256): LARGE goes as at least two ranges.
+    const _: () = assert!(LARGE > 2 * (2 * CHUNK).next_multiple_of(256));
     let Some(ctx) =
         vk_backend::test_support::test_context_with("programs_stream_between_host_vectors", |c| {
-            c.with_stream_chunk_bytes(48 * 2999)
+            c.with_stream_chunk_bytes((FQ_BYTES * CHUNK) as u64)
         })
     else {
         return;
     };
     let gpu = FqGpu::new(ctx.arc()).unwrap();
-    for n in [0usize, 1, 2999, 20_000] {
+    for n in [0usize, 1, CHUNK, LARGE] {
         let (a, b) = batch(n, 900 + n as u64);
         let (ha, hb) = (
             gpu.host_vec_from(&a).unwrap(),
@@ -273,7 +288,18 @@ fn programs_stream_between_host_vectors() {
             out.read(|v| v.iter().all(|x| *x == Fq::ZERO)).unwrap(),
             "fresh host vectors are zero"
         );
+        let pool = |s: vk_backend::PoolStats| s.idle_bytes + s.in_use_bytes;
+        let before = pool(ctx.pool_stats());
         chain10().run_gpu_host(&gpu, &[&ha, &hb], &mut out).unwrap();
+        // In place: no staging or device copies of the vectors, which would take at least
+        // a vector's bytes from the pool (the kernels' status words take a few KB).
+        let grew = pool(ctx.pool_stats()).saturating_sub(before);
+        if n == LARGE {
+            assert!(
+                grew < (n * FQ_BYTES) as u64,
+                "the pool grew by {grew} bytes"
+            );
+        }
         assert_eq!(out.to_vec().unwrap(), chain10_by_ops(&a, &b), "n = {n}");
         // The caller edits in place and runs again into the same output.
         let mut ha = ha;
@@ -452,7 +478,7 @@ fn cpu_programs_that_multiply_match_the_oracle() {
 /// oracle (every element for add and mul; the example chain against the batch
 /// operations), over a length that is no multiple of the tasks, into a dirty output.
 /// Fresh results this large (12 MiB) come from vectors that ask for huge pages
-/// (`cpu::output_vec`): `run_cpu`, `cpu::add` and `cpu::mul` equal the oracle too.
+/// (`raw::output_vec`): `run_cpu`, `cpu::add` and `cpu::mul` equal the oracle too.
 #[test]
 fn cpu_programs_into_large_outputs_match_the_oracle() {
     let n = (1 << 18) + 4099;

@@ -288,3 +288,14 @@ impl RngCore for TestRng {
         Ok(())
     }
 }
+
+/// The mean size in bytes of the buffers `job` leaves in `ctx`'s emptied buffer pool (0 for
+/// none): how to tell the two host-to-host paths apart from outside. A job streamed in
+/// chunks leaves its pipeline's chunk-sized buffers (device slots, upload and readback
+/// staging); a one-round-trip job leaves buffers as large as its whole batch.
+pub fn mean_pool_buffer_after(ctx: &vk_backend::Context, job: impl FnOnce()) -> u64 {
+    ctx.trim_pool();
+    job();
+    let stats = ctx.pool_stats();
+    stats.idle_bytes / stats.idle_buffers.max(1) as u64
+}
