@@ -265,8 +265,10 @@ impl Context {
     /// # Errors
     /// [`Error::InvalidArgument`] for mismatched inputs, lengths or element sizes, an
     /// output that is also an input, or buffers of another context; as
-    /// [`Context::run_elementwise`] otherwise. After an error no submitted chunk is still
-    /// running.
+    /// [`Context::run_elementwise`] otherwise. After an error, chunks already submitted
+    /// may still be running (a wait that timed out, say): the buffers stay in use until
+    /// they complete, and host access to them ([`Context::host_read`],
+    /// [`Context::host_write`]) waits for that first.
     pub fn run_streamed_buffers(
         &self,
         kernel: &Kernel,
