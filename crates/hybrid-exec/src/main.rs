@@ -3,6 +3,7 @@
 mod bench;
 mod measure;
 mod scan;
+mod soak;
 mod verify;
 
 use std::process::ExitCode;
@@ -83,6 +84,26 @@ enum Command {
     /// Differential self-check: CPU (blst) against the portable implementation, GPU against
     /// CPU, on edge values and awkward sizes; exits non-zero on any mismatch.
     Verify,
+    /// Mixed jobs from several threads (every policy, resident, slice and host-vector jobs,
+    /// sizes 0 to 64Ki, some invalid), every result checked against the CPU; reports jobs,
+    /// failures, validation messages and leaks, and exits non-zero on any problem.
+    Soak {
+        /// Stop after this many jobs (or at --seconds, whichever comes first).
+        #[arg(long, default_value_t = 1_000_000)]
+        ops: u64,
+        /// Threads submitting jobs (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Stop after this many seconds (or at --ops, whichever comes first).
+        #[arg(long, default_value_t = 300)]
+        seconds: u64,
+        /// Seed of the inputs and of the job mix.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Also write the report as JSON to this file.
+        #[arg(long)]
+        json: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -115,6 +136,20 @@ fn main() -> ExitCode {
             let gpu = open_gpu();
             gpu.and_then(|g| verify::run(g.as_ref())).map(passed)
         }
+        Command::Soak {
+            ops,
+            threads,
+            seconds,
+            seed,
+            json,
+        } => soak::run(&soak::SoakOptions {
+            ops,
+            threads: threads.unwrap_or_else(host_threads).max(1),
+            duration: Duration::from_secs(seconds),
+            seed,
+            json,
+        })
+        .map(passed),
     };
     match result {
         Ok(code) => code,
