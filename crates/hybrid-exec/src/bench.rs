@@ -2,15 +2,16 @@
 //! same run, as one table and optionally JSON.
 
 use std::fmt::Write as _;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result};
 use field_bls12::{Fq, FqGpu, FqOp};
+use gpu_core::{median, sample_pair, ValueStats};
 use hybrid_exec::jobs::{chain10, two_input};
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 use rayon::prelude::*;
+use serde::Serialize;
 use vk_backend::{Context, DeviceBuffer};
+
+use crate::measure::random_fq as random;
 
 /// What a figure measures; decides how it prints and which way is better.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,16 +57,15 @@ pub(crate) struct Figure {
 }
 
 impl Figure {
-    fn stats(&self) -> (f64, f64, f64, f64) {
-        let mut v = self.samples.clone();
-        v.sort_by(f64::total_cmp);
-        let rank = |pct: usize| v[((pct * v.len()).div_ceil(100)).max(1) - 1];
-        (v[0], rank(50), rank(90), v[v.len() - 1])
+    /// The samples' statistics (`None` for a figure this device could not measure, such
+    /// as GPU copy times on a queue without timestamps).
+    fn stats(&self) -> Option<ValueStats> {
+        ValueStats::from_values(&self.samples)
     }
 
     /// How close the median is to the ceiling, as a fraction (1.0 = at the ceiling).
     fn ratio(&self) -> Option<f64> {
-        let (_, median, _, _) = self.stats();
+        let median = self.stats()?.median;
         self.ceiling.as_ref().map(|&(_, c)| {
             if self.unit.higher_is_better() {
                 median / c
@@ -85,56 +85,16 @@ pub(crate) struct BenchOptions {
     pub(crate) large: usize,
 }
 
-/// Runs `f` `warmup` times untimed, then `samples` times; returns its measured values.
-fn sample(warmup: usize, samples: usize, mut f: impl FnMut() -> Result<f64>) -> Result<Vec<f64>> {
-    for _ in 0..warmup {
-        f()?;
-    }
-    (0..samples).map(|_| f()).collect()
+/// [`gpu_core::sample`] of values in a figure's unit (the closures' `?` then knows the
+/// error type).
+fn sample(warmup: usize, samples: usize, f: impl FnMut() -> Result<f64>) -> Result<Vec<f64>> {
+    gpu_core::sample(warmup, samples, f)
 }
 
-/// Samples two routines alternately (A B, then B A, ...), so that drift in the machine's
-/// state (clock, other load, caches) falls on both alike; returns (A's, B's) samples.
-fn sample_pair(
-    warmup: usize,
-    samples: usize,
-    mut a: impl FnMut() -> Result<f64>,
-    mut b: impl FnMut() -> Result<f64>,
-) -> Result<(Vec<f64>, Vec<f64>)> {
-    for _ in 0..warmup {
-        a()?;
-        b()?;
-    }
-    let (mut va, mut vb) = (Vec::with_capacity(samples), Vec::with_capacity(samples));
-    for i in 0..samples {
-        if i % 2 == 0 {
-            va.push(a()?);
-            vb.push(b()?);
-        } else {
-            vb.push(b()?);
-            va.push(a()?);
-        }
-    }
-    Ok((va, vb))
-}
-
+/// Calls `f` once: its result and how long it took in seconds.
 fn secs<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, f64)> {
-    let start = Instant::now();
-    let out = f()?;
-    Ok((out, start.elapsed().as_secs_f64()))
-}
-
-/// `n` random elements, generated in parallel (one seeded generator per 64Ki chunk).
-fn random(n: usize, seed: u64) -> Vec<Fq> {
-    let mut out = vec![Fq::ZERO; n];
-    out.par_chunks_mut(1 << 16)
-        .enumerate()
-        .for_each(|(c, chunk)| {
-            let mut rng =
-                StdRng::seed_from_u64(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ c as u64);
-            chunk.iter_mut().for_each(|x| *x = Fq::random(&mut rng));
-        });
-    out
+    let (out, took) = gpu_core::time(f)?;
+    Ok((out, took.as_secs_f64()))
 }
 
 /// Copies `src` into `dst` on all cores (one thread's memcpy into mapped memory is ~10 GB/s).
@@ -654,14 +614,6 @@ fn n_for(n: usize, few: usize) -> usize {
     }
 }
 
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    v.get(v.len().saturating_sub(1) / 2)
-        .copied()
-        .unwrap_or(f64::NAN)
-}
-
 fn gb_per_s(bytes: usize, ns: u64) -> f64 {
     bytes as f64 / ns.max(1) as f64
 }
@@ -730,7 +682,9 @@ pub(crate) fn table(figures: &[Figure]) -> String {
         "figure", "min", "median", "p90", "max", "unit", "ceiling", "ceiling is", "ratio"
     );
     for f in figures {
-        let (min, med, p90, max) = f.stats();
+        let [min, med, p90, max] = f
+            .stats()
+            .map_or([f64::NAN; 4], |s| [s.min, s.median, s.p90, s.max]);
         let (cname, cval) = match &f.ceiling {
             Some((n, v)) => (n.as_str(), format!("{v:.3}")),
             None => ("-", "-".to_owned()),
@@ -748,50 +702,96 @@ pub(crate) fn table(figures: &[Figure]) -> String {
     out
 }
 
-/// The figures as JSON (no external serializer: the format is small and fixed).
-pub(crate) fn json(figures: &[Figure], device: &str, driver: &str) -> String {
-    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
-    let mut out = format!(
-        "{{\n  \"device\": \"{}\",\n  \"driver\": \"{}\",\n  \"date\": \"{}\",\n  \"figures\": [\n",
-        esc(device),
-        esc(driver),
-        today()
-    );
-    for (i, f) in figures.iter().enumerate() {
-        let (min, med, p90, max) = f.stats();
-        let ceiling = match &f.ceiling {
-            Some((n, v)) => format!("\"ceiling_name\": \"{}\", \"ceiling\": {v}", esc(n)),
-            None => "\"ceiling_name\": null, \"ceiling\": null".to_owned(),
-        };
-        let _ = writeln!(
-            out,
-            "    {{\"name\": \"{}\", \"unit\": \"{}\", \"samples\": {}, \"min\": {min}, \"median\": {med}, \"p90\": {p90}, \"max\": {max}, {ceiling}, \"ratio\": {}}}{}",
-            esc(&f.name),
-            f.unit.label(),
-            f.samples.len(),
-            f.ratio().map_or("null".to_owned(), |r| r.to_string()),
-            if i + 1 < figures.len() { "," } else { "" }
-        );
-    }
-    out.push_str("  ]\n}\n");
-    out
+/// `bench --json`: the run's device and date, and each figure with its statistics.
+#[derive(Serialize)]
+struct BenchJson<'a> {
+    device: &'a str,
+    driver: &'a str,
+    /// UTC, `YYYY-MM-DD`.
+    date: String,
+    figures: Vec<FigureJson<'a>>,
 }
 
-/// Today's UTC date as YYYY-MM-DD (civil-from-days, H. Hinnant's algorithm).
-fn today() -> String {
-    let days = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_secs() as i64
-        / 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+/// One figure in `bench --json` (the field names of the data files under docs/bench/).
+#[derive(Serialize)]
+struct FigureJson<'a> {
+    name: &'a str,
+    unit: &'static str,
+    samples: usize,
+    min: Option<f64>,
+    median: Option<f64>,
+    p90: Option<f64>,
+    max: Option<f64>,
+    ceiling_name: Option<&'a str>,
+    ceiling: Option<f64>,
+    ratio: Option<f64>,
+}
+
+/// The figures as JSON.
+pub(crate) fn json(figures: &[Figure], device: &str, driver: &str) -> Result<String> {
+    let figures = figures
+        .iter()
+        .map(|f| {
+            let stats = f.stats();
+            FigureJson {
+                name: &f.name,
+                unit: f.unit.label(),
+                samples: f.samples.len(),
+                min: stats.map(|s| s.min),
+                median: stats.map(|s| s.median),
+                p90: stats.map(|s| s.p90),
+                max: stats.map(|s| s.max),
+                ceiling_name: f.ceiling.as_ref().map(|(n, _)| n.as_str()),
+                ceiling: f.ceiling.as_ref().map(|&(_, v)| v),
+                ratio: f.ratio(),
+            }
+        })
+        .collect();
+    let report = BenchJson {
+        device,
+        driver,
+        date: crate::today(),
+        figures,
+    };
+    Ok(serde_json::to_string_pretty(&report)? + "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_has_the_fields_of_the_data_files() {
+        let figures = [
+            Figure {
+                name: "upload \"256\" MiB".to_owned(),
+                unit: Unit::GBps,
+                samples: vec![2.0, 1.0, 3.0],
+                ceiling: Some(("GPU copy time".to_owned(), 4.0)),
+            },
+            Figure {
+                name: "no samples".to_owned(),
+                unit: Unit::Micros,
+                samples: vec![],
+                ceiling: None,
+            },
+        ];
+        let v: serde_json::Value =
+            serde_json::from_str(&json(&figures, "dev", "drv").unwrap()).unwrap();
+        assert_eq!(v["device"], "dev");
+        assert_eq!(v["date"].as_str().map(str::len), Some(10));
+        let f = &v["figures"][0];
+        assert_eq!(f["name"], "upload \"256\" MiB");
+        assert_eq!(
+            (f["unit"].as_str(), f["samples"].as_u64()),
+            (Some("GB/s"), Some(3))
+        );
+        assert_eq!(
+            (f["median"].as_f64(), f["ratio"].as_f64()),
+            (Some(2.0), Some(0.5))
+        );
+        assert_eq!(f["ceiling_name"], "GPU copy time");
+        let empty = &v["figures"][1];
+        assert!(empty["median"].is_null() && empty["ceiling"].is_null());
+    }
 }

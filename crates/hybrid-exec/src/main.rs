@@ -1,20 +1,22 @@
 //! `hybrid-exec`: the operator CLI.
 
 mod bench;
-mod explore;
+mod measure;
 mod scan;
+mod soak;
 mod verify;
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use field_bls12::{cpu, Fq, FqGpu};
+use field_bls12::{cpu, FqGpu};
 use gpu_core::TimingStats;
-use rand::rngs::StdRng;
-use rand::SeedableRng;
+use hybrid_exec::{Route, Router, RouterConfig};
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::EnvFilter;
 use vk_backend::{Context, ContextConfig};
 
 #[derive(Parser, Debug)]
@@ -82,31 +84,40 @@ enum Command {
     /// Differential self-check: CPU (blst) against the portable implementation, GPU against
     /// CPU, on edge values and awkward sizes; exits non-zero on any mismatch.
     Verify,
-    /// Measurements behind design choices (round-trip breakdown, host write rates, wait
-    /// policy, streamed-job settings, kernel variants from SPIR-V files).
-    #[command(hide = true)]
-    Explore {
-        /// A directory of element-wise SPIR-V kernels named `add_*`, `mul_*` or
-        /// `montmul_*` to time against the shipped ones.
+    /// Mixed jobs from several threads (every policy, resident, slice and host-vector jobs,
+    /// sizes 0 to 64Ki, some invalid), every result checked against the CPU; reports jobs,
+    /// failures, validation messages and leaks, and exits non-zero on any problem.
+    Soak {
+        /// Stop after this many jobs (or at --seconds, whichever comes first).
+        #[arg(long, default_value_t = 1_000_000)]
+        ops: u64,
+        /// Threads submitting jobs (default: one per core).
         #[arg(long)]
-        spv: Option<std::path::PathBuf>,
-        /// Only time the kernel variants.
+        threads: Option<usize>,
+        /// Stop after this many seconds (or at --ops, whichever comes first).
+        #[arg(long, default_value_t = 300)]
+        seconds: u64,
+        /// Seed of the inputs and of the job mix.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Also write the report as JSON to this file.
         #[arg(long)]
-        only_kernels: bool,
-        /// Only time streamed 16Mi jobs from slices by copy queues and chunk size.
-        #[arg(long)]
-        only_streams: bool,
-        /// Only time co-execution on host vectors (shares, checks, memory ceilings).
-        #[arg(long)]
-        only_coexec: bool,
-        /// Only take apart the time of jobs from slices (fills, reads, page faults).
-        #[arg(long)]
-        only_slices: bool,
+        json: Option<std::path::PathBuf>,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Library warnings (a GPU job recomputed on the CPU, an ignored profile) go to stderr
+    // by default; RUST_LOG chooses more or less.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::builder()
+                .with_default_directive(LevelFilter::WARN.into())
+                .from_env_lossy(),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let result = match cli.command {
         Command::Demo { size, runs, seed } => demo(size, runs.max(1), seed),
         Command::Bench {
@@ -123,30 +134,22 @@ fn main() -> ExitCode {
         Command::Calibrate { runs } => calibrate(runs.max(2)),
         Command::Verify => {
             let gpu = open_gpu();
-            gpu.and_then(|g| verify::run(g.as_ref())).map(|ok| {
-                if ok {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::FAILURE
-                }
-            })
+            gpu.and_then(|g| verify::run(g.as_ref())).map(passed)
         }
-        Command::Explore {
-            spv,
-            only_kernels,
-            only_streams,
-            only_coexec,
-            only_slices,
-        } => if only_slices {
-            explore::slices()
-        } else if only_coexec {
-            explore::coexec()
-        } else if only_streams {
-            explore::streams()
-        } else {
-            explore::run(spv.as_deref(), only_kernels)
-        }
-        .map(|()| ExitCode::SUCCESS),
+        Command::Soak {
+            ops,
+            threads,
+            seconds,
+            seed,
+            json,
+        } => soak::run(&soak::SoakOptions {
+            ops,
+            threads: threads.unwrap_or_else(host_threads).max(1),
+            duration: Duration::from_secs(seconds),
+            seed,
+            json,
+        })
+        .map(passed),
     };
     match result {
         Ok(code) => code,
@@ -157,20 +160,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs `f` once to warm up, then `runs` times; returns the last result and the timings.
-fn timed<T>(
-    runs: usize,
-    mut f: impl FnMut() -> anyhow::Result<T>,
-) -> anyhow::Result<(T, TimingStats)> {
-    let mut out = f()?;
-    let mut samples = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let start = Instant::now();
-        out = f()?;
-        samples.push(start.elapsed());
+/// The exit code of a check: success when it passed.
+fn passed(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
-    let stats = TimingStats::from_samples(&samples).context("no timing samples")?;
-    Ok((out, stats))
 }
 
 fn ms(d: Duration) -> String {
@@ -178,12 +174,12 @@ fn ms(d: Duration) -> String {
 }
 
 fn demo(size: usize, runs: usize, seed: u64) -> anyhow::Result<ExitCode> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let a: Vec<Fq> = (0..size).map(|_| Fq::random(&mut rng)).collect();
-    let b: Vec<Fq> = (0..size).map(|_| Fq::random(&mut rng)).collect();
+    let [a, b] = measure::random_pair(size, seed);
     println!("Fq add, {size} elements per batch, median of {runs} runs");
 
-    let (on_cpu, cpu_stats) = timed(runs, || Ok(cpu::add(&a, &b)?))?;
+    // The first (warm-up) run's results are the ones compared.
+    let on_cpu = cpu::add(&a, &b)?;
+    let cpu_stats = TimingStats::measure(0, runs, || cpu::add(&a, &b))?;
     println!(
         "cpu   : {:>12}  (blst, {} threads)",
         ms(cpu_stats.median),
@@ -193,7 +189,8 @@ fn demo(size: usize, runs: usize, seed: u64) -> anyhow::Result<ExitCode> {
     let Some(gpu) = open_gpu()? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let (on_gpu, gpu_stats) = timed(runs, || Ok(gpu.add(&a, &b)?))?;
+    let on_gpu = gpu.add(&a, &b)?;
+    let gpu_stats = TimingStats::measure(0, runs, || gpu.add(&a, &b))?;
     let name = &gpu.context().info().name;
     println!(
         "gpu   : {:>12}  ({name}, host -> device -> host)",
@@ -220,9 +217,38 @@ fn open_gpu() -> anyhow::Result<Option<FqGpu>> {
             FqGpu::new(Arc::new(ctx)).context("building the Fq kernels")?,
         )),
         Err(e) => {
-            println!("gpu   : not used: {e}");
+            println!("gpu   : {}", gpu_line(None, e));
             Ok(None)
         }
+    }
+}
+
+/// Which GPU a subcommand runs on, or why none: printed before any table, so that the
+/// console shows whether the GPU ran. `why_none` is read only when there is no GPU.
+fn gpu_line(gpu: Option<&FqGpu>, why_none: impl std::fmt::Display) -> String {
+    match gpu {
+        Some(g) => {
+            let i = g.context().info();
+            format!(
+                "{} ({:?}, driver {}; Vulkan device {})",
+                i.name, i.device_type, i.driver, i.index
+            )
+        }
+        None => format!("none: {why_none}"),
+    }
+}
+
+/// [`gpu_line`] for a router: the GPU it routes to, or why it has none.
+fn router_gpu_line(router: &Router) -> String {
+    gpu_line(router.gpu(), router.gpu_status())
+}
+
+/// A route as reports name it: `cpu`, `gpu`, `split` (whatever the share). Routes the
+/// router may add later (a CPU fallback) show under their own Debug name.
+fn route_label(route: &Route) -> String {
+    match route {
+        Route::Split { .. } => "split".to_owned(),
+        other => format!("{other:?}").to_lowercase(),
     }
 }
 
@@ -248,7 +274,7 @@ fn run_bench(
     let figures = bench::run(ctx, &gpu, &bench::BenchOptions { samples, large })?;
     print!("{}", bench::table(&figures));
     if let Some(path) = json {
-        std::fs::write(path, bench::json(&figures, &info.name, &info.driver))
+        std::fs::write(path, bench::json(&figures, &info.name, &info.driver)?)
             .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
     }
@@ -256,31 +282,23 @@ fn run_bench(
 }
 
 fn run_scan(max_size: usize, samples: usize, out: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let router = hybrid_exec::Router::new(&hybrid_exec::RouterConfig::from_env()?);
-    if !router.gpu_status().is_ready() {
-        println!("gpu   : not used: {}", router.gpu_status());
-    }
-    scan::run(&router, max_size, samples, out)?;
+    let router = Router::new(&RouterConfig::from_env()?);
+    let gpu = router_gpu_line(&router);
+    println!("gpu   : {gpu}");
+    scan::run(&router, &gpu, max_size, samples, out)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn calibrate(runs: usize) -> anyhow::Result<ExitCode> {
-    use hybrid_exec::{Route, Router, RouterConfig};
     let router = Router::new(&RouterConfig::from_env()?);
-    if !router.gpu_status().is_ready() {
-        println!(
-            "calibrate: nothing to calibrate without a GPU: {}",
-            router.gpu_status()
-        );
+    println!("gpu   : {}", router_gpu_line(&router));
+    if router.gpu().is_none() {
+        println!("calibrate: nothing to calibrate without a GPU");
         return Ok(ExitCode::SUCCESS);
     }
     println!("{}", router.profile_status());
     let programs = hybrid_exec::jobs::standard()?;
-    let max = 1 << 22;
-    let mut rng = StdRng::seed_from_u64(3);
-    let (a, b): (Vec<Fq>, Vec<Fq>) = (0..max)
-        .map(|_| (Fq::random(&mut rng), Fq::random(&mut rng)))
-        .unzip();
+    let [a, b] = measure::random_pair(1 << 22, 3);
     println!(
         "{:<12} {:>9} {:>14} {:>14}",
         "job", "elements", "cpu predicted", "gpu predicted"
@@ -365,6 +383,11 @@ fn devices() -> anyhow::Result<ExitCode> {
         Err(e) => println!("chosen: none: {e}"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Today's date (UTC) as `YYYY-MM-DD`, for reports.
+fn today() -> String {
+    time::OffsetDateTime::now_utc().date().to_string()
 }
 
 fn host_threads() -> usize {

@@ -2,17 +2,16 @@
 //! p90 / max), the crossover size where the GPU starts to win, a CSV and a self-contained
 //! HTML report with SVG charts.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use field_bls12::Fq;
-use gpu_core::TimingStats;
+use gpu_core::{time, TimingStats};
 use hybrid_exec::{Policy, Route, Router};
-use rand::rngs::StdRng;
-use rand::SeedableRng;
+use indicatif::{ProgressBar, ProgressStyle};
 
 /// One measured point.
 struct Point {
@@ -42,12 +41,20 @@ fn sizes(max: usize) -> Vec<usize> {
     v
 }
 
-/// Runs the scan and writes `scan.csv` and `scan.html` into `out`.
-pub(crate) fn run(router: &Router, max: usize, samples: usize, out: &Path) -> Result<()> {
+/// Runs the scan and writes `scan.csv` and `scan.html` into `out`; `gpu` names the
+/// router's GPU (or why it has none), for the report.
+pub(crate) fn run(
+    router: &Router,
+    gpu: &str,
+    max: usize,
+    samples: usize,
+    out: &Path,
+) -> Result<()> {
     let jobs = hybrid_exec::jobs::standard()?;
-    let sizes = sizes(max.max(1));
-    let gpu = router.gpu_status().is_ready();
-    let routes: Vec<(&'static str, Option<Route>)> = if gpu {
+    let max = max.max(1);
+    let sizes = sizes(max);
+    let has_gpu = router.gpu().is_some();
+    let routes: Vec<(&'static str, Option<Route>)> = if has_gpu {
         vec![
             ("cpu", Some(Route::Cpu)),
             ("gpu", Some(Route::Gpu)),
@@ -56,28 +63,29 @@ pub(crate) fn run(router: &Router, max: usize, samples: usize, out: &Path) -> Re
     } else {
         vec![("cpu", Some(Route::Cpu)), ("auto", None)]
     };
-    let mut rng = StdRng::seed_from_u64(11);
-    let (a, b): (Vec<Fq>, Vec<Fq>) = (0..max)
-        .map(|_| (Fq::random(&mut rng), Fq::random(&mut rng)))
-        .unzip();
+    let [a, b] = crate::measure::random_pair(max, 11);
     let total = jobs.len() * sizes.len() * routes.len();
     let mut points = Vec::with_capacity(total);
-    let started = Instant::now();
+    // Drawn on a terminal only: redirected to a file, the bar would be hundreds of frames.
+    let bar = ProgressBar::new(total as u64).with_style(
+        ProgressStyle::with_template("[{bar:30}] {pos}/{len} points, {elapsed}")
+            .expect("a valid template")
+            .progress_chars("#>."),
+    );
     for (job, program) in &jobs {
         for &n in &sizes {
             let ins = [&a[..n], &b[..n]];
-            // Where Auto's timed calls went.
-            let auto_routes = std::cell::RefCell::new([0u32; 3]);
+            // Where Auto's timed calls went: calls per route.
+            let auto_routes = RefCell::new(BTreeMap::<String, u32>::new());
             let once = |forced: &Option<Route>| -> Result<()> {
                 match forced {
                     Some(r) => drop(router.execute(*r, program, &ins)?),
                     None => {
                         let (_, route) = router.run_with(Policy::Auto, program, &ins)?;
-                        auto_routes.borrow_mut()[match route {
-                            Route::Cpu | Route::CpuFallback => 0,
-                            Route::Gpu => 1,
-                            Route::Split { .. } => 2,
-                        }] += 1;
+                        *auto_routes
+                            .borrow_mut()
+                            .entry(crate::route_label(&route))
+                            .or_default() += 1;
                     }
                 }
                 Ok(())
@@ -90,9 +98,7 @@ pub(crate) fn run(router: &Router, max: usize, samples: usize, out: &Path) -> Re
             for _ in 0..2 {
                 fastest = Duration::MAX;
                 for (_, forced) in &routes {
-                    let t = Instant::now();
-                    once(forced)?;
-                    fastest = fastest.min(t.elapsed());
+                    fastest = fastest.min(time(|| once(forced))?.1);
                 }
             }
             let calls = (MIN_SAMPLE.as_nanos() / fastest.as_nanos().max(1)).clamp(1, 10_000) as u32;
@@ -101,7 +107,7 @@ pub(crate) fn run(router: &Router, max: usize, samples: usize, out: &Path) -> Re
             // after a GPU job, caches evicted) would not: a short job is therefore timed
             // after an untimed run of its own route, as it would run among its own kind.
             let settle = fastest < SETTLE_BELOW;
-            *auto_routes.borrow_mut() = [0; 3];
+            auto_routes.borrow_mut().clear();
             let mut times = vec![Vec::with_capacity(samples); routes.len()];
             for s in 0..samples {
                 for k in 0..routes.len() {
@@ -109,14 +115,16 @@ pub(crate) fn run(router: &Router, max: usize, samples: usize, out: &Path) -> Re
                     if settle {
                         once(&routes[r].1)?;
                     }
-                    let t = Instant::now();
-                    for _ in 0..calls {
-                        once(&routes[r].1)?;
-                    }
-                    times[r].push(t.elapsed() / calls);
+                    let ((), took) = time(|| (0..calls).try_for_each(|_| once(&routes[r].1)))?;
+                    times[r].push(took / calls);
                 }
             }
-            let [cpu, gpu, split] = auto_routes.into_inner();
+            let went = auto_routes
+                .into_inner()
+                .iter()
+                .map(|(route, calls)| format!("{route} {calls}"))
+                .collect::<Vec<_>>()
+                .join(" ");
             for ((route, forced), times) in routes.iter().zip(times) {
                 points.push(Point {
                     job,
@@ -125,27 +133,22 @@ pub(crate) fn run(router: &Router, max: usize, samples: usize, out: &Path) -> Re
                     calls,
                     went: match forced {
                         Some(_) => String::new(),
-                        None => [("cpu", cpu), ("gpu", gpu), ("split", split)]
-                            .iter()
-                            .filter(|(_, k)| *k > 0)
-                            .map(|(r, k)| format!("{r} {k}"))
-                            .collect::<Vec<_>>()
-                            .join(" "),
+                        None => went.clone(),
                     },
                     stats: TimingStats::from_samples(&times).context("no samples")?,
                 });
             }
-            progress(points.len(), total, started.elapsed());
+            bar.set_position(points.len() as u64);
         }
     }
-    eprintln!();
+    bar.finish_and_clear();
     std::fs::create_dir_all(out).with_context(|| out.display().to_string())?;
     std::fs::write(out.join("scan.csv"), csv(&points))?;
     let crossovers: Vec<(&str, Option<usize>)> = jobs
         .iter()
         .map(|(j, _)| (*j, crossover(&points, j)))
         .collect();
-    std::fs::write(out.join("scan.html"), html(&points, &crossovers, router))?;
+    std::fs::write(out.join("scan.html"), html(&points, &crossovers, gpu))?;
     println!(
         "{:<8} {:>9} {:>12} {:>12} {:>12} {:>10}  auto went",
         "job", "size", "cpu us", "gpu us", "auto us", "auto/best"
@@ -177,7 +180,7 @@ pub(crate) fn run(router: &Router, max: usize, samples: usize, out: &Path) -> Re
             );
         }
     }
-    if gpu {
+    if has_gpu {
         println!(
             "auto more than {:.0}% above the better of cpu and gpu: {}",
             AUTO_TOLERANCE * 100.0,
@@ -202,18 +205,6 @@ pub(crate) fn run(router: &Router, max: usize, samples: usize, out: &Path) -> Re
         out.join("scan.html").display()
     );
     Ok(())
-}
-
-fn progress(done: usize, total: usize, elapsed: Duration) {
-    let width = 30;
-    let filled = done * width / total.max(1);
-    eprint!(
-        "\r[{}{}] {done}/{total} {:.1} s",
-        "#".repeat(filled),
-        ".".repeat(width - filled),
-        elapsed.as_secs_f64()
-    );
-    let _ = std::io::stderr().flush();
 }
 
 /// How far above the better single route Auto's median may be before the scan reports it
@@ -356,13 +347,12 @@ fn chart(points: &[Point], job: &str) -> String {
     svg
 }
 
-fn html(points: &[Point], crossovers: &[(&str, Option<usize>)], router: &Router) -> String {
+fn html(points: &[Point], crossovers: &[(&str, Option<usize>)], gpu: &str) -> String {
     let mut s = String::from("<!doctype html><html><head><meta charset=\"utf-8\"><title>hybrid-exec scan</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}</style></head><body><h1>hybrid-exec scan</h1>");
-    let gpu = router.gpu_status().to_string();
     let _ = write!(
         s,
         "<p>GPU: {}. Median time per batch; min / p90 / max in the table.</p>",
-        escape(&gpu)
+        escape(gpu)
     );
     for (job, c) in crossovers {
         let _ = write!(

@@ -11,7 +11,7 @@ use rand::SeedableRng;
 const SIZES: [usize; 7] = [0, 1, 63, 65, 257, 1000, 65537];
 
 /// Edge values first (0, 1, p-1, p-2, and their neighbours), then seeded random ones.
-fn inputs(n: usize, seed: u64) -> Vec<Fq> {
+pub(crate) fn inputs(n: usize, seed: u64) -> Vec<Fq> {
     let p_minus = |k: u64| {
         let mut l = Fq::MODULUS;
         l[0] -= k; // the low limb of p is 0x...aaab: no borrow for small k
@@ -57,7 +57,7 @@ fn compare(name: String, got: &[Fq], want: &[Fq]) -> Check {
 }
 
 /// The programs checked on the GPU: every element-wise operation, and a 10-op chain.
-fn programs() -> Result<Vec<(&'static str, FqProgram)>> {
+pub(crate) fn programs() -> Result<Vec<(&'static str, FqProgram)>> {
     use hybrid_exec::jobs::{chain10, two_input};
     Ok(vec![
         ("add", two_input(|p, a, b| p.add(a, b))?),

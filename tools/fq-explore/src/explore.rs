@@ -1,64 +1,45 @@
-//! `hybrid-exec explore` (hidden): measurements for design decisions rather than for the
-//! record: where the time of a round trip goes, host write rates into each kind of mapped
-//! memory, streamed-job settings, wait policy, and kernel variants loaded from SPIR-V files
-//! (so candidates can be timed on the GPU machine without committing them).
+//! The measurements: where the time of a round trip goes, host write rates into each kind
+//! of mapped memory, streamed-job settings, wait policy, co-execution, and kernel variants
+//! loaded from SPIR-V files (so candidates can be timed on the GPU machine without
+//! committing them). Each writes one line per measurement to `out`.
 
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use field_bls12::{Fq, FqGpu, FqOp};
+use gpu_core::{median, time, TimingStats};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 use rayon::prelude::*;
-use vk_backend::{Context, ContextConfig, KernelDesc};
+use vk_backend::{Context, ContextConfig, DeviceBuffer, Kernel, KernelDesc};
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
+/// Elements of the large jobs unless `--elements` says otherwise.
+const LARGE: usize = 1 << 24;
 
-/// Median microseconds of `n` calls of `f` (after 3 untimed ones); results are dropped
-/// inside the timing, as callers would.
-fn time_us<T>(n: usize, mut f: impl FnMut() -> Result<T>) -> Result<f64> {
-    for _ in 0..3 {
-        f()?;
-    }
-    let v = (0..n)
-        .map(|_| {
-            let t = Instant::now();
-            f().map(|out| {
-                drop(out);
-                t.elapsed().as_secs_f64() * 1e6
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(median(v))
+/// Median microseconds of `n` calls of `f` (after 3 untimed ones).
+fn time_us<T>(n: usize, f: impl FnMut() -> Result<T>) -> Result<f64> {
+    Ok(TimingStats::measure(3, n, f)?.median.as_secs_f64() * 1e6)
 }
 
 fn open(adjust: impl FnOnce(ContextConfig) -> ContextConfig) -> Result<Arc<Context>> {
     Ok(Arc::new(Context::new(&adjust(ContextConfig::from_env()?))?))
 }
 
+/// `n` random elements from `seed` (on one core: ~0.4 s for 16Mi, little beside the
+/// measurements that use them).
 fn random(n: usize, seed: u64) -> Vec<Fq> {
-    use rand::SeedableRng;
-    let mut out = vec![Fq::ZERO; n];
-    out.par_chunks_mut(1 << 16)
-        .enumerate()
-        .for_each(|(c, chunk)| {
-            let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ (c as u64) << 20);
-            chunk.iter_mut().for_each(|x| *x = Fq::random(&mut rng));
-        });
-    out
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..n).map(|_| Fq::random(&mut rng)).collect()
 }
 
 /// Streamed jobs from slices (`FqGpu::add`, 16Mi, fresh outputs): copies on the transfer
 /// queues (uploads on one, downloads on the other) or all on the compute queue, by chunk
 /// size; the settings alternate within each round so that drift falls on all of them.
-pub(crate) fn streams() -> Result<()> {
-    let n = std::env::var("HYBRID_EXPLORE_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1 << 24);
+pub(crate) fn streams(log: &mut dyn Write, elements: Option<usize>) -> Result<()> {
+    let n = elements.unwrap_or(LARGE);
     let (a, b) = (random(n, 3), random(n, 4));
     let settings = [(true, 16u64), (false, 16), (true, 32), (false, 32)];
     let gpus = settings
@@ -84,24 +65,21 @@ pub(crate) fn streams() -> Result<()> {
         } else {
             "compute queue only"
         };
-        println!("streamed add from slices, {n} elem, {queues}, chunk {mib} MiB: {:.2} ns/elem (median of 5)", median(t));
+        writeln!(log, "streamed add from slices, {n} elem, {queues}, chunk {mib} MiB: {:.2} ns/elem (median of 5)", median(&t))?;
     }
     Ok(())
 }
 
-/// Where a job from slices spends its time (`HYBRID_EXPLORE_N` elements, default sizes
-/// 256Ki, 1Mi and 16Mi): the whole `FqProgram::run_gpu` with a fresh output and into a
+/// Where a job from slices spends its time (`elements`, default sizes 256Ki, 1Mi and
+/// 16Mi): the whole `FqProgram::run_gpu` with a fresh output and into a
 /// reused one, and the raw pipeline with its host work taken apart (parallel fills, reads
 /// that copy, no host work at all), with the time spent inside the fill and read steps.
-pub(crate) fn slices() -> Result<()> {
+pub(crate) fn slices(log: &mut dyn Write, elements: Option<usize>) -> Result<()> {
     let ctx = open(|c| c)?;
     let fq = FqGpu::new(Arc::clone(&ctx))?;
-    let sizes: Vec<usize> = match std::env::var("HYBRID_EXPLORE_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
+    let sizes: Vec<usize> = match elements {
         Some(n) => vec![n],
-        None => vec![1 << 18, 1 << 20, 1 << 24],
+        None => vec![1 << 18, 1 << 20, LARGE],
     };
     let jobs = hybrid_exec::jobs::standard()?;
     for n in sizes {
@@ -110,28 +88,25 @@ pub(crate) fn slices() -> Result<()> {
         for (name, program) in &jobs {
             // Alternating, so that drift falls on all four.
             let mut t = [const { Vec::new() }; 4];
+            let us = |d: Duration| d.as_secs_f64() * 1e6;
             for _ in 0..9 {
-                let s = Instant::now();
-                drop(program.run_gpu(&fq, &[&a, &b])?);
-                t[0].push(s.elapsed().as_secs_f64() * 1e6);
-                let s = Instant::now();
-                program.run_gpu_into(&fq, &[&a, &b], &mut out)?;
-                t[1].push(s.elapsed().as_secs_f64() * 1e6);
-                let s = Instant::now();
-                drop(program.run_cpu(&[&a, &b])?);
-                t[2].push(s.elapsed().as_secs_f64() * 1e6);
-                let s = Instant::now();
-                program.run_cpu_into(&[&a, &b], &mut out)?;
-                t[3].push(s.elapsed().as_secs_f64() * 1e6);
+                t[0].push(us(time(|| program.run_gpu(&fq, &[&a, &b]))?.1));
+                t[1].push(us(
+                    time(|| program.run_gpu_into(&fq, &[&a, &b], &mut out))?.1
+                ));
+                t[2].push(us(time(|| program.run_cpu(&[&a, &b]))?.1));
+                t[3].push(us(time(|| program.run_cpu_into(&[&a, &b], &mut out))?.1));
             }
-            let [fresh, into, cpu, cpu_into] = t.map(|v| median(v[2..].to_vec()));
-            println!(
+            // The first two rounds warm up.
+            let [fresh, into, cpu, cpu_into] = t.map(|v| median(&v[2..]));
+            writeln!(
+                log,
                 "slices {name} {n}: gpu fresh {:.2} ns/elem, gpu into {:.2}, cpu fresh {:.2}, cpu into {:.2}",
                 fresh * 1e3 / n as f64,
                 into * 1e3 / n as f64,
                 cpu * 1e3 / n as f64,
                 cpu_into * 1e3 / n as f64
-            );
+            )?;
         }
         // The raw pipeline (the add kernel; words as they are).
         let kernel = fq.tiled_kernel(FqOp::Add).clone();
@@ -179,43 +154,47 @@ pub(crate) fn slices() -> Result<()> {
                 fills.push(f.as_secs_f64());
                 reads.push(r.as_secs_f64());
             }
-            let ns = |v: Vec<f64>| median(v[2..].to_vec()) * 1e9 / n as f64;
-            println!(
+            let ns = |v: Vec<f64>| median(&v[2..]) * 1e9 / n as f64;
+            writeln!(
+                log,
                 "raw {} add {n}, {label}: total {:.2} ns/elem, in fill {:.2}, in read {:.2}",
                 if streamed { "streamed" } else { "round trip" },
                 ns(totals),
                 ns(fills),
                 ns(reads)
-            );
+            )?;
         }
     }
     Ok(())
 }
 
-/// Runs every exploration, printing one line per measurement.
-pub(crate) fn run(spv_dir: Option<&Path>, only_kernels: bool) -> Result<()> {
+/// Runs every exploration but the ones of their own (streams, slices, co-execution), or
+/// only the kernel variants.
+pub(crate) fn run(
+    log: &mut dyn Write,
+    spv_dir: Option<&Path>,
+    only_kernels: bool,
+    elements: Option<usize>,
+) -> Result<()> {
     let ctx = open(|c| c)?;
-    println!(
+    writeln!(
+        log,
         "device {} ({}), int64 {}",
         ctx.info().name,
         ctx.info().driver,
         ctx.shader_int64()
-    );
+    )?;
     let fq = FqGpu::new(Arc::clone(&ctx))?;
     if only_kernels {
-        // HYBRID_EXPLORE_N shrinks the batch for a trial run on a slow device.
-        let n = std::env::var("HYBRID_EXPLORE_N")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1 << 24);
-        return kernels(&ctx, &fq, spv_dir, &random(n, 3), &random(n, 4));
+        let n = elements.unwrap_or(LARGE);
+        return kernels(log, &ctx, &fq, spv_dir, &random(n, 3), &random(n, 4));
     }
 
     // Wait policy: empty submit with and without spinning.
     for spin in [0u64, 20, 200] {
         let c = open(|c| c.with_spin(Duration::from_micros(spin)))?;
         let us = time_us(200, || Ok(c.batch()?.submit()?.finish()?))?;
-        println!("wait: empty submit, spin {spin:>3} us: {us:.1} us");
+        writeln!(log, "wait: empty submit, spin {spin:>3} us: {us:.1} us")?;
     }
 
     // Where a 1Ki round trip's time goes (FqGpu::add's steps, timed on the host).
@@ -243,7 +222,9 @@ pub(crate) fn run(spv_dir: Option<&Path>, only_kernels: bool) -> Result<()> {
             let t5 = Instant::now();
             let done = ticket.finish()?;
             let t6 = Instant::now();
-            done.read(id, |w| std::hint::black_box(w.iter().sum::<u64>()))?;
+            done.read(id, |w| {
+                std::hint::black_box(w.iter().fold(0u64, |s, x| s ^ x))
+            })?;
             drop(done);
             drop((x, y, out));
             let t7 = Instant::now();
@@ -274,7 +255,7 @@ pub(crate) fn run(spv_dir: Option<&Path>, only_kernels: bool) -> Result<()> {
             "read + drop",
         ];
         for (n, v) in names.iter().zip(phases) {
-            println!("1Ki round trip phase {n}: {:.2} us", median(v));
+            writeln!(log, "1Ki round trip phase {n}: {:.2} us", median(&v))?;
         }
     }
     // Round trip of 1Ki: raw words vs Fq conversion; direct (BAR) vs staged.
@@ -298,7 +279,7 @@ pub(crate) fn run(spv_dir: Option<&Path>, only_kernels: bool) -> Result<()> {
             )?;
             Ok(())
         })?;
-        println!("1Ki round trip, raw words, {name}: {us:.1} us");
+        writeln!(log, "1Ki round trip, raw words, {name}: {us:.1} us")?;
     }
     // Where the inputs and the output of a 1Ki round trip live.
     for (name, host_in, host_out) in [
@@ -315,24 +296,13 @@ pub(crate) fn run(spv_dir: Option<&Path>, only_kernels: bool) -> Result<()> {
                 }
             };
             let (x, y, out) = (alloc(host_in)?, alloc(host_in)?, alloc(host_out)?);
-            let mut batch = ctx.batch()?;
-            batch.upload(&x, |w| w.copy_from_slice(&words))?;
-            batch.upload(&y, |w| w.copy_from_slice(&words))?;
-            batch.dispatch(&add, &[&x, &y], &out)?;
-            let id = if host_out {
-                batch.read_host(&out)?
-            } else {
-                batch.download(&out)?
-            };
-            let done = batch.submit()?.finish()?;
-            done.read(id, |w| std::hint::black_box(w.iter().sum::<u64>()))?;
-            Ok(())
+            round_trip(&ctx, &add, [&x, &y, &out], &words, host_out)
         })?;
-        println!("1Ki round trip, raw words, {name}: {us:.1} us");
+        writeln!(log, "1Ki round trip, raw words, {name}: {us:.1} us")?;
     }
     let (a, b) = (random(1024, 1), random(1024, 2));
     let us = time_us(500, || Ok(fq.add(&a, &b)?))?;
-    println!("1Ki round trip, FqGpu::add: {us:.1} us");
+    writeln!(log, "1Ki round trip, FqGpu::add: {us:.1} us")?;
     let us = time_us(500, || {
         let mut batch = ctx.batch()?;
         let buf = ctx.alloc(1024, 6)?;
@@ -340,7 +310,10 @@ pub(crate) fn run(spv_dir: Option<&Path>, only_kernels: bool) -> Result<()> {
         drop(batch.submit()?.finish()?);
         Ok(())
     })?;
-    println!("1Ki upload only (alloc + direct write + submit + wait): {us:.1} us");
+    writeln!(
+        log,
+        "1Ki upload only (alloc + direct write + submit + wait): {us:.1} us"
+    )?;
 
     // Host write rate into mapped memory: BAR (direct) vs host staging, 1 thread vs all.
     let big = open(|c| c.with_direct_limit(1 << 30))?;
@@ -371,17 +344,18 @@ pub(crate) fn run(spv_dir: Option<&Path>, only_kernels: bool) -> Result<()> {
                     drop(batch.submit()?.finish()?);
                     rates.push((n * 8) as f64 / secs / 1e9);
                 }
-                println!(
+                writeln!(
+                    log,
                     "host write {mib} MiB into {kind}, {}: {:.1} GB/s",
                     if par { "all threads" } else { "1 thread" },
-                    median(rates)
-                );
+                    median(&rates)
+                )?;
             }
         }
     }
 
     // Streamed 16Mi add: raw words vs Fq, chunk sizes, transfer queue on/off.
-    let n = 1 << 24;
+    let n = LARGE;
     let wa: Vec<u64> = (0..n as u64 * 6).map(|i| i % 5).collect();
     for (tq, chunk_mib) in [(true, 8u64), (true, 32), (true, 128), (false, 32)] {
         let c = open(|c| {
@@ -405,7 +379,7 @@ pub(crate) fn run(spv_dir: Option<&Path>, only_kernels: bool) -> Result<()> {
             )?;
             Ok(())
         })?;
-        println!("streamed 16Mi add, raw words, transfer queue {tq}, chunk {chunk_mib} MiB: {:.2} ns/elem", us * 1e3 / n as f64);
+        writeln!(log, "streamed 16Mi add, raw words, transfer queue {tq}, chunk {chunk_mib} MiB: {:.2} ns/elem", us * 1e3 / n as f64)?;
     }
     // Host vectors (caller-filled GPU-visible host memory), which kernels read in place,
     // by chunk size.
@@ -419,10 +393,11 @@ pub(crate) fn run(spv_dir: Option<&Path>, only_kernels: bool) -> Result<()> {
         let add = p.build(s)?;
         let mut out = g.alloc_host_vec(n)?;
         let us = time_us(5, || Ok(add.run_gpu_host(&g, &[&ha, &hb], &mut out)?))?;
-        println!(
+        writeln!(
+            log,
             "host vectors 16Mi add (run_gpu_host): {:.2} ns/elem",
             us * 1e3 / n as f64
-        );
+        )?;
         // Co-execution by GPU share, and the host's memory bandwidth (16 threads adding
         // plain vectors: the CPU side's ceiling).
         for pct in [0usize, 40, 50, 55, 60, 65, 70, 80, 100] {
@@ -430,10 +405,11 @@ pub(crate) fn run(spv_dir: Option<&Path>, only_kernels: bool) -> Result<()> {
             let us = time_us(5, || {
                 Ok(add.run_split_host(&g, &[&ha, &hb], &mut out, k)?)
             })?;
-            println!(
+            writeln!(
+                log,
                 "host vectors 16Mi add, {pct}% on the GPU: {:.3} ns/elem",
                 us * 1e3 / n as f64
-            );
+            )?;
         }
         let x: Vec<[u64; 6]> = (0..n as u64).into_par_iter().map(|i| [i; 6]).collect();
         let y = x.clone();
@@ -448,11 +424,12 @@ pub(crate) fn run(spv_dir: Option<&Path>, only_kernels: bool) -> Result<()> {
                 });
             Ok(())
         })?;
-        println!(
+        writeln!(
+                log,
             "host memory: 16 threads reading 2 x 768 MiB and writing 768 MiB: {:.3} ns/elem, {:.1} GB/s",
             us * 1e3 / n as f64,
             144.0 * n as f64 / (us * 1e3)
-        );
+        )?;
         // The same kernel over raw host buffers by chunk size, with and without a pass over
         // each finished chunk (what run_gpu_host's canonical check costs).
         let k = g.tiled_kernel(FqOp::Add).clone();
@@ -481,10 +458,11 @@ pub(crate) fn run(spv_dir: Option<&Path>, only_kernels: bool) -> Result<()> {
                     )?;
                     Ok(())
                 })?;
-                println!(
+                writeln!(
+                log,
                     "host buffers 16Mi add, chunk {chunk_mib} MiB, pass over results {check}: {:.2} ns/elem",
                     us * 1e3 / n as f64
-                );
+                )?;
             }
         }
     }
@@ -499,29 +477,33 @@ pub(crate) fn run(spv_dir: Option<&Path>, only_kernels: bool) -> Result<()> {
         let us = time_us(5, || {
             Ok(ctx.run_elementwise_host(k, &[&ha, &ha], &mut hout)?)
         })?;
-        println!(
+        writeln!(
+            log,
             "host-memory 16Mi add, raw words, reused output: {:.2} ns/elem",
             us * 1e3 / n as f64
-        );
-        let us = time_us(5, || {
+        )?;
+        // A fresh zeroed output, written on all cores (its page faults spread out).
+        let zeroed = || {
             let mut fresh: Vec<[u64; 6]> = Vec::with_capacity(n);
             fresh.par_extend(rayon::iter::repeat_n([0u64; 6], n));
+            fresh
+        };
+        let us = time_us(5, || {
+            let mut fresh = zeroed();
             ctx.run_elementwise_host(k, &[&ha, &ha], &mut fresh)?;
             Ok(fresh)
         })?;
-        println!(
+        writeln!(
+            log,
             "host-memory 16Mi add, raw words, fresh output: {:.2} ns/elem",
             us * 1e3 / n as f64
-        );
-        let us = time_us(5, || {
-            let mut fresh: Vec<[u64; 6]> = Vec::with_capacity(n);
-            fresh.par_extend(rayon::iter::repeat_n([0u64; 6], n));
-            Ok(fresh)
-        })?;
-        println!(
+        )?;
+        let us = time_us(5, || Ok(zeroed()))?;
+        writeln!(
+            log,
             "(allocating + zeroing a fresh 16Mi output alone: {:.2} ns/elem)",
             us * 1e3 / n as f64
-        );
+        )?;
     }
     if ctx.imports_host_memory() {
         let k = fq.kernel(FqOp::Add);
@@ -530,22 +512,55 @@ pub(crate) fn run(spv_dir: Option<&Path>, only_kernels: bool) -> Result<()> {
         let us = time_us(200, || {
             Ok(ctx.run_elementwise_host(k, &[&small, &small], &mut sout)?)
         })?;
-        println!("host-memory 1Ki add, raw words: {us:.1} us");
+        writeln!(log, "host-memory 1Ki add, raw words: {us:.1} us")?;
     }
     let (a, b) = (random(n, 3), random(n, 4));
     let us = time_us(3, || Ok(fq.add(&a, &b)?))?;
-    println!(
+    writeln!(
+        log,
         "streamed 16Mi add, FqGpu::add: {:.2} ns/elem",
         us * 1e3 / n as f64
-    );
+    )?;
     let us = time_us(3, || Ok(field_bls12::cpu::add(&a, &b)?))?;
-    println!("16Mi add, CPU: {:.2} ns/elem", us * 1e3 / n as f64);
+    writeln!(log, "16Mi add, CPU: {:.2} ns/elem", us * 1e3 / n as f64)?;
 
-    kernels(&ctx, &fq, spv_dir, &a, &b)
+    kernels(log, &ctx, &fq, spv_dir, &a, &b)
+}
+
+/// One round trip of `kernel`: `words` written into both inputs, the output read in place
+/// when it is host memory (`host_out`) or downloaded, every word of it looked at.
+fn round_trip(
+    ctx: &Context,
+    kernel: &Kernel,
+    [x, y, out]: [&DeviceBuffer; 3],
+    words: &[u64],
+    host_out: bool,
+) -> Result<()> {
+    let mut batch = ctx.batch()?;
+    batch.upload(x, |w| w.copy_from_slice(words))?;
+    batch.upload(y, |w| w.copy_from_slice(words))?;
+    batch.dispatch(kernel, &[x, y], out)?;
+    let id = if host_out {
+        batch.read_host(out)?
+    } else {
+        batch.download(out)?
+    };
+    let done = batch.submit()?.finish()?;
+    done.read(id, |w| {
+        std::hint::black_box(w.iter().fold(0u64, |s, x| s ^ x))
+    })?;
+    Ok(())
 }
 
 /// Kernel variants from SPIR-V files, resident at 16Mi, against the shipped kernels.
-fn kernels(ctx: &Context, fq: &FqGpu, spv_dir: Option<&Path>, a: &[Fq], b: &[Fq]) -> Result<()> {
+fn kernels(
+    log: &mut dyn Write,
+    ctx: &Context,
+    fq: &FqGpu,
+    spv_dir: Option<&Path>,
+    a: &[Fq],
+    b: &[Fq],
+) -> Result<()> {
     let n = a.len();
     let Some(dir) = spv_dir else { return Ok(()) };
     let n = n.min((ctx.max_kernel_buffer_bytes() / 48) as usize);
@@ -613,7 +628,7 @@ fn kernels(ctx: &Context, fq: &FqGpu, spv_dir: Option<&Path>, a: &[Fq], b: &[Fq]
             ) {
                 Ok(k) => k,
                 Err(e) => {
-                    println!("kernel {name} wg {wg}: {e}");
+                    writeln!(log, "kernel {name} wg {wg}: {e}")?;
                     continue;
                 }
             };
@@ -636,16 +651,17 @@ fn kernels(ctx: &Context, fq: &FqGpu, spv_dir: Option<&Path>, a: &[Fq], b: &[Fq]
             };
             let (_, same) = timed(40, true)?; // warm-up, and the correctness check
             let ns = median(
-                (0..3)
+                &(0..3)
                     .map(|_| timed(20, false).map(|t| t.0))
                     .collect::<Result<Vec<_>>>()?,
             );
-            println!(
+            writeln!(
+                log,
                 "kernel {name:<20} wg {wg:>4}: {:>7.3} ms, {:>6.2} Gelem/s, {:>5.2} TB/s (144 B/elem), matches shipped: {same}",
                 ns / 1e6,
                 n as f64 / ns,
                 144.0 * n as f64 / ns / 1e3
-            );
+            )?;
             if wg > 256 {
                 continue;
             }
@@ -660,13 +676,14 @@ fn kernels(ctx: &Context, fq: &FqGpu, spv_dir: Option<&Path>, a: &[Fq], b: &[Fq]
                 timed()?;
                 let same =
                     ctx.host_read::<[u64; 6], _>(&hout, |w| w.as_flattened() == want.as_slice())?;
-                let ns = median((0..3).map(|_| timed()).collect::<Result<Vec<_>>>()?);
-                println!(
+                let ns = median(&(0..3).map(|_| timed()).collect::<Result<Vec<_>>>()?);
+                writeln!(
+                log,
                     "kernel {name:<20} wg {wg:>4} {place}: {:>7.3} ms, {:>5.2} ns/elem, {:>5.1} GB/s in, matches: {same}",
                     ns / 1e6,
                     ns / n as f64,
                     96.0 * n as f64 / ns
-                );
+                )?;
             }
             // A 1Ki round trip with host inputs and output.
             let (x, y, o) = (
@@ -674,17 +691,11 @@ fn kernels(ctx: &Context, fq: &FqGpu, spv_dir: Option<&Path>, a: &[Fq], b: &[Fq]
                 ctx.alloc_host(1024, 6)?,
                 ctx.alloc_host(1024, 6)?,
             );
-            let us = time_us(300, || {
-                let mut batch = ctx.batch()?;
-                batch.upload(&x, |w| w.copy_from_slice(&small))?;
-                batch.upload(&y, |w| w.copy_from_slice(&small))?;
-                batch.dispatch(&k, &[&x, &y], &o)?;
-                let id = batch.read_host(&o)?;
-                let done = batch.submit()?.finish()?;
-                done.read(id, |w| std::hint::black_box(w.iter().sum::<u64>()))?;
-                Ok(())
-            })?;
-            println!("kernel {name:<20} wg {wg:>4} 1Ki round trip host in/out: {us:.1} us");
+            let us = time_us(300, || round_trip(ctx, &k, [&x, &y, &o], &small, true))?;
+            writeln!(
+                log,
+                "kernel {name:<20} wg {wg:>4} 1Ki round trip host in/out: {us:.1} us"
+            )?;
         }
     }
     Ok(())
@@ -694,15 +705,12 @@ fn kernels(ctx: &Context, fq: &FqGpu, spv_dir: Option<&Path>, a: &[Fq], b: &[Fq]
 /// the two devices' rates. Shares with and without the host's canonical check of the GPU's
 /// results; each device alone; the host memory's streaming ceiling on host-vector memory
 /// and on ordinary memory, with ordinary and with non-temporal stores.
-pub(crate) fn coexec() -> Result<()> {
+pub(crate) fn coexec(log: &mut dyn Write, elements: Option<usize>) -> Result<()> {
     use field_bls12::FqProgram;
-    let n = std::env::var("HYBRID_EXPLORE_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1usize << 24);
+    let n = elements.unwrap_or(LARGE);
     let ctx = open(|c| c)?;
     let g = FqGpu::new(Arc::clone(&ctx))?;
-    println!("rayon threads {}", rayon::current_num_threads());
+    writeln!(log, "rayon threads {}", rayon::current_num_threads())?;
     let (a, b) = (random(n, 5), random(n, 6));
     let (ha, hb) = (g.host_vec_from(&a)?, g.host_vec_from(&b)?);
     let mut hout = g.alloc_host_vec(n)?;
@@ -729,10 +737,11 @@ pub(crate) fn coexec() -> Result<()> {
         let k = g.tiled_kernel(op).clone();
         let mut vout = vec![Fq::ZERO; n];
         let cpu_vec = time_us(5, || Ok(prog.run_cpu_into(&[&a, &b], &mut vout)?))?;
-        println!(
+        writeln!(
+            log,
             "{op:?} CPU only, ordinary memory: {:.3} ns/elem",
             per(cpu_vec)
-        );
+        )?;
         let mut rows = Vec::new();
         for pct in [0usize, 50, 60, 65, 70, 75, 80, 85, 100] {
             let k_len = n * pct / 100;
@@ -763,9 +772,10 @@ pub(crate) fn coexec() -> Result<()> {
             rows.push((pct, per(checked), per(unchecked)));
         }
         for (pct, c, u) in rows {
-            println!(
+            writeln!(
+                log,
                 "{op:?} split {pct}% GPU: run_split_host {c:.3} ns/elem, raw op kernel {u:.3}"
-            );
+            )?;
         }
     }
     // Streaming ceilings: 2 inputs read, 1 output written, 144 bytes per element.
@@ -793,11 +803,12 @@ pub(crate) fn coexec() -> Result<()> {
             })???;
             Ok(())
         })?;
-        println!(
+        writeln!(
+            log,
             "stream 144 B/elem, host-vector memory, non-temporal {nt}: {:.3} ns/elem, {:.1} GB/s",
             per(us),
             144e-3 * n as f64 / us
-        );
+        )?;
         let x: Vec<[u64; 6]> = (0..n as u64).into_par_iter().map(|i| [i; 6]).collect();
         let y = x.clone();
         let mut z = vec![[0u64; 6]; n];
@@ -805,11 +816,12 @@ pub(crate) fn coexec() -> Result<()> {
             stream(&x, &y, &mut z, nt);
             Ok(())
         })?;
-        println!(
+        writeln!(
+            log,
             "stream 144 B/elem, ordinary memory, non-temporal {nt}: {:.3} ns/elem, {:.1} GB/s",
             per(us),
             144e-3 * n as f64 / us
-        );
+        )?;
     }
     Ok(())
 }
