@@ -8,12 +8,14 @@ use crate::workspace;
 
 /// Debian packages needed to run the workspace tests:
 /// the Mesa drivers (lavapipe, a CPU Vulkan implementation, so tests run without a GPU),
-/// the Vulkan loader, the Khronos validation layer, and libshaderc for `xtask shaders`.
-pub(crate) const REQUIRED_PACKAGES: [&str; 4] = [
+/// the Vulkan loader, the Khronos validation layer, and libshaderc for `xtask shaders`, with
+/// jemalloc, which halves its time (see xtask's build.rs).
+pub(crate) const REQUIRED_PACKAGES: [&str; 5] = [
     "mesa-vulkan-drivers",
     "libvulkan1",
     "vulkan-validationlayers",
     "libshaderc-dev",
+    "libjemalloc-dev",
 ];
 
 /// Makes sure [`REQUIRED_PACKAGES`] are installed, installing the missing ones with apt-get

@@ -65,7 +65,7 @@ fn find_shaderc_lib() -> Result<std::path::PathBuf> {
     let hint = if setup::is_debian() {
         format!(
             "install it with:\n    {}\n(or run `cargo xtask test`, which installs it when run as root)",
-            setup::install_command(&["libshaderc-dev"], setup::is_root())
+            setup::install_command(&["libshaderc-dev", "libjemalloc-dev"], setup::is_root())
         )
     } else {
         "install libshaderc (for example from the Vulkan SDK) and set SHADERC_LIB_DIR to the \
