@@ -43,7 +43,9 @@ commands:
          --no-install, or not being root, only prints the apt-get command and fails if
          any is missing.
       2. Run `shaders --check`.
-      3. Run `cargo test --workspace [<cargo test args>...]` with
+      3. Run `cargo check --workspace --lib --bins`: the libraries and binaries as users
+         build them, without the features tests turn on.
+      4. Run `cargo test --workspace [<cargo test args>...]` with
          VK_BACKEND_VALIDATION=require (unless already set).
   help
       Print this text.
@@ -136,6 +138,16 @@ fn test(no_install: bool, cargo_args: &[OsString]) -> anyhow::Result<ExitCode> {
 
     println!("==> checking shaders");
     let code = shaders::run(true)?;
+    if code != ExitCode::SUCCESS {
+        return Ok(code);
+    }
+
+    // `cargo test` turns on dev-only features (vk-backend's `test-support`), which can hide
+    // code that only compiles with them; check the build users get.
+    println!("==> cargo check --workspace --lib --bins");
+    let mut check = workspace::cargo();
+    check.args(["check", "--workspace", "--lib", "--bins"]);
+    let code = workspace::run_to_exit_code(&mut check)?;
     if code != ExitCode::SUCCESS {
         return Ok(code);
     }

@@ -8,6 +8,8 @@
 //! - [`TimingStats`] and [`ValueStats`]: min / median / p90 / max over samples ([`median`]
 //!   alone); [`sample`], [`sample_pair`] and [`time`]: the timing loops reports run.
 
+#![forbid(unsafe_code)]
+
 mod bucket;
 mod stats;
 

@@ -26,6 +26,8 @@
 //! # Ok(()) }
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod breaker;
 mod cost;
 pub mod jobs;

@@ -1,5 +1,7 @@
 //! `hybrid-exec`: the operator CLI.
 
+#![forbid(unsafe_code)]
+
 mod bench;
 mod measure;
 mod scan;

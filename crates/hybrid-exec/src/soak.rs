@@ -582,6 +582,10 @@ pub(crate) fn run(opts: &SoakOptions) -> Result<bool> {
     let warm_up = Instant::now();
     let mut tally = worker.warm_up();
     let (warm_up, warm_up_jobs) = (warm_up.elapsed(), tally.jobs());
+    println!(
+        "warm-up: {warm_up_jobs} jobs in {:.1} s",
+        warm_up.as_secs_f64()
+    );
     let next = AtomicU64::new(0);
     let started = Instant::now();
     let deadline = started.checked_add(opts.duration);
@@ -594,9 +598,20 @@ pub(crate) fn run(opts: &SoakOptions) -> Result<bool> {
                 s.spawn(move || worker.soak(seed, opts.ops, deadline, next))
             })
             .collect();
-        // Progress from here, not per job: the bar takes a lock on each update.
+        // Progress from here, not per job: the bar takes a lock on each update. Without a
+        // terminal the bar is hidden, and a line every 10 s tells a log how far it got.
+        let mut said = Instant::now();
         while threads.iter().any(|t| !t.is_finished()) {
-            bar.set_position(next.load(Ordering::Relaxed).min(opts.ops));
+            let done = next.load(Ordering::Relaxed).min(opts.ops);
+            bar.set_position(done);
+            if bar.is_hidden() && said.elapsed() >= Duration::from_secs(10) {
+                said = Instant::now();
+                let secs = started.elapsed().as_secs_f64();
+                println!(
+                    "soak  : {done} jobs in {secs:.0} s ({:.0} jobs/s)",
+                    done as f64 / secs
+                );
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
         for t in threads {
@@ -608,6 +623,7 @@ pub(crate) fn run(opts: &SoakOptions) -> Result<bool> {
     });
     let elapsed = started.elapsed();
     bar.finish_and_clear();
+    println!("soak  : every thread done; closing the context");
     if panicked > 0 {
         tally.failures += panicked;
         tally.example(|| format!("{panicked} soak thread(s) panicked"));
@@ -621,6 +637,7 @@ pub(crate) fn run(opts: &SoakOptions) -> Result<bool> {
         )
     });
     drop(router);
+    println!("soak  : context closed");
     let (messages, live) = match &probe {
         Some((probe, _)) => (
             probe.take_validation_messages(),
