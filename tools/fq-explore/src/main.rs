@@ -40,7 +40,7 @@ struct Cli {
     /// trial run on a slow device).
     #[arg(long)]
     elements: Option<usize>,
-    /// Where to save the output [default: explore-out/<UTC date and time>-<measurement>.txt].
+    /// Where to save the output [default: explore-out/DATE_TIME-MEASUREMENT.txt, UTC].
     #[arg(long)]
     out: Option<PathBuf>,
 }
