@@ -572,6 +572,7 @@ impl Device {
 
 impl Drop for Device {
     fn drop(&mut self) {
+        let start = std::time::Instant::now();
         // SAFETY: no object made from this device is left (they hold Arcs to it). The GPU may
         // still run the last submission if a wait timed out, so wait for idle first; the
         // allocator frees its memory blocks before the device that owns them goes.
@@ -580,5 +581,6 @@ impl Drop for Device {
             ManuallyDrop::drop(&mut self.allocator);
             self.raw.destroy_device(None);
         }
+        tracing::debug!(took = ?start.elapsed(), "device destroyed");
     }
 }

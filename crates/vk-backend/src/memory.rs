@@ -310,15 +310,18 @@ impl BufferPool {
 
     /// Frees every idle buffer.
     pub(crate) fn trim(&self) {
+        let start = std::time::Instant::now();
         let idle: Vec<BufferParts> = {
             let mut state = self.state();
             state.stats.idle_buffers = 0;
             state.stats.idle_bytes = 0;
             state.idle.drain().flat_map(|(_, v)| v).collect()
         };
+        let buffers = idle.len();
         for parts in idle {
             self.destroy(parts);
         }
+        tracing::debug!(buffers, took = ?start.elapsed(), "freed the idle pooled buffers");
     }
 }
 

@@ -364,12 +364,27 @@ fn submit(
 
 impl Drop for Shared {
     fn drop(&mut self) {
+        // Teardown is timed step by step at debug level: a context that takes long to
+        // close says where (RUST_LOG=vk_backend=debug).
+        let start = std::time::Instant::now();
         // SAFETY: the device is live; waiting for idle makes every deferred submission
         // complete before its resources are released below.
         unsafe {
             let _ = self.device.raw.device_wait_idle();
         }
-        lock(&self.deferred).clear();
+        let waited = start.elapsed();
+        let deferred = std::mem::take(&mut *lock(&self.deferred));
+        let count = deferred.len();
+        drop(deferred);
+        tracing::debug!(
+            ?waited,
+            deferred = count,
+            released = ?start.elapsed() - waited,
+            recorders = lock(&self.recorders).len(),
+            transfer_recorders = lock(&self.transfer_recorders).len(),
+            kernels = lock(&self.kernels).len(),
+            "closing the context: device idle, deferred submissions released"
+        );
         // Losing the cache file only costs compile time next run.
         let _ = self.pipeline_cache.save();
     }
