@@ -679,11 +679,14 @@ impl Router {
             Some((gpu, pass)) => {
                 let (head, tail): (Vec<&[Fq]>, Vec<&[Fq]>) =
                     inputs.iter().map(|x| x.split_at(gpu_len)).unzip();
-                let (gpu_part, cpu_part) = std::thread::scope(|s| {
-                    let gpu = s.spawn(|| self.on_gpu(gpu, pass, program, &head));
-                    let cpu = self.on_cpu(program, &tail);
-                    (gpu.join().unwrap_or(None), cpu)
+                // The GPU's share on this thread, the CPU's on the pool: a thread per job
+                // would make the NVIDIA driver's unload slow (`Context::submitting_threads`).
+                let mut cpu_part = None;
+                let gpu_part = rayon::in_place_scope(|s| {
+                    s.spawn(|_| cpu_part = Some(self.on_cpu(program, &tail)));
+                    self.on_gpu(gpu, pass, program, &head)
                 });
+                let cpu_part = cpu_part.expect("the scope ran the CPU's share");
                 let (mut out, ran) = match gpu_part {
                     Some(v) => (v, Route::Split { gpu_len }),
                     None => (self.on_cpu(program, &head)?, Route::CpuFallback),

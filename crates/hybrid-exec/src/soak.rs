@@ -523,6 +523,14 @@ struct SoakReport {
     live_allocations_after_drop: Option<usize>,
     pool_idle_bytes: Option<u64>,
     pool_in_use_bytes: Option<u64>,
+    /// Threads that submitted GPU work; `None` without a GPU.
+    submitting_threads: Option<usize>,
+    /// The most threads that may submit: the soak's own, the main thread and the two
+    /// pools (rayon's and the copy pool). More means a thread per job, which the NVIDIA
+    /// driver makes slow to unload (`Context::submitting_threads`).
+    submitting_threads_allowed: usize,
+    /// Dropping the router and its context (unloading the driver included).
+    teardown_seconds: f64,
     examples: Vec<String>,
     passed: bool,
 }
@@ -630,14 +638,18 @@ pub(crate) fn run(opts: &SoakOptions) -> Result<bool> {
     }
 
     let stats = router.stats();
-    let (pool, holders) = router.gpu().map_or((None, 0), |g| {
+    let (pool, holders, submitting) = router.gpu().map_or((None, 0, None), |g| {
+        let ctx = g.context();
         (
-            Some(g.context().pool_stats()),
-            Arc::strong_count(g.context()),
+            Some(ctx.pool_stats()),
+            Arc::strong_count(ctx),
+            Some(ctx.submitting_threads()),
         )
     });
+    let teardown = Instant::now();
     drop(router);
-    println!("soak  : context closed");
+    let teardown = teardown.elapsed();
+    println!("soak  : context closed in {:.2} s", teardown.as_secs_f64());
     let (messages, live) = match &probe {
         Some((probe, _)) => (
             probe.take_validation_messages(),
@@ -680,6 +692,9 @@ pub(crate) fn run(opts: &SoakOptions) -> Result<bool> {
         live_allocations_after_drop: live,
         pool_idle_bytes: pool.map(|p| p.idle_bytes),
         pool_in_use_bytes: pool.map(|p| p.in_use_bytes),
+        submitting_threads: submitting,
+        submitting_threads_allowed: opts.threads + 1 + 2 * rayon::current_num_threads(),
+        teardown_seconds: teardown.as_secs_f64(),
         examples: tally.examples.clone(),
         passed: false,
     };
@@ -725,11 +740,30 @@ fn problems(r: &SoakReport, holders: usize) -> Vec<String> {
             }
         ));
     }
+    if let Some(n) = r.submitting_threads {
+        if n > r.submitting_threads_allowed {
+            out.push(format!(
+                "{n} threads submitted GPU work, more than the {} the soak and the pools have",
+                r.submitting_threads_allowed
+            ));
+        }
+    }
+    if r.teardown_seconds > TEARDOWN_LIMIT.as_secs_f64() {
+        out.push(format!(
+            "closing the context took {:.1} s (more than {} s)",
+            r.teardown_seconds,
+            TEARDOWN_LIMIT.as_secs()
+        ));
+    }
     if r.jobs == 0 {
         out.push("no job ran".to_owned());
     }
     out
 }
+
+/// The longest a healthy context takes to close: 0.3 s on the H200 and 20 ms on lavapipe
+/// (2026-11-29); a thread per job made it minutes on the H200.
+const TEARDOWN_LIMIT: Duration = Duration::from_secs(10);
 
 /// The human-readable report.
 fn summary(r: &SoakReport, holders: usize) -> String {
@@ -790,6 +824,13 @@ fn summary(r: &SoakReport, holders: usize) -> String {
             let _ = writeln!(
                 s,
                 "device allocations live after the context dropped: {live}"
+            );
+            let _ = writeln!(
+                s,
+                "threads that submitted GPU work: {} (at most {} expected); context closed in {:.2} s",
+                r.submitting_threads.unwrap_or(0),
+                r.submitting_threads_allowed,
+                r.teardown_seconds
             );
             let mib = |b: Option<u64>| b.unwrap_or(0) as f64 / f64::from(1 << 20);
             let _ = writeln!(

@@ -108,6 +108,27 @@ fn every_route_gives_the_same_bits_and_reports_the_route_that_ran() {
     assert_eq!(stats.breaker, BreakerState::Closed { failures: 0 });
 }
 
+/// A split job runs its GPU share on the calling thread: a thread per job would leave the
+/// NVIDIA driver state for each, released slowly when the context closes (40,000 split
+/// jobs took 29 s to close on the H200).
+#[test]
+fn split_jobs_submit_from_the_callers_thread_not_one_thread_each() {
+    let Some(ctx) = test_context("split_jobs_submit_from_the_callers_thread") else {
+        return;
+    };
+    let router = router_on(&ctx, &RouterConfig::default());
+    let (a, b) = (random(257, 5), random(257, 6));
+    let want = chain10_by_ops(&a, &b);
+    for gpu_len in 1..=64 {
+        let route = Route::Split { gpu_len };
+        let (out, ran) = router.execute(route, &chain10(), &[&a, &b]).unwrap();
+        assert_eq!((out, ran), (want.clone(), route));
+    }
+    // This thread, and the copy pool's where uploads are parallel: fewer than one per job.
+    let threads = ctx.submitting_threads();
+    assert!((1..64).contains(&threads), "{threads} submitting threads");
+}
+
 #[test]
 fn gpu_failures_at_every_stage_fall_back_to_the_cpu_and_say_so() {
     let Some(ctx) = test_context("gpu_failures_at_every_stage_fall_back_to_the_cpu") else {

@@ -1,6 +1,6 @@
 //! CI's soak: the built `hybrid-exec soak` for 20 s from two threads, with the Vulkan
 //! validation layer required. It must pass (exit 0), run jobs of every kind, and find no
-//! mismatch, validation message or leak.
+//! mismatch, validation message or leak, nor more threads submitting GPU work than it has.
 
 use std::process::Command;
 use std::time::Instant;
@@ -60,6 +60,9 @@ fn a_short_soak_finds_no_mismatch_validation_message_or_leak() {
             Some(0)
         );
         assert_eq!(report["live_allocations_after_drop"], 0);
+        // Split jobs would add a thread each if they spawned one.
+        let threads = report["submitting_threads"].as_u64().expect("a count");
+        assert!(threads <= report["submitting_threads_allowed"].as_u64().unwrap());
     } else {
         assert!(kinds.iter().all(|k| *k == "slice"));
     }

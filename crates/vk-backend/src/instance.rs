@@ -201,6 +201,7 @@ impl Instance {
 
 impl Drop for Instance {
     fn drop(&mut self) {
+        let start = std::time::Instant::now();
         // SAFETY: every device made from this instance holds an Arc to it, so none is left;
         // the messenger goes before the instance, and the log (an Arc field) after both.
         unsafe {
@@ -209,6 +210,7 @@ impl Drop for Instance {
             }
             self.raw.destroy_instance(None);
         }
+        tracing::debug!(took = ?start.elapsed(), "instance destroyed");
     }
 }
 

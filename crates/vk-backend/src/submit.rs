@@ -332,6 +332,7 @@ fn submit(
 ) -> Result<u64, Error> {
     {
         device.check_alive()?;
+        device.note_submitting_thread();
         let mut last = lock(last);
         let value = *last + 1;
         let cmds = [cmd];
