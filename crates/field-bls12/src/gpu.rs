@@ -164,6 +164,16 @@ pub(crate) trait GpuElement: Copy + Send + Sync {
     fn words(&self) -> &[u64; FQ_LIMBS];
     /// The element with these limbs, which the caller has checked are `< p`.
     fn from_checked(words: [u64; FQ_LIMBS]) -> Self;
+    /// Writes `self` into `dst`; for `Fq` around the caches (then [`crate::raw::stream_fence`]
+    /// before the writes are published), which spares a large copy the read of every line
+    /// it overwrites.
+    fn store_streaming(self, dst: &mut Self) {
+        *dst = self;
+    }
+    /// As [`GpuElement::store_streaming`], into uninitialised memory.
+    fn store_streaming_uninit(self, dst: &mut std::mem::MaybeUninit<Self>) {
+        dst.write(self);
+    }
 }
 
 impl GpuElement for Fq {
@@ -173,6 +183,14 @@ impl GpuElement for Fq {
 
     fn from_checked(words: [u64; FQ_LIMBS]) -> Self {
         Fq::from_canonical_limbs(words)
+    }
+
+    fn store_streaming(self, dst: &mut Self) {
+        crate::raw::stream_store(dst, self);
+    }
+
+    fn store_streaming_uninit(self, dst: &mut std::mem::MaybeUninit<Self>) {
+        crate::raw::stream_store_uninit(dst, self);
     }
 }
 
@@ -479,8 +497,13 @@ impl FqGpu {
         if (count * FQ_BYTES) as u64 > self.stream_above {
             prefault(&mut out);
         }
-        self.run_kernel_with(kernel, name, inputs, |range, words| {
-            read_limbs(&mut out, words, range.start)
+        self.run_kernel_with(kernel, name, inputs, |range, words, verified| {
+            if verified {
+                extend_verified(&mut out, words);
+                Ok(())
+            } else {
+                read_limbs(&mut out, words, range.start)
+            }
         })?;
         Ok(out)
     }
@@ -497,19 +520,28 @@ impl FqGpu {
         out: &mut [O],
     ) -> Result<(), FieldError> {
         check_lengths(name, inputs.first().map_or(0, |a| a.len()), out.len())?;
-        self.run_kernel_with(kernel, name, inputs, |range, words| {
-            read_limbs_into(&mut out[range.clone()], words, range.start)
+        self.run_kernel_with(kernel, name, inputs, |range, words, verified| {
+            if verified {
+                copy_verified_into(&mut out[range], words);
+                Ok(())
+            } else {
+                read_limbs_into(&mut out[range.clone()], words, range.start)
+            }
         })
     }
 
     /// Runs `kernel` over `inputs` and hands each finished range of output words to `sink`
     /// (in order): one round trip up to `stream_above` bytes per buffer, streamed above.
+    /// `sink(range, words, verified)`: `verified` when the kernel's own check of the values
+    /// it stored passed (streamed chunks, whose kernel flags come back with them), so the
+    /// words need no second look; otherwise the sink checks them as it copies. A flagged
+    /// chunk is not passed on: the job fails at its first value `>= p`.
     fn run_kernel_with<I: GpuElement>(
         &self,
         kernel: &Kernel,
         name: &'static str,
         inputs: &[&[I]],
-        mut sink: impl FnMut(std::ops::Range<usize>, &[u64]) -> Result<(), FieldError>,
+        mut sink: impl FnMut(std::ops::Range<usize>, &[u64], bool) -> Result<(), FieldError>,
     ) -> Result<(), FieldError> {
         let count = inputs.first().map_or(0, |a| a.len());
         for other in inputs.iter().skip(1) {
@@ -522,7 +554,7 @@ impl FqGpu {
             let fill = |i: usize, dst: &mut [u64]| write_limbs(dst, inputs[i]);
             return self
                 .ctx
-                .run_elementwise(kernel, count, fill, |words| sink(0..count, words))?;
+                .run_elementwise(kernel, count, fill, |words| sink(0..count, words, false))?;
         }
         let mut bad = None;
         self.ctx.run_streamed(
@@ -530,9 +562,20 @@ impl FqGpu {
             count,
             0,
             |i, range, dst| write_limbs(dst, &inputs[i][range]),
-            |range, words| {
+            |range, words, flags| {
                 if bad.is_none() {
-                    bad = sink(range, words).err();
+                    bad = if flags == 0 {
+                        sink(range, words, true).err()
+                    } else {
+                        // A flag with no value >= p to be found: the words changed after
+                        // the kernel stored them, a fault all the same, blamed on the
+                        // chunk's start.
+                        let limbs = words.as_chunks::<FQ_LIMBS>().0;
+                        let at = first_non_canonical(limbs).unwrap_or(0);
+                        Some(FieldError::GpuResultNotCanonical {
+                            index: range.start + at,
+                        })
+                    };
                 }
             },
         )?;
@@ -634,19 +677,59 @@ fn prefault<O: GpuElement>(out: &mut Vec<O>) {
 }
 
 /// Writes the limbs of `src` into `dst`.
+///
+/// Large copies write around the caches on all cores: the destination is staging memory
+/// that only the GPU reads next, so fetching its lines first (what ordinary stores do)
+/// would be a third of the copy's memory traffic for nothing.
 pub(crate) fn write_limbs<I: GpuElement>(dst: &mut [u64], src: &[I]) {
-    let write = |(d, s): (&mut [u64], &[I])| {
-        for (d, s) in d.as_chunks_mut::<FQ_LIMBS>().0.iter_mut().zip(s) {
+    if src.len() <= COPY_CHUNK {
+        for (d, s) in dst.as_chunks_mut::<FQ_LIMBS>().0.iter_mut().zip(src) {
             *d = *s.words();
         }
-    };
-    if src.len() <= COPY_CHUNK {
-        write((dst, src));
     } else {
         copy_pool().install(|| {
             dst.par_chunks_mut(COPY_CHUNK * FQ_LIMBS)
                 .zip(src.par_chunks(COPY_CHUNK))
-                .for_each(write)
+                .for_each(|(d, s)| {
+                    for (d, s) in d.as_chunks_mut::<FQ_LIMBS>().0.iter_mut().zip(s) {
+                        crate::raw::stream_store_words(d, s.words());
+                    }
+                    crate::raw::stream_fence();
+                })
+        });
+    }
+}
+
+/// Appends the elements in kernel output `words`, which the kernel has checked are all
+/// canonical ([`FqGpu::run_kernel_with`]), to `out`: a parallel copy around the caches
+/// (a fresh output's lines are not worth reading before they are overwritten).
+fn extend_verified<O: GpuElement>(out: &mut Vec<O>, words: &[u64]) {
+    let limbs = words.as_chunks::<FQ_LIMBS>().0;
+    if limbs.len() <= COPY_CHUNK {
+        out.extend(limbs.iter().map(|w| O::from_checked(*w)));
+    } else {
+        crate::raw::extend_par(out, limbs.len(), COPY_CHUNK, |i| O::from_checked(limbs[i]));
+    }
+}
+
+/// Writes the elements in kernel output `words`, which the kernel has checked are all
+/// canonical, into `out` (as many): in parallel and around the caches, so that
+/// overwriting the caller's buffer does not first read it.
+fn copy_verified_into<O: GpuElement>(out: &mut [O], words: &[u64]) {
+    let limbs = words.as_chunks::<FQ_LIMBS>().0;
+    let copy = |(o, w): (&mut [O], &[[u64; FQ_LIMBS]])| {
+        for (o, w) in o.iter_mut().zip(w) {
+            O::from_checked(*w).store_streaming(o);
+        }
+        crate::raw::stream_fence();
+    };
+    if limbs.len() <= COPY_CHUNK {
+        copy((out, limbs));
+    } else {
+        copy_pool().install(|| {
+            out.par_chunks_mut(COPY_CHUNK)
+                .zip(limbs.par_chunks(COPY_CHUNK))
+                .for_each(copy)
         });
     }
 }

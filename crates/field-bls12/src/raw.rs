@@ -11,6 +11,7 @@ use std::mem::MaybeUninit;
 use rayon::prelude::*;
 
 use crate::fq::{Fq, FQ_LIMBS};
+use crate::gpu::GpuElement;
 
 /// Fresh outputs of at least this many bytes ask the kernel for transparent huge pages
 /// ([`output_vec`]).
@@ -102,7 +103,78 @@ pub(crate) fn stream_store(dst: &mut Fq, v: Fq) {
     }
 }
 
-/// Orders the calling thread's [`stream_store`]s before its later stores (the ones that
+/// Writes `v` into uninitialised `dst` around the caches, as [`stream_store`] does.
+#[inline(always)]
+pub(crate) fn stream_store_uninit(dst: &mut MaybeUninit<Fq>, v: Fq) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let p = dst.as_mut_ptr().cast::<i64>();
+        for (k, w) in v.limbs().iter().enumerate() {
+            // SAFETY: `Fq` is `repr(transparent)` over `[u64; 6]`, so `p + k` (k < 6) is an
+            // aligned u64 inside the exclusively borrowed `dst` (writing into
+            // uninitialised memory through a raw pointer is allowed); movnti is SSE2. The
+            // six words stored are those of `v`, so `dst` then holds a valid `Fq`.
+            unsafe { std::arch::x86_64::_mm_stream_si64(p.add(k), *w as i64) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        dst.write(v);
+    }
+}
+
+/// Appends `make(i)` for `i` in `0..n` to `out` on all cores (the copy pool), in tasks of
+/// `task` elements, each writing straight into the vector's spare capacity with
+/// [`GpuElement::store_streaming_uninit`] and fencing its stores before it ends.
+pub(crate) fn extend_par<O: GpuElement>(
+    out: &mut Vec<O>,
+    n: usize,
+    task: usize,
+    make: impl Fn(usize) -> O + Sync,
+) {
+    out.reserve(n);
+    let len = out.len();
+    let dst = &mut out.spare_capacity_mut()[..n];
+    crate::gpu::copy_pool().install(|| {
+        dst.par_chunks_mut(task.max(1))
+            .enumerate()
+            .for_each(|(t, chunk)| {
+                for (i, d) in chunk.iter_mut().enumerate() {
+                    make(t * task.max(1) + i).store_streaming_uninit(d);
+                }
+                stream_fence();
+            })
+    });
+    // SAFETY: `reserve(n)` made room for `n` more elements; the tasks above cover elements
+    // `len..len + n` (chunks of the first `n` of the spare capacity) and each wrote every
+    // element of its chunk before returning (every `store_streaming_uninit` of this
+    // crate-private trait writes its value: the default with `write`, `Fq`'s with all six
+    // words), with its streaming stores fenced; rayon's join orders those writes before
+    // this line. A panic in `make` never reaches it.
+    unsafe { out.set_len(len + n) };
+}
+
+/// Writes `words` into `dst` around the caches, as [`stream_store`] does for an `Fq` (for
+/// GPU-visible memory the host only writes: staging for uploads).
+#[inline(always)]
+pub(crate) fn stream_store_words(dst: &mut [u64; FQ_LIMBS], words: &[u64; FQ_LIMBS]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let p = dst.as_mut_ptr().cast::<i64>();
+        for (k, w) in words.iter().enumerate() {
+            // SAFETY: `p + k` (k < 6) is an aligned u64 of the exclusively borrowed `dst`;
+            // movnti is SSE2, part of every x86-64 CPU.
+            unsafe { std::arch::x86_64::_mm_stream_si64(p.add(k), *w as i64) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        *dst = *words;
+    }
+}
+
+/// Orders the calling thread's [`stream_store`]s and [`stream_store_words`] before its
+/// later stores (the ones that
 /// publish the work as done, such as the end of a rayon task).
 #[inline]
 pub(crate) fn stream_fence() {

@@ -157,7 +157,7 @@ fn streamed(ctx: &Context, add: &Kernel, n: usize, a: &[u64], b: &[u64]) {
         n,
         0,
         |i, r, dst| dst.copy_from_slice(&(if i == 0 { a } else { b })[r.start * w..r.end * w]),
-        |_, src| {
+        |_, src, _| {
             black_box(src[0]);
         },
     )

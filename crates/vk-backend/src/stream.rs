@@ -52,9 +52,12 @@ impl Context {
     /// `chunk` elements (0: the configured `stream_chunk_bytes`), overlapping the transfers
     /// of neighbouring chunks with each other and with the host's work.
     ///
-    /// `fill(i, range, words)` writes elements `range` of input `i`; `read(range, words)`
-    /// receives the output for `range`. Chunks are read in order. Both run on the calling
-    /// thread while the GPU works on other chunks; parallelise inside them for speed.
+    /// `fill(i, range, words)` writes elements `range` of input `i`; `read(range, words,
+    /// flags)` receives the output for `range` with the flags the chunk's kernel raised
+    /// ([`Finished::kernel_flags`](crate::Finished::kernel_flags)), so that a caller can
+    /// trust a kernel's own check of what it stored instead of checking again. Chunks are
+    /// read in order. Both run on the calling thread while the GPU works on other chunks;
+    /// parallelise inside them for speed.
     ///
     /// # Errors
     /// As [`Context::run_elementwise`]. On an error some chunks may already have been
@@ -66,7 +69,7 @@ impl Context {
         count: usize,
         chunk: usize,
         mut fill: impl FnMut(usize, Range<usize>, &mut [u64]),
-        mut read: impl FnMut(Range<usize>, &[u64]),
+        mut read: impl FnMut(Range<usize>, &[u64], u32),
     ) -> Result<(), Error> {
         let shared = self.shared();
         let k = &kernel.raw;
@@ -95,12 +98,12 @@ impl Context {
         let mut pending: VecDeque<Chunk> = VecDeque::with_capacity(SLOTS);
         let mut finish_oldest = |pending: &mut VecDeque<Chunk>| -> Result<(), Error> {
             let chunk = pending.pop_front().expect("caller checks");
+            // Completed before the download began: this takes its flags and resources.
+            let flags = chunk.computed.finish()?.kernel_flags();
             chunk
                 .downloaded
                 .finish()?
-                .read(chunk.id, |words| read(chunk.range, words))?;
-            // Completed before the download began; this only takes its resources back.
-            chunk.computed.finish().map(drop)
+                .read(chunk.id, |words| read(chunk.range, words, flags))
         };
         for c in 0..chunks {
             let range = c * chunk..((c + 1) * chunk).min(count);

@@ -32,7 +32,7 @@ fn streamed(ctx: &Context, n: usize, chunk: usize) -> Vec<u64> {
             let src = if i == 0 { &a } else { &b };
             words.copy_from_slice(&src[range.start * W..range.end * W]);
         },
-        |range, words| {
+        |range, words, _| {
             assert_eq!(range.start, next, "chunks arrive in order");
             next = range.end;
             out[range.start * W..range.end * W].copy_from_slice(words);
@@ -125,7 +125,7 @@ fn streamed_job_failing_at_each_stage_leaves_the_context_sound() {
                 let src = if i == 0 { &a } else { &b };
                 words.copy_from_slice(&src[range.start * W..range.end * W]);
             },
-            |range, words| {
+            |range, words, _| {
                 assert_eq!(range.start, next, "chunks arrive in order");
                 assert_eq!(range.len() * W, words.len());
                 for (k, w) in words.iter().enumerate() {

@@ -70,6 +70,94 @@ pub(crate) fn streams(log: &mut dyn Write, elements: Option<usize>) -> Result<()
     Ok(())
 }
 
+/// Jobs from slices run in place on the caller's memory, imported a piece at a time
+/// (VK_EXT_external_memory_host pins the pages; each piece is imported, run and released
+/// by `run_elementwise_host`), pieces spread over a pool of threads so that pinning
+/// overlaps the GPU's work: 16Mi add, raw words, by piece size and thread count, into a
+/// reused and a fresh output; beside the streamed path and the CPU.
+pub(crate) fn imports(log: &mut dyn Write, elements: Option<usize>) -> Result<()> {
+    let n = elements.unwrap_or(LARGE);
+    let ctx = open(|c| c)?;
+    let fq = FqGpu::new(Arc::clone(&ctx))?;
+    for f in ["enabled", "defrag"] {
+        let path = format!("/sys/kernel/mm/transparent_hugepage/{f}");
+        let v = std::fs::read_to_string(&path).unwrap_or_default();
+        writeln!(log, "{path}: {}", v.trim())?;
+    }
+    if !ctx.imports_host_memory() {
+        writeln!(log, "the device does not import host memory")?;
+        return Ok(());
+    }
+    let (a, b) = (random(n, 3), random(n, 4));
+    let raw = |v: &[Fq]| -> Vec<[u64; 6]> { v.iter().map(|x| *x.limbs()).collect() };
+    let (ra, rb) = (raw(&a), raw(&b));
+    let mut out = vec![[0u64; 6]; n];
+    let k = fq.kernel(FqOp::Add);
+    let want = field_bls12::cpu::add(&a, &b)?;
+    let run = |pool: &rayon::ThreadPool, piece: usize, out: &mut [[u64; 6]]| -> Result<()> {
+        pool.install(|| {
+            out.par_chunks_mut(piece)
+                .enumerate()
+                .try_for_each(|(i, o)| {
+                    let r = i * piece..i * piece + o.len();
+                    ctx.run_elementwise_host(k, &[&ra[r.clone()], &rb[r]], o)
+                })
+        })?;
+        Ok(())
+    };
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+    let us = time_us(3, || run(&one, n, &mut out))?;
+    writeln!(
+        log,
+        "imports {n} add, one piece, reused output: {:.2} ns/elem",
+        us * 1e3 / n as f64
+    )?;
+    for threads in [4usize, 8, 16] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()?;
+        for piece in [1usize << 16, 1 << 18, 1 << 20] {
+            out.fill([0; 6]);
+            run(&pool, piece, &mut out)?;
+            assert!(
+                out.iter().zip(&want).all(|(o, w)| o == w.limbs()),
+                "wrong sums"
+            );
+            let us = time_us(5, || run(&pool, piece, &mut out))?;
+            let fresh = time_us(5, || {
+                let mut fresh = vec![[0u64; 6]; n];
+                run(&pool, piece, &mut fresh)?;
+                Ok(fresh)
+            })?;
+            writeln!(
+                log,
+                "imports {n} add, {threads} threads, pieces of {piece}: reused output {:.2} ns/elem, fresh {:.2}",
+                us * 1e3 / n as f64,
+                fresh * 1e3 / n as f64
+            )?;
+        }
+    }
+    let us = time_us(5, || Ok(fq.add(&a, &b)?))?;
+    writeln!(
+        log,
+        "streamed {n} add, FqGpu::add (today's path), fresh: {:.2} ns/elem",
+        us * 1e3 / n as f64
+    )?;
+    let us = time_us(5, || Ok(field_bls12::cpu::add(&a, &b)?))?;
+    writeln!(
+        log,
+        "{n} add, CPU, fresh: {:.2} ns/elem",
+        us * 1e3 / n as f64
+    )?;
+    let us = time_us(5, || Ok(vec![[0u64; 6]; n]))?;
+    writeln!(
+        log,
+        "(vec![0; n] alone: {:.2} ns/elem)",
+        us * 1e3 / n as f64
+    )?;
+    Ok(())
+}
+
 /// Where a job from slices spends its time (`elements`, default sizes 256Ki, 1Mi and
 /// 16Mi): the whole `FqProgram::run_gpu` with a fresh output and into a
 /// reused one, and the raw pipeline with its host work taken apart (parallel fills, reads
@@ -146,7 +234,13 @@ pub(crate) fn slices(log: &mut dyn Write, elements: Option<usize>) -> Result<()>
                     r += t.elapsed();
                 };
                 if streamed {
-                    ctx.run_streamed(&kernel, n, 0, |i, range, d| fill(i, range, d), &mut read)?;
+                    ctx.run_streamed(
+                        &kernel,
+                        n,
+                        0,
+                        |i, range, d| fill(i, range, d),
+                        |range, w, _| read(range, w),
+                    )?;
                 } else {
                     ctx.run_elementwise(&kernel, n, |i, d| fill(i, 0..n, d), |w| read(0..n, w))?;
                 }
@@ -373,7 +467,7 @@ pub(crate) fn run(
                         .zip(wa[r.start * 6..r.end * 6].par_chunks(1 << 15))
                         .for_each(|(d, s)| d.copy_from_slice(s))
                 },
-                |_, w| {
+                |_, w, _| {
                     std::hint::black_box(w.par_chunks(1 << 15).map(|c| c[0]).sum::<u64>());
                 },
             )?;

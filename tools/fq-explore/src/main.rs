@@ -36,6 +36,10 @@ struct Cli {
     /// Only take apart the time of jobs from slices (fills, reads, page faults).
     #[arg(long, group = "only")]
     only_slices: bool,
+    /// Only time jobs from slices run in place on imported pieces of the caller's memory
+    /// (VK_EXT_external_memory_host), by piece size and thread count.
+    #[arg(long, group = "only")]
+    only_imports: bool,
     /// Elements of the large jobs of the --only-* measurements (default 16Mi; fewer for a
     /// trial run on a slow device).
     #[arg(long)]
@@ -83,6 +87,8 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         "coexec"
     } else if cli.only_slices {
         "slices"
+    } else if cli.only_imports {
+        "imports"
     } else {
         "all"
     };
@@ -116,6 +122,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         "streams" => explore::streams(&mut log, cli.elements),
         "coexec" => explore::coexec(&mut log, cli.elements),
         "slices" => explore::slices(&mut log, cli.elements),
+        "imports" => explore::imports(&mut log, cli.elements),
         _ => explore::run(&mut log, cli.spv.as_deref(), cli.only_kernels, cli.elements),
     };
     log.flush()?;
