@@ -133,15 +133,71 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
     );
     let empty_median = median(&empty);
 
+    // Raw floors of a small round trip, through the backend with nothing of the engine:
+    // 48 KiB written into device memory, the copy kernel, 48 KiB read back from host
+    // memory (what 1Ki Fq elements move one way), and the same with an add's two inputs and
+    // its kernel.
+    let raw_floor = |inputs: usize| -> Result<Vec<f64>> {
+        let words = 1024 * 6;
+        let src: Vec<u64> = (0..words as u64).collect();
+        let (kernel, wpe) = if inputs == 1 {
+            (ctx.copy_kernel()?, 2)
+        } else {
+            (fq.kernel(FqOp::Add).clone(), 6)
+        };
+        let elems = words / wpe as usize;
+        let ins = (0..inputs)
+            .map(|_| ctx.alloc(elems, wpe))
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = ctx.alloc_host(elems, wpe)?;
+        let refs: Vec<&DeviceBuffer> = ins.iter().collect();
+        sample(20, n * 10, || {
+            Ok(secs(|| {
+                let mut batch = ctx.batch()?;
+                for buf in &ins {
+                    batch.upload(buf, |w| w.copy_from_slice(&src))?;
+                }
+                batch.dispatch(&kernel, &refs, &out)?;
+                let id = batch.read_host(&out)?;
+                let done = batch.submit()?.finish()?;
+                Ok(done.read(id, |w| std::hint::black_box(w.iter().fold(0, |s, x| s ^ x)))?)
+            })?
+            .1 * 1e6)
+        })
+    };
+    let floor_48k = raw_floor(1)?;
+    let floor_48k_median = median(&floor_48k);
+    push(
+        &mut figures,
+        "raw round trip, 48 KiB up, copy kernel, 48 KiB back",
+        Unit::Micros,
+        floor_48k,
+        Some(("empty submit + wait", empty_median)),
+    );
+    let floor_add = raw_floor(2)?;
+    let floor_add_median = median(&floor_add);
+    push(
+        &mut figures,
+        "raw round trip, 2 x 48 KiB up, add kernel, 48 KiB back",
+        Unit::Micros,
+        floor_add,
+        Some(("48 KiB raw round trip", floor_48k_median)),
+    );
+
     for size in [1usize, 1024] {
         let (a, b) = (random(size, 1), random(size, 2));
         let rt = sample(20, n * 10, || Ok(secs(|| Ok(fq.add(&a, &b)?))?.1 * 1e6))?;
+        let ceiling = if size == 1024 {
+            ("raw add round trip", floor_add_median)
+        } else {
+            ("empty submit + wait", empty_median)
+        };
         push(
             &mut figures,
             &format!("Fq add round trip, {size} elem"),
             Unit::Micros,
             rt,
-            Some(("empty submit + wait", empty_median)),
+            Some(ceiling),
         );
     }
 

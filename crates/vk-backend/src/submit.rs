@@ -20,9 +20,9 @@ use crate::Error;
 /// Everything a submission needs kept alive until the GPU has finished with it.
 pub(crate) struct InFlight {
     pub(crate) recorder: Option<Recorder>,
-    /// The recorder of a streamed chunk's upload, which completes before the compute
-    /// submission that waited for it (or of a download, alone in its own submission).
-    pub(crate) copy_recorder: Option<Recorder>,
+    /// The recorders of the uploads a compute submission waited for (they complete
+    /// before it), or of a download alone in its own submission.
+    pub(crate) copy_recorders: Vec<Recorder>,
     pub(crate) buffers: Vec<Arc<RawBuffer>>,
     pub(crate) kernels: Vec<Arc<RawKernel>>,
 }
@@ -183,9 +183,11 @@ impl Shared {
     /// Returns a completed submission's resources: recorders to their pools, buffers to
     /// theirs (when no one else holds them).
     pub(crate) fn reclaim(&self, in_flight: &mut InFlight) {
-        for r in [in_flight.recorder.take(), in_flight.copy_recorder.take()]
+        for r in in_flight
+            .recorder
+            .take()
             .into_iter()
-            .flatten()
+            .chain(in_flight.copy_recorders.drain(..))
         {
             self.return_recorder(r);
         }

@@ -345,3 +345,102 @@ fn bad_batches_are_typed_errors() {
         Err(Error::InvalidArgument(_))
     ));
 }
+
+/// Elements per buffer of the early-upload tests: a little over 4 MiB of 48-byte elements
+/// (above the direct-write limit of resizable-BAR devices), so their uploads go ahead of
+/// the batch.
+const LARGE_N: usize = (4 << 20) / 48 + 3;
+
+/// Large uploads go ahead of their batch on the upload lane: several in one batch, a buffer
+/// uploaded twice with a dispatch between (the second upload stays in the batch, after the
+/// dispatch that reads the first), a buffer still read by an earlier pending batch (its
+/// upload waits in the batch), and a batch dropped unsubmitted (its copy is waited for, and
+/// the buffer then takes newer data). Every result is checked word by word.
+#[test]
+fn large_uploads_go_ahead_of_their_batch_in_order() {
+    let Some(ctx) = test_context("large_uploads_go_ahead_of_their_batch") else {
+        return;
+    };
+    let n = LARGE_N;
+    let add = add_kernel(&ctx);
+    let data: Vec<Vec<u64>> = (1..=6).map(|v| vector(v, n)).collect();
+    let bufs: Vec<DeviceBuffer> = (0..4).map(|_| ctx.alloc(n, W).unwrap()).collect();
+    let outs: Vec<DeviceBuffer> = (0..3).map(|_| ctx.alloc(n, W).unwrap()).collect();
+
+    // Four uploads ahead of the batch, two sums, and x = bufs[0] uploaded again after the
+    // first sum read it.
+    let mut batch = ctx.batch().unwrap();
+    for (buf, d) in bufs.iter().zip(&data) {
+        batch.upload(buf, |w| w.copy_from_slice(d)).unwrap();
+    }
+    batch
+        .dispatch(&add, &[&bufs[0], &bufs[1]], &outs[0])
+        .unwrap();
+    batch
+        .dispatch(&add, &[&bufs[2], &bufs[3]], &outs[1])
+        .unwrap();
+    batch
+        .upload(&bufs[0], |w| w.copy_from_slice(&data[4]))
+        .unwrap();
+    batch
+        .dispatch(&add, &[&bufs[0], &bufs[1]], &outs[2])
+        .unwrap();
+    let ids: Vec<_> = outs.iter().map(|o| batch.download(o).unwrap()).collect();
+    let done = batch.submit().unwrap().finish().unwrap();
+    let want = [
+        add_words(&data[0], &data[1]),
+        add_words(&data[2], &data[3]),
+        add_words(&data[4], &data[1]),
+    ];
+    for (id, want) in ids.into_iter().zip(&want) {
+        assert!(done.read(id, |w| w == want.as_slice()).unwrap());
+    }
+
+    // bufs[1] is read by a pending batch; a new batch's upload into it must not overtake.
+    let mut first = ctx.batch().unwrap();
+    first
+        .dispatch(&add, &[&bufs[1], &bufs[2]], &outs[0])
+        .unwrap();
+    let first_id = first.download(&outs[0]).unwrap();
+    let first = first.submit().unwrap();
+    let mut second = ctx.batch().unwrap();
+    second
+        .upload(&bufs[1], |w| w.copy_from_slice(&data[5]))
+        .unwrap();
+    second
+        .dispatch(&add, &[&bufs[1], &bufs[2]], &outs[1])
+        .unwrap();
+    let second_id = second.download(&outs[1]).unwrap();
+    let second = second.submit().unwrap();
+    let first_want = add_words(&data[1], &data[2]);
+    let second_want = add_words(&data[5], &data[2]);
+    assert!(first
+        .finish()
+        .unwrap()
+        .read(first_id, |w| w == first_want.as_slice())
+        .unwrap());
+    assert!(second
+        .finish()
+        .unwrap()
+        .read(second_id, |w| w == second_want.as_slice())
+        .unwrap());
+
+    // Dropped unsubmitted after its upload went ahead: the buffer then takes newer data.
+    let mut dropped = ctx.batch().unwrap();
+    dropped
+        .upload(&bufs[3], |w| w.copy_from_slice(&data[0]))
+        .unwrap();
+    drop(dropped);
+    let mut batch = ctx.batch().unwrap();
+    batch
+        .upload(&bufs[3], |w| w.copy_from_slice(&data[5]))
+        .unwrap();
+    batch
+        .dispatch(&add, &[&bufs[3], &bufs[2]], &outs[2])
+        .unwrap();
+    let id = batch.download(&outs[2]).unwrap();
+    let done = batch.submit().unwrap().finish().unwrap();
+    let want = add_words(&data[5], &data[2]);
+    assert!(done.read(id, |w| w == want.as_slice()).unwrap());
+    ctx.assert_no_validation_messages();
+}

@@ -70,6 +70,122 @@ pub(crate) fn streams(log: &mut dyn Write, elements: Option<usize>) -> Result<()
     Ok(())
 }
 
+/// A 1Ki add round trip taken apart (medians of 400, the variants interleaved so drift
+/// falls on all): the raw floor the issue names (48 KiB written into device memory, the
+/// copy kernel, 48 KiB read back from host memory, spinning), the same with the add
+/// kernel's two inputs, then with the engine's per-element fill and checked read into a
+/// `Vec<Fq>`, and the engine's `FqGpu::add` itself.
+pub(crate) fn round_trip_steps(log: &mut dyn Write) -> Result<()> {
+    let ctx = open(|c| c)?;
+    let fq = FqGpu::new(Arc::clone(&ctx))?;
+    let n = 1024;
+    let (a, b) = (random(n, 3), random(n, 4));
+    let words = |v: &[Fq]| -> Vec<u64> { v.iter().flat_map(|x| *x.limbs()).collect() };
+    let (wa, wb) = (words(&a), words(&b));
+    let copy = ctx.copy_kernel()?;
+    let add = fq.kernel(FqOp::Add).clone();
+    let (cx, cout) = (ctx.alloc(n * 3, 2)?, ctx.alloc_host(n * 3, 2)?);
+    let (x, y, out) = (ctx.alloc(n, 6)?, ctx.alloc(n, 6)?, ctx.alloc_host(n, 6)?);
+    let fold = |w: &[u64]| std::hint::black_box(w.iter().fold(0u64, |s, x| s ^ x));
+    type Step<'a> = (&'a str, Box<dyn FnMut() -> Result<()> + 'a>);
+    let mut steps: Vec<Step<'_>> = vec![
+        (
+            "raw floor: 48 KiB up, copy kernel, 48 KiB back",
+            Box::new(|| {
+                let mut batch = ctx.batch()?;
+                batch.upload(&cx, |w| w.copy_from_slice(&wa))?;
+                batch.dispatch(&copy, &[&cx], &cout)?;
+                let id = batch.read_host(&cout)?;
+                batch.submit()?.finish()?.read(id, fold)?;
+                Ok(())
+            }),
+        ),
+        (
+            "raw add: 2 x 48 KiB up (memcpy), add kernel, 48 KiB back (xor fold)",
+            Box::new(|| {
+                let mut batch = ctx.batch()?;
+                batch.upload(&x, |w| w.copy_from_slice(&wa))?;
+                batch.upload(&y, |w| w.copy_from_slice(&wb))?;
+                batch.dispatch(&add, &[&x, &y], &out)?;
+                let id = batch.read_host(&out)?;
+                batch.submit()?.finish()?.read(id, fold)?;
+                Ok(())
+            }),
+        ),
+        (
+            "raw add, per-element fill and a checked read into a Vec<Fq>",
+            Box::new(|| {
+                let mut batch = ctx.batch()?;
+                for (buf, src) in [(&x, &a), (&y, &b)] {
+                    batch.upload(buf, |w| {
+                        for (d, s) in w.chunks_exact_mut(6).zip(src.iter()) {
+                            d.copy_from_slice(s.limbs());
+                        }
+                    })?;
+                }
+                batch.dispatch(&add, &[&x, &y], &out)?;
+                let id = batch.read_host(&out)?;
+                let v = batch.submit()?.finish()?.read(id, |w| {
+                    w.chunks_exact(6)
+                        .map(|c| Fq::from_limbs(c.try_into().expect("6 words")))
+                        .collect::<Result<Vec<Fq>, _>>()
+                })?;
+                std::hint::black_box(v?);
+                Ok(())
+            }),
+        ),
+        (
+            "raw add, fresh buffers from the pool each time",
+            Box::new(|| {
+                let (x, y, out) = (ctx.alloc(n, 6)?, ctx.alloc(n, 6)?, ctx.alloc_host(n, 6)?);
+                let mut batch = ctx.batch()?;
+                batch.upload(&x, |w| w.copy_from_slice(&wa))?;
+                batch.upload(&y, |w| w.copy_from_slice(&wb))?;
+                batch.dispatch(&add, &[&x, &y], &out)?;
+                let id = batch.read_host(&out)?;
+                batch.submit()?.finish()?.read(id, fold)?;
+                Ok(())
+            }),
+        ),
+        (
+            "engine: FqGpu::add",
+            Box::new(|| {
+                std::hint::black_box(fq.add(&a, &b)?);
+                Ok(())
+            }),
+        ),
+        (
+            "engine: empty batch submit + wait",
+            Box::new(|| {
+                ctx.batch()?.submit()?.finish()?;
+                Ok(())
+            }),
+        ),
+    ];
+    let mut times = vec![Vec::new(); steps.len()];
+    for round in 0..420 {
+        for (i, (_, f)) in steps.iter_mut().enumerate() {
+            let start = Instant::now();
+            f()?;
+            if round >= 20 {
+                times[i].push(start.elapsed().as_secs_f64() * 1e6);
+            }
+        }
+    }
+    for ((name, _), t) in steps.iter().zip(times) {
+        let mut t = t;
+        t.sort_by(f64::total_cmp);
+        writeln!(
+            log,
+            "round trip 1Ki, {name}: median {:.1} us, p10 {:.1}, p90 {:.1}",
+            t[t.len() / 2],
+            t[t.len() / 10],
+            t[t.len() * 9 / 10]
+        )?;
+    }
+    Ok(())
+}
+
 /// Jobs from slices run in place on the caller's memory, imported a piece at a time
 /// (VK_EXT_external_memory_host pins the pages; each piece is imported, run and released
 /// by `run_elementwise_host`), pieces spread over a pool of threads so that pinning

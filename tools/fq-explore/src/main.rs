@@ -40,6 +40,9 @@ struct Cli {
     /// (VK_EXT_external_memory_host), by piece size and thread count.
     #[arg(long, group = "only")]
     only_imports: bool,
+    /// Only take apart a 1Ki add round trip: raw floors against the engine's steps.
+    #[arg(long, group = "only")]
+    only_round_trip: bool,
     /// Elements of the large jobs of the --only-* measurements (default 16Mi; fewer for a
     /// trial run on a slow device).
     #[arg(long)]
@@ -89,6 +92,8 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         "slices"
     } else if cli.only_imports {
         "imports"
+    } else if cli.only_round_trip {
+        "round-trip"
     } else {
         "all"
     };
@@ -123,6 +128,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         "coexec" => explore::coexec(&mut log, cli.elements),
         "slices" => explore::slices(&mut log, cli.elements),
         "imports" => explore::imports(&mut log, cli.elements),
+        "round-trip" => explore::round_trip_steps(&mut log),
         _ => explore::run(&mut log, cli.spv.as_deref(), cli.only_kernels, cli.elements),
     };
     log.flush()?;
