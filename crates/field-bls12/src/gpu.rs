@@ -788,20 +788,7 @@ fn read_limbs_into<O: GpuElement>(
     if let Some(i) = copy_pool().install(|| first_non_canonical(limbs)) {
         return Err(FieldError::GpuResultNotCanonical { index: base + i });
     }
-    let copy = |(o, w): (&mut [O], &[[u64; FQ_LIMBS]])| {
-        for (o, w) in o.iter_mut().zip(w) {
-            *o = O::from_checked(*w);
-        }
-    };
-    if limbs.len() <= COPY_CHUNK {
-        copy((out, limbs));
-    } else {
-        copy_pool().install(|| {
-            out.par_chunks_mut(COPY_CHUNK)
-                .zip(limbs.par_chunks(COPY_CHUNK))
-                .for_each(copy)
-        });
-    }
+    copy_verified_into(out, words);
     Ok(())
 }
 
