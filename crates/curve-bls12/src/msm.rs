@@ -1,0 +1,56 @@
+//! Multi-scalar multiplication `sum_i [k_i] P_i` on the CPU: blst's multi-threaded
+//! Pippenger (its own thread pool) for 32 points or more, a parallel sum of single
+//! multiplications below that.
+//!
+//! The scalars are full 256-bit integers (`nbits = 256`), not reduced mod r.
+//!
+//! Pippenger's bucket method is generic, right for every point on the curve. For fewer than
+//! 32 points blst's wrapper would instead call its single multiplication, whose GLV path
+//! is only right for points of the prime-order subgroup, so that case is done here with
+//! [`crate::G1Projective::mul`], right for every point. Points at infinity and zero scalars
+//! are dropped before blst sees them: they add nothing, and it spares blst's bucket code an
+//! edge case.
+
+use blst::MultiPoint;
+
+use crate::error::check_lengths;
+use crate::{CurveError, G1Affine, G1Projective, G2Affine, G2Projective, Scalar, SCALAR_BYTES};
+
+/// From this many (non-trivial) terms on, blst's Pippenger; below, single multiplications.
+const PIPPENGER_MIN_POINTS: usize = 32;
+
+macro_rules! msm_impl {
+    ($name:ident, $Affine:ident, $Projective:ident, $BlstAffine:ident) => {
+        /// `sum_i [scalars[i]] points[i]`; the identity for no points.
+        ///
+        /// # Errors
+        /// [`CurveError::LengthMismatch`] when the slices' lengths differ.
+        pub fn $name(points: &[$Affine], scalars: &[Scalar]) -> Result<$Projective, CurveError> {
+            use rayon::prelude::*;
+            check_lengths(stringify!($name), points.len(), scalars.len())?;
+            let terms: Vec<(&$Affine, &Scalar)> = points
+                .iter()
+                .zip(scalars)
+                .filter(|(p, k)| !p.is_identity() && !k.is_zero())
+                .collect();
+            if terms.len() < PIPPENGER_MIN_POINTS {
+                return Ok(terms
+                    .par_iter()
+                    .map(|(p, k)| p.to_projective().mul(k))
+                    .reduce($Projective::identity, |a, b| a.add(&b)));
+            }
+            let bases: Vec<blst::$BlstAffine> = terms.iter().map(|(p, _)| p.0).collect();
+            let mut scalar_bytes = Vec::with_capacity(terms.len() * SCALAR_BYTES);
+            for (_, k) in &terms {
+                scalar_bytes.extend_from_slice(&k.to_le_bytes());
+            }
+            // blst panics only when `scalar_bytes` is shorter than 32 bytes per point, and
+            // `bases` is not empty here.
+            let sum = bases.mult(&scalar_bytes, 8 * SCALAR_BYTES);
+            Ok($Projective(sum))
+        }
+    };
+}
+
+msm_impl!(msm_g1, G1Affine, G1Projective, blst_p1_affine);
+msm_impl!(msm_g2, G2Affine, G2Projective, blst_p2_affine);
