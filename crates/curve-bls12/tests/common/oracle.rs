@@ -5,12 +5,16 @@
 use num_bigint::BigUint;
 
 /// The base field modulus p.
-pub fn p() -> BigUint {
-    BigUint::parse_bytes(
-        b"1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab",
-        16,
-    )
-    .expect("valid hex")
+pub fn p() -> &'static BigUint {
+    // Parsed once: every field operation reduces by it.
+    static P: std::sync::OnceLock<BigUint> = std::sync::OnceLock::new();
+    P.get_or_init(|| {
+        BigUint::parse_bytes(
+            b"1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab",
+            16,
+        )
+        .expect("valid hex")
+    })
 }
 
 /// The prime order r of G1 and G2.
@@ -50,7 +54,7 @@ impl Fp {
         Fp(v % p())
     }
     pub fn pow(&self, e: &BigUint) -> Self {
-        Fp(self.0.modpow(e, &p()))
+        Fp(self.0.modpow(e, p()))
     }
     /// A square root (p = 3 mod 4), if any.
     pub fn sqrt(&self) -> Option<Self> {
@@ -76,7 +80,7 @@ impl Field for Fp {
         Fp::new(&self.0 * &o.0)
     }
     fn inv(&self) -> Self {
-        Fp(self.0.modinv(&p()).expect("inverse of a non-zero element"))
+        Fp(self.0.modinv(p()).expect("inverse of a non-zero element"))
     }
     fn curve_b() -> Self {
         Fp::from_u64(4)
