@@ -1,6 +1,6 @@
 //! Batch operations over slices on all cores (rayon), one module per group with the same
 //! functions: [`g1`] and [`g2`]. Element-wise operations on two slices return
-//! [`CurveError::LengthMismatch`] when the lengths differ; checks name the index of the
+//! [`crate::CurveError::LengthMismatch`] when the lengths differ; checks name the index of the
 //! first failing point.
 
 /// Points per rayon task for the cheap operations (an addition is ~1 µs): fewer tasks than

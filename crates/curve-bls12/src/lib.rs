@@ -28,6 +28,7 @@
 
 // `unsafe` only in the audited `ffi` module; the compiler rejects it anywhere else.
 #![deny(unsafe_code)]
+#![warn(missing_docs)]
 
 #[macro_use]
 mod point;

@@ -81,11 +81,12 @@ macro_rules! point_types {
                 crate::ffi::$ffi::affine_in_group(&self.0)
             }
 
-            /// `-self`.
+            /// `-self`: `(x, -y)`; infinity stays infinity (its y is 0).
             pub fn neg(&self) -> Self {
-                Self(crate::ffi::$ffi::to_affine(&crate::ffi::$ffi::neg(
-                    &crate::ffi::$ffi::from_affine(&self.0),
-                )))
+                Self(blst::$BlstAffine {
+                    x: self.0.x,
+                    y: (-self.y()).into(),
+                })
             }
 
             /// The same point in projective coordinates.
