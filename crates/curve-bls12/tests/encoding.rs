@@ -447,6 +447,26 @@ fn errors_describe_themselves() {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+    /// Random multiples of the generators (and of a point outside the subgroup, through
+    /// EIP-2537 without the subgroup check) survive every format.
+    #[test]
+    fn random_points_round_trip(k in any::<[u8; 32]>()) {
+        let k = curve_bls12::Scalar::from_le_bytes(k);
+        let p = curve_bls12::G1Projective::generator().mul(&k).to_affine();
+        prop_assert_eq!(G1Affine::from_compressed(&p.to_compressed()), Ok(p));
+        prop_assert_eq!(G1Affine::from_uncompressed(&p.to_uncompressed()), Ok(p));
+        prop_assert_eq!(G1Affine::from_eip2537(&p.to_eip2537(), SubgroupCheck::Yes), Ok(p));
+        let q = curve_bls12::G2Projective::generator().mul(&k).to_affine();
+        prop_assert_eq!(G2Affine::from_compressed(&q.to_compressed()), Ok(q));
+        prop_assert_eq!(G2Affine::from_uncompressed(&q.to_uncompressed()), Ok(q));
+        prop_assert_eq!(G2Affine::from_eip2537(&q.to_eip2537(), SubgroupCheck::Yes), Ok(q));
+        let outside = g1_not_in_subgroup().to_projective().mul(&k).to_affine();
+        prop_assert_eq!(G1Affine::from_eip2537(&outside.to_eip2537(), SubgroupCheck::No), Ok(outside));
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
     /// Random bytes of any length, and of each format's exact length with each flag
     /// pattern: the decoders answer, never panic.

@@ -15,14 +15,15 @@ use rayon::prelude::*;
 
 const ORACLE_SIZES: [usize; 7] = [0, 1, 2, 3, 31, 32, 33];
 
-/// The edge scalars at even positions, random ones between: 64-bit ones (the debug-build
+/// The edge scalars at even positions (starting at a different one for each size, so that
+/// sizes 1 to 3 see more than 0 and 1), random ones between: 64-bit ones (the debug-build
 /// oracle's cost grows with the scalars' bits; the proptest below takes full 256-bit ones).
 fn scalars(n: usize, rng: &mut impl RngCore) -> Vec<Scalar> {
     let edges = edge_scalars();
     (0..n)
         .map(|i| {
             if i % 2 == 0 {
-                edges[(i / 2) % edges.len()]
+                edges[(i / 2 + 3 * n) % edges.len()]
             } else {
                 Scalar::from_u64(rng.next_u64())
             }
@@ -87,9 +88,20 @@ fn g1_msm_matches_oracle_for_small_sizes_and_edge_scalars() {
 #[test]
 fn g2_msm_matches_oracle_for_small_sizes_and_edge_scalars() {
     let mut rng = rng(11);
-    for n in [0, 1, 2, 3, 33] {
+    for n in ORACLE_SIZES {
         let points: Vec<G2Affine> = (0..n).map(|_| random_g2(&mut rng)).collect();
         let ks = scalars(n, &mut rng);
+        if n == 31 || n == 32 {
+            // The G2 oracle costs ~5 s more in a debug build for these two; the naive sum
+            // is itself checked against the oracle (points.rs), and 3 and 33 take the same
+            // two code paths (single multiplications, Pippenger) against the oracle.
+            assert_eq!(
+                msm_g2(&points, &ks).unwrap(),
+                naive_g2(&points, &ks),
+                "n = {n}"
+            );
+            continue;
+        }
         assert_eq!(
             g2_eip(msm_g2(&points, &ks).unwrap()),
             g2_oracle_msm(&points, &ks),

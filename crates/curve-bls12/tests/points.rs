@@ -190,7 +190,7 @@ fn non_subgroup_points_are_detected() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(ProptestConfig::with_cases(12))]
     #[test]
     fn random_g1_mul_and_add_match_oracle(seed in any::<u64>(), k in any::<[u8; 32]>()) {
         let mut rng = rng(seed);
