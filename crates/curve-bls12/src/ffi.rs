@@ -36,11 +36,55 @@ macro_rules! group_ffi {
         compress: $compress:ident,
         serialize: $serialize:ident,
         uncompress: $uncompress:ident,
+        pippenger: $pippenger:ident,
+        pippenger_scratch_sizeof: $scratch_sizeof:ident,
     ) => {
         pub(crate) mod $module {
             use blst::{$Aff, $Proj, BLST_ERROR};
 
             use crate::scalar::{Scalar, SCALAR_BYTES};
+
+            /// `sum_i [scalars[i]] points[i]` on the calling thread, by blst's
+            /// `*s_mult_pippenger` with all 256 bits of every scalar.
+            ///
+            /// Right for every point on the curve: blst uses its generic window method for
+            /// one point, a precomputed-window method below 32 points and Pippenger's buckets
+            /// from 32 on, none of which relies on the subgroup's endomorphism (unlike its
+            /// single multiplication's GLV path). Points at infinity among the bases are
+            /// handled (tested in `msm.rs`).
+            ///
+            /// # Panics
+            /// When the lengths differ (a bug in the caller).
+            pub(crate) fn pippenger(points: &[$Aff], scalars: &[Scalar]) -> $Proj {
+                assert_eq!(points.len(), scalars.len(), "pippenger: lengths differ");
+                let mut out = $Proj::default();
+                if points.is_empty() {
+                    return out;
+                }
+                let scalar_bytes: Vec<u8> = scalars.iter().flat_map(Scalar::to_le_bytes).collect();
+                // SAFETY: a pure function of its argument.
+                let scratch_bytes = unsafe { blst::$scratch_sizeof(points.len()) };
+                let mut scratch = vec![0u64; scratch_bytes.div_ceil(8)];
+                // blst takes null-terminated arrays of pointers to consecutive runs; one run
+                // of points and one of scalars (32 bytes each) here.
+                let point_runs: [*const $Aff; 2] = [points.as_ptr(), core::ptr::null()];
+                let scalar_runs: [*const u8; 2] = [scalar_bytes.as_ptr(), core::ptr::null()];
+                // SAFETY: `point_runs[0]` points to `points.len()` live affine points and
+                // `scalar_runs[0]` to `32 * points.len()` bytes, which is what blst reads for
+                // that count and `nbits = 256`; `scratch` has the size blst asked for (in
+                // 8-byte limbs); `out` is a live local. Nothing else aliases them.
+                unsafe {
+                    blst::$pippenger(
+                        &mut out,
+                        point_runs.as_ptr(),
+                        points.len(),
+                        scalar_runs.as_ptr(),
+                        8 * SCALAR_BYTES,
+                        scratch.as_mut_ptr(),
+                    )
+                };
+                out
+            }
 
             /// Bytes of the ZCash compressed encoding (the uncompressed one is twice that).
             pub(crate) const COMPRESSED_BYTES: usize = $COMPRESSED;
@@ -230,6 +274,8 @@ group_ffi!(
     compress: blst_p1_affine_compress,
     serialize: blst_p1_affine_serialize,
     uncompress: blst_p1_uncompress,
+    pippenger: blst_p1s_mult_pippenger,
+    pippenger_scratch_sizeof: blst_p1s_mult_pippenger_scratch_sizeof,
 );
 
 group_ffi!(
@@ -255,4 +301,6 @@ group_ffi!(
     compress: blst_p2_affine_compress,
     serialize: blst_p2_affine_serialize,
     uncompress: blst_p2_uncompress,
+    pippenger: blst_p2s_mult_pippenger,
+    pippenger_scratch_sizeof: blst_p2s_mult_pippenger_scratch_sizeof,
 );

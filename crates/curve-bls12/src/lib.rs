@@ -7,7 +7,7 @@
 //!   EIP-2537's padded format with an optional subgroup check ([`SubgroupCheck`]). Decoders
 //!   never panic and say what is wrong and where ([`CurveError`]).
 //! - [`batch`]: element-wise operations and checks over slices, on all cores.
-//! - [`msm_g1`], [`msm_g2`]: multi-scalar multiplication (blst's multi-threaded Pippenger).
+//! - [`msm_g1`], [`msm_g2`]: multi-scalar multiplication (blst's Pippenger, on rayon's threads).
 //!
 //! ```
 //! use curve_bls12::{msm_g1, G1Affine, Scalar, SubgroupCheck};
