@@ -23,6 +23,7 @@ pub mod cpu;
 mod error;
 mod ff_impl;
 mod fq;
+mod fq2;
 mod gpu;
 #[allow(unsafe_code)] // AVX-512 IFMA intrinsics
 mod ifma;
@@ -35,6 +36,7 @@ pub use error::FieldError;
 pub use ff;
 pub use ff_impl::FqRepr;
 pub use fq::{Fq, FqMont, FQ_BYTES, FQ_LIMBS};
+pub use fq2::Fq2;
 mod host_vec;
 mod program;
 pub use host_vec::HostFqVec;
