@@ -58,13 +58,14 @@ pub(crate) struct JobShape {
 }
 
 /// Cold-start cost parameters (seconds and nanoseconds). The defaults come from
-/// `hybrid-exec bench` on the reference machine (H100 + 16 cores, docs/performance.md):
-/// a GPU round trip costs ~30 us fixed, host data crosses at ~9 ns per element and input
-/// (slices: copies and checks on the host), GPU arithmetic is nearly free at these sizes;
-/// host vectors cost the GPU ~0.7 ns per element and vector (2.05 ns for an add's three);
-/// 16 CPU cores add at ~2.8 ns and multiply at ~8.3 ns per element, with ~20 us to start
-/// (`hybrid-exec scan`, 2026-11-21: a 1Ki add took 24 us, a 1Ki mul 31 us: waking the
-/// thread pool).
+/// `hybrid-exec bench` on the reference machine (H200 + 16 cores, 2026-11-29, run "b" of
+/// docs/performance.md): a GPU round trip costs ~30 us fixed; data from slices costs the
+/// GPU path ~1.75 ns per element and vector (inputs and output: an add from slices took
+/// 5.24 ns per element, a multiplication 5.12, the host's copies being most of it); host
+/// vectors ~0.7 ns per element and vector (2.01 ns for an add's three); GPU arithmetic is
+/// nearly free at these sizes; 16 CPU cores add at ~2.5 ns and multiply at ~4 ns per
+/// element, with ~20 us to start (`hybrid-exec scan`, H100, 2026-11-21: a 1Ki add took
+/// 24 us, a 1Ki mul 31 us: waking the thread pool).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct CostParams {
     /// GPU fixed cost of a round trip, ns.
@@ -87,11 +88,11 @@ impl Default for CostParams {
     fn default() -> Self {
         Self {
             gpu_fixed_ns: 30_000.0,
-            gpu_ns_per_elem_per_vector: 3.0,
+            gpu_ns_per_elem_per_vector: 1.75,
             gpu_ns_per_elem_per_host_vector: 0.7,
             gpu_ns_per_mul: 0.06,
             cpu_fixed_ns: 20_000.0,
-            cpu_ns_per_linear: 2.8,
+            cpu_ns_per_linear: 2.5,
             cpu_ns_per_mul: 4.0,
         }
     }
@@ -465,9 +466,10 @@ mod tests {
             place: Place::HostVectors,
             ..slices
         };
-        // Cold: the GPU reaches host vectors in place, far cheaper than copying slices;
-        // the CPU costs the same.
-        assert!(m.predict(Device::Gpu, host) * 3 < m.predict(Device::Gpu, slices));
+        // Cold: the GPU reaches host vectors in place, at less than half the cost of
+        // copying slices (2.01 against 5.24 ns per element for an add on the H200); the
+        // CPU costs the same.
+        assert!(m.predict(Device::Gpu, host) * 2 < m.predict(Device::Gpu, slices));
         assert_eq!(m.predict(Device::Cpu, host), m.predict(Device::Cpu, slices));
         assert!(m.predict(Device::Gpu, host) < m.predict(Device::Cpu, host));
         // Samples of one place do not move the other's predictions, and survive a profile's
