@@ -592,7 +592,8 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
         };
         let cpu_only = per_elem(hybrid_exec::Route::Cpu)?;
         let gpu_only = per_elem(hybrid_exec::Route::Gpu)?;
-        let best = median(&cpu_only).min(median(&gpu_only));
+        let (c, g) = (median(&cpu_only), median(&gpu_only));
+        let best = c.min(g);
         push(
             &mut figures,
             &format!("router {name}, CPU only, {large} elem"),
@@ -620,6 +621,21 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
             &format!("router {name}, auto ({route:?}), {large} elem"),
             Unit::NsPerElement,
             auto,
+            Some(("better of CPU and GPU only", best)),
+        );
+        // Co-execution from slices, forced, at the share that would make both devices
+        // finish together by their rates alone (off by default for slices: whether it
+        // pays is what this row says).
+        let gpu_len = ((large as f64 * c / (c + g)) as usize).clamp(1, large - 1);
+        let split = per_elem(hybrid_exec::Route::Split { gpu_len })?;
+        push(
+            &mut figures,
+            &format!(
+                "router {name}, forced split ({:.0}% GPU), {large} elem",
+                100.0 * gpu_len as f64 / large as f64
+            ),
+            Unit::NsPerElement,
+            split,
             Some(("better of CPU and GPU only", best)),
         );
     }
