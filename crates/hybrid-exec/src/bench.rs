@@ -28,6 +28,8 @@ pub(crate) enum Unit {
     TBps,
     /// Throughput in G elements/s (higher is better).
     GElemsPerSec,
+    /// Milliseconds per call (lower is better).
+    Millis,
 }
 
 impl Unit {
@@ -39,6 +41,7 @@ impl Unit {
             Unit::GBps => "GB/s",
             Unit::TBps => "TB/s",
             Unit::GElemsPerSec => "Gelem/s",
+            Unit::Millis => "ms",
         }
     }
 
@@ -110,15 +113,7 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
     let few = (n / 3).max(3);
     let large = opts.large;
     let mut figures = Vec::new();
-    let push =
-        |figures: &mut Vec<Figure>, name: &str, unit, samples, ceiling: Option<(&str, f64)>| {
-            figures.push(Figure {
-                name: name.to_owned(),
-                unit,
-                samples,
-                ceiling: ceiling.map(|(n, v)| (n.to_owned(), v)),
-            });
-        };
+    let push = push_figure;
 
     // Latency floor: an empty batch, submitted and waited for.
     let empty = sample(20, n * 10, || {
@@ -736,7 +731,143 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
             Some(("submit + PCIe time", floor_us)),
         );
     }
+    msm_figures(&mut figures, few, large)?;
     Ok(figures)
+}
+
+/// Multi-scalar multiplication on the CPU, curve-bls12's route (blst's Pippenger on rayon
+/// chunks, every point handled whether or not it is in the subgroup) beside the `blst`
+/// crate's own multi-threaded Pippenger (`p1_affines::mult`, all cores), the peer, on the
+/// same points and full 256-bit scalars: G1 at 2^10, 2^16 and 2^20 points, G2 at 2^10 and
+/// 2^16 (sizes above `large` are left out).
+fn msm_figures(figures: &mut Vec<Figure>, few: usize, large: usize) -> Result<()> {
+    use curve_bls12::{batch, G1Projective, G2Projective, Scalar};
+    use rand::{RngCore as _, SeedableRng as _};
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2537);
+    let scalars = |n: usize, rng: &mut rand::rngs::StdRng| -> Vec<Scalar> {
+        (0..n)
+            .map(|_| {
+                let mut b = [0u8; 32];
+                rng.fill_bytes(&mut b);
+                Scalar::from_le_bytes(b)
+            })
+            .collect()
+    };
+    // Consecutive multiples of the generator, made on all cores: each chunk starts at a
+    // multiplication and continues by additions.
+    macro_rules! points {
+        ($Projective:ident, $batch:ident, $n:expr) => {{
+            const CHUNK: usize = 4096;
+            let g = $Projective::generator();
+            let projective: Vec<$Projective> = (0..$n.div_ceil(CHUNK))
+                .into_par_iter()
+                .flat_map_iter(|c| {
+                    let mut p = g.mul(&Scalar::from_u64((c * CHUNK + 1) as u64));
+                    (0..CHUNK.min($n - c * CHUNK)).map(move |_| {
+                        let q = p;
+                        p = p.add(&g);
+                        q
+                    })
+                })
+                .collect();
+            batch::$batch::to_affine(&projective)
+        }};
+    }
+    let samples = few.max(3);
+    let millis = |f: &mut dyn FnMut() -> Result<()>| -> Result<Vec<f64>> {
+        sample(1, samples, || Ok(secs(&mut *f)?.1 * 1e3))
+    };
+    for log in [10u32, 16, 20] {
+        let n = 1usize << log;
+        if n > large {
+            continue;
+        }
+        let points = points!(G1Projective, g1, n);
+        let k = scalars(n, &mut rng);
+        let blst_points: Vec<blst::blst_p1> = points
+            .iter()
+            .map(|&p| blst::blst_p1::from(G1Projective::from(p)))
+            .collect();
+        let table = blst::p1_affines::from(&blst_points);
+        let k_bytes: Vec<u8> = k.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let peer = millis(&mut || {
+            std::hint::black_box(table.mult(&k_bytes, 256));
+            Ok(())
+        })?;
+        let ours = millis(&mut || {
+            std::hint::black_box(curve_bls12::msm_g1(&points, &k)?);
+            Ok(())
+        })?;
+        let peer_ms = median(&peer);
+        push_figure(
+            figures,
+            &format!("G1 MSM 2^{log}, blst p1_affines::mult (all cores)"),
+            Unit::Millis,
+            peer,
+            None,
+        );
+        push_figure(
+            figures,
+            &format!("G1 MSM 2^{log}, curve-bls12 CPU"),
+            Unit::Millis,
+            ours,
+            Some(("blst, all cores", peer_ms)),
+        );
+    }
+    for log in [10u32, 16] {
+        let n = 1usize << log;
+        if n > large {
+            continue;
+        }
+        let points = points!(G2Projective, g2, n);
+        let k = scalars(n, &mut rng);
+        let blst_points: Vec<blst::blst_p2> = points
+            .iter()
+            .map(|&p| blst::blst_p2::from(G2Projective::from(p)))
+            .collect();
+        let table = blst::p2_affines::from(&blst_points);
+        let k_bytes: Vec<u8> = k.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let peer = millis(&mut || {
+            std::hint::black_box(table.mult(&k_bytes, 256));
+            Ok(())
+        })?;
+        let ours = millis(&mut || {
+            std::hint::black_box(curve_bls12::msm_g2(&points, &k)?);
+            Ok(())
+        })?;
+        let peer_ms = median(&peer);
+        push_figure(
+            figures,
+            &format!("G2 MSM 2^{log}, blst p2_affines::mult (all cores)"),
+            Unit::Millis,
+            peer,
+            None,
+        );
+        push_figure(
+            figures,
+            &format!("G2 MSM 2^{log}, curve-bls12 CPU"),
+            Unit::Millis,
+            ours,
+            Some(("blst, all cores", peer_ms)),
+        );
+    }
+    Ok(())
+}
+
+fn push_figure(
+    figures: &mut Vec<Figure>,
+    name: &str,
+    unit: Unit,
+    samples: Vec<f64>,
+    ceiling: Option<(&str, f64)>,
+) {
+    figures.push(Figure {
+        name: name.to_owned(),
+        unit,
+        samples,
+        ceiling: ceiling.map(|(n, v)| (n.to_owned(), v)),
+    });
 }
 
 /// More samples for small sizes, where one sample is cheap and noisy.
