@@ -38,6 +38,7 @@ macro_rules! group_ffi {
         uncompress: $uncompress:ident,
         pippenger: $pippenger:ident,
         pippenger_scratch_sizeof: $scratch_sizeof:ident,
+        tile_pippenger: $tile:ident,
     ) => {
         pub(crate) mod $module {
             use blst::{$Aff, $Proj, BLST_ERROR};
@@ -81,6 +82,61 @@ macro_rules! group_ffi {
                         scalar_runs.as_ptr(),
                         8 * SCALAR_BYTES,
                         scratch.as_mut_ptr(),
+                    )
+                };
+                out
+            }
+
+            /// `sum_i [bits bit0..bit0 + window of scalars[i]] points[i]`: one tile of a
+            /// Pippenger split over point ranges and bit windows, by blst's
+            /// `*s_tile_pippenger` (buckets only, so right for every point on the curve).
+            /// `scalar_bytes` holds 32 little-endian bytes per point.
+            ///
+            /// # Panics
+            /// When `scalar_bytes` is not 32 bytes per point, `window` is not in 1..=24 or
+            /// `bit0` is above 256 (bugs in the caller). A tile may start at bit 256: its
+            /// signed digits are then the carries out of the top bit.
+            pub(crate) fn tile_pippenger(
+                points: &[$Aff],
+                scalar_bytes: &[u8],
+                bit0: usize,
+                window: usize,
+            ) -> $Proj {
+                assert_eq!(
+                    scalar_bytes.len(),
+                    SCALAR_BYTES * points.len(),
+                    "tile: lengths"
+                );
+                assert!(
+                    (1..=24).contains(&window) && bit0 <= 8 * SCALAR_BYTES,
+                    "tile: bits"
+                );
+                let mut out = $Proj::default();
+                if points.is_empty() {
+                    return out;
+                }
+                // The scratch blst's own tiled multiplication gives each tile: one bucket
+                // per window value.
+                // SAFETY: a pure function of its argument.
+                let bucket_bytes = unsafe { blst::$scratch_sizeof(0) };
+                let mut scratch = vec![0u64; (bucket_bytes / 8) << (window - 1)];
+                let point_runs: [*const $Aff; 2] = [points.as_ptr(), core::ptr::null()];
+                let scalar_runs: [*const u8; 2] = [scalar_bytes.as_ptr(), core::ptr::null()];
+                // SAFETY: `point_runs[0]` points to `points.len()` live affine points and
+                // `scalar_runs[0]` to 32 bytes for each, within which blst reads the bits
+                // around `bit0..bit0 + window` (`nbits = 256`); `scratch` has the
+                // `2^(window - 1)` buckets blst uses for a window of that width, at most
+                // (the sizing of the blst crate's own tiled `mult`); `out` is a live local.
+                unsafe {
+                    blst::$tile(
+                        &mut out,
+                        point_runs.as_ptr(),
+                        points.len(),
+                        scalar_runs.as_ptr(),
+                        8 * SCALAR_BYTES,
+                        scratch.as_mut_ptr(),
+                        bit0,
+                        window,
                     )
                 };
                 out
@@ -276,6 +332,7 @@ group_ffi!(
     uncompress: blst_p1_uncompress,
     pippenger: blst_p1s_mult_pippenger,
     pippenger_scratch_sizeof: blst_p1s_mult_pippenger_scratch_sizeof,
+    tile_pippenger: blst_p1s_tile_pippenger,
 );
 
 group_ffi!(
@@ -303,4 +360,5 @@ group_ffi!(
     uncompress: blst_p2_uncompress,
     pippenger: blst_p2s_mult_pippenger,
     pippenger_scratch_sizeof: blst_p2s_mult_pippenger_scratch_sizeof,
+    tile_pippenger: blst_p2s_tile_pippenger,
 );
