@@ -778,80 +778,66 @@ fn msm_figures(figures: &mut Vec<Figure>, few: usize, large: usize) -> Result<()
     let millis = |f: &mut dyn FnMut() -> Result<()>| -> Result<Vec<f64>> {
         sample(1, samples, || Ok(secs(&mut *f)?.1 * 1e3))
     };
-    for log in [10u32, 16, 20] {
-        let n = 1usize << log;
-        if n > large {
-            continue;
-        }
-        let points = points!(G1Projective, g1, n);
-        let k = scalars(n, &mut rng);
-        let blst_points: Vec<blst::blst_p1> = points
-            .iter()
-            .map(|&p| blst::blst_p1::from(G1Projective::from(p)))
-            .collect();
-        let table = blst::p1_affines::from(&blst_points);
-        let k_bytes: Vec<u8> = k.iter().flat_map(|s| s.to_le_bytes()).collect();
-        let peer = millis(&mut || {
-            std::hint::black_box(table.mult(&k_bytes, 256));
-            Ok(())
-        })?;
-        let ours = millis(&mut || {
-            std::hint::black_box(curve_bls12::msm_g1(&points, &k)?);
-            Ok(())
-        })?;
-        let peer_ms = median(&peer);
-        push_figure(
-            figures,
-            &format!("G1 MSM 2^{log}, blst p1_affines::mult (all cores)"),
-            Unit::Millis,
-            peer,
-            None,
-        );
-        push_figure(
-            figures,
-            &format!("G1 MSM 2^{log}, curve-bls12 CPU"),
-            Unit::Millis,
-            ours,
-            Some(("blst, all cores", peer_ms)),
-        );
+    macro_rules! msm_rows {
+        ($group:literal, $Projective:ident, $batch:ident, $blst:ident, $table:ident, $msm:ident, $logs:expr) => {
+            for log in $logs {
+                let n = 1usize << log;
+                if n > large {
+                    continue;
+                }
+                let points = points!($Projective, $batch, n);
+                let k = scalars(n, &mut rng);
+                let blst_points: Vec<blst::$blst> = points
+                    .iter()
+                    .map(|&p| blst::$blst::from($Projective::from(p)))
+                    .collect();
+                let table = blst::$table::from(&blst_points);
+                let k_bytes: Vec<u8> = k.iter().flat_map(|s| s.to_le_bytes()).collect();
+                let peer = millis(&mut || {
+                    std::hint::black_box(table.mult(&k_bytes, 256));
+                    Ok(())
+                })?;
+                let ours = millis(&mut || {
+                    std::hint::black_box(curve_bls12::$msm(&points, &k)?);
+                    Ok(())
+                })?;
+                let peer_ms = median(&peer);
+                let name = |who: &str| format!("{} MSM 2^{log}, {who}", $group);
+                push_figure(
+                    figures,
+                    &name(concat!("blst ", stringify!($table), "::mult (all cores)")),
+                    Unit::Millis,
+                    peer,
+                    None,
+                );
+                push_figure(
+                    figures,
+                    &name("curve-bls12 CPU"),
+                    Unit::Millis,
+                    ours,
+                    Some(("blst, all cores", peer_ms)),
+                );
+            }
+        };
     }
-    for log in [10u32, 16] {
-        let n = 1usize << log;
-        if n > large {
-            continue;
-        }
-        let points = points!(G2Projective, g2, n);
-        let k = scalars(n, &mut rng);
-        let blst_points: Vec<blst::blst_p2> = points
-            .iter()
-            .map(|&p| blst::blst_p2::from(G2Projective::from(p)))
-            .collect();
-        let table = blst::p2_affines::from(&blst_points);
-        let k_bytes: Vec<u8> = k.iter().flat_map(|s| s.to_le_bytes()).collect();
-        let peer = millis(&mut || {
-            std::hint::black_box(table.mult(&k_bytes, 256));
-            Ok(())
-        })?;
-        let ours = millis(&mut || {
-            std::hint::black_box(curve_bls12::msm_g2(&points, &k)?);
-            Ok(())
-        })?;
-        let peer_ms = median(&peer);
-        push_figure(
-            figures,
-            &format!("G2 MSM 2^{log}, blst p2_affines::mult (all cores)"),
-            Unit::Millis,
-            peer,
-            None,
-        );
-        push_figure(
-            figures,
-            &format!("G2 MSM 2^{log}, curve-bls12 CPU"),
-            Unit::Millis,
-            ours,
-            Some(("blst, all cores", peer_ms)),
-        );
-    }
+    msm_rows!(
+        "G1",
+        G1Projective,
+        g1,
+        blst_p1,
+        p1_affines,
+        msm_g1,
+        [10u32, 16, 20]
+    );
+    msm_rows!(
+        "G2",
+        G2Projective,
+        g2,
+        blst_p2,
+        p2_affines,
+        msm_g2,
+        [10u32, 16]
+    );
     Ok(())
 }
 
