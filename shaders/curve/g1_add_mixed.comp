@@ -3,8 +3,10 @@
 // (0, 0) for the identity, padded to 18 words), Montgomery form: the complete mixed
 // addition (shaders/include/g1.glsl), and a[i] itself when b[i] is the identity.
 #extension GL_GOOGLE_include_directive : require
-#define G1_KERNEL_INPUTS 2
-#include "g1_kernel.glsl"
+#define CURVE_KERNEL_INPUTS 2
+#define CURVE_POINT_VEC4 9u
+#include "curve.glsl"
+#include "g1.glsl"
 
 const uint PROGRAM[] = uint[](
     G1_PROGRAM_FROM_JACOBIAN_1, G1_PROGRAM_ADD_MIXED,
@@ -12,11 +14,12 @@ const uint PROGRAM[] = uint[](
     G1_PROGRAM_TO_JACOBIAN_3);
 
 void main() {
-    G1_BEGIN;
+    CURVE_BEGIN;
+    g1_init_registers();
     G1_LOAD_POINT(in0, i, G1_R_X1);
-    G1_LOAD_COORD(in1, i, 0u, g1_reg[G1_R_X2]);
-    G1_LOAD_COORD(in1, i, 1u, g1_reg[G1_R_Y2]);
+    CURVE_LOAD_FQ(in1, i, 0u, g1_reg[G1_R_X2]);
+    CURVE_LOAD_FQ(in1, i, 1u, g1_reg[G1_R_Y2]);
     g1_flag = fq_is_zero(g1_reg[G1_R_X2]) && fq_is_zero(g1_reg[G1_R_Y2]);
     G1_RUN(PROGRAM);
-    g1_store_checked(i, G1_R_X3);
+    g1_store_result(i);
 }

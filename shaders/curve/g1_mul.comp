@@ -5,8 +5,10 @@
 // Every round adds, and a select keeps or drops the sum, so every invocation runs the same
 // steps whatever its scalar.
 #extension GL_GOOGLE_include_directive : require
-#define G1_KERNEL_INPUTS 2
-#include "g1_kernel.glsl"
+#define CURVE_KERNEL_INPUTS 2
+#define CURVE_POINT_VEC4 9u
+#include "curve.glsl"
+#include "g1.glsl"
 
 // The base point lives in X2.., the accumulator in X1.., each round's result in X3...
 const uint PROLOGUE[] = uint[](G1_PROGRAM_FROM_JACOBIAN_2);
@@ -20,10 +22,11 @@ const uint EPILOGUE[] = uint[](
 const int ROUNDS = 256;
 
 void main() {
-    G1_BEGIN;
+    CURVE_BEGIN;
+    g1_init_registers();
     G1_LOAD_POINT(in0, i, G1_R_X2);
-    uvec4 k_lo = in1[9u * i];
-    uvec4 k_hi = in1[9u * i + 1u];
+    uvec4 k_lo = in1[CURVE_POINT_VEC4 * i];
+    uvec4 k_hi = in1[CURVE_POINT_VEC4 * i + 1u];
     uint k[8] = uint[8](k_lo.x, k_lo.y, k_lo.z, k_lo.w, k_hi.x, k_hi.y, k_hi.z, k_hi.w);
     // The accumulator starts at the identity (0 : 1 : 0).
     g1_reg[G1_R_X1] = FQ_ZERO;
@@ -49,5 +52,5 @@ void main() {
         }
         g1_step(insn);
     }
-    g1_store_checked(i, G1_R_X3);
+    g1_store_result(i);
 }

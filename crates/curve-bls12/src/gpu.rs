@@ -1,34 +1,32 @@
-//! Batch G1 arithmetic on a Vulkan device.
+//! Batch G1 and G2 arithmetic on a Vulkan device.
 //!
-//! One GLSL kernel per operation (`shaders/curve/g1_*.comp`, formulas in
-//! `shaders/include/g1.glsl`), compiled to SPIR-V by `cargo xtask shaders` and embedded here.
-//! The kernels compute in homogeneous projective coordinates with the complete formulas of
+//! One GLSL kernel per operation and group (`shaders/curve/g1_*.comp`, `g2_*.comp`;
+//! formulas in `shaders/include/curve.glsl`), compiled to SPIR-V by `cargo xtask shaders`
+//! and embedded here. The kernels compute in homogeneous projective coordinates with the complete formulas of
 //! Renes, Costello and Batina (2016), so one branch-free sequence covers the identity,
 //! `P + P` and `P + (-P)`, for every point on the curve, in the subgroup or not.
 //!
-//! Points travel in blst's own layout (Jacobian coordinates, Montgomery form, 18 u64 words
-//! per point; affine points padded to 18 words), so the host only copies limbs; the kernels
-//! convert to and from homogeneous coordinates. Every result is checked on the host (canonical
-//! coordinates, on the curve) before it becomes a point.
+//! Points travel in blst's own layout (Jacobian coordinates, Montgomery form: 18 u64 words
+//! per G1 point, 36 per G2 point; affine points padded to as many), so the host only copies
+//! limbs; the kernels convert to and from homogeneous coordinates. Every result is checked on
+//! the host (canonical coordinates, on the curve) before it becomes a point.
 //!
 //! The formulas run as step lists through one interpreter loop per kernel
-//! (`shaders/include/g1.glsl` says why): correct first; not yet tuned for speed.
+//! (`shaders/include/curve.glsl` says why): correct first; not yet tuned for speed.
 
 use std::sync::Arc;
 
 use vk_backend::{Context, Kernel, KernelDesc, SpirvModule};
 
 use crate::error::check_lengths;
-use crate::{CurveError, G1Affine, G1Projective, Scalar};
+use crate::{CurveError, G1Affine, G1Projective, G2Affine, G2Projective, Scalar};
 
-/// u64 words per point in a kernel buffer: X, Y, Z of 6 limbs each.
-const POINT_WORDS: usize = 18;
-/// u64 limbs per coordinate.
-const COORD_WORDS: usize = 6;
+/// u64 limbs per Fq element.
+const FQ_WORDS: usize = 6;
 /// Workgroup size of the point kernels.
 const WORKGROUP_SIZE: u32 = 64;
 
-/// Failures of the GPU batch operations ([`G1Gpu`]).
+/// Failures of the GPU batch operations ([`G1Gpu`], [`G2Gpu`]).
 ///
 /// A type of its own rather than a [`CurveError`] variant: [`CurveError`] is `Copy` and
 /// `Eq`, which a backend error is not.
@@ -69,176 +67,202 @@ macro_rules! spirv {
 #[allow(unsafe_code)]
 fn embedded_module(spirv: &'static [u8]) -> SpirvModule {
     // SAFETY: every shader under shaders/curve guards each buffer access with
-    // `index < count` (G1_BEGIN in shaders/include/g1_kernel.glsl returns first for
-    // invocations past the batch, and each invocation touches only the 9 uvec4 of its own
-    // element `index` in each buffer, plus the status word through an atomic), and is used
-    // only with its own interface: `G1Op::spec` gives each kernel its own input count and
-    // elements of POINT_WORDS words, the sizes the shader indexes with. No specialization
-    // constants other than the workgroup size. Every kernel is tested against the CPU under
-    // the validation layer (tests/gpu.rs).
+    // `index < count` (CURVE_BEGIN in shaders/include/curve.glsl returns first for
+    // invocations past the batch, and each invocation touches only its own element `index`
+    // in each buffer, CURVE_POINT_VEC4 uvec4 from CURVE_POINT_VEC4 * index, plus the status
+    // word through an atomic), and is used only with its own interface: `Group::KERNELS`
+    // gives each kernel its own input count, and `PointKernels::new` elements of
+    // `Group::WORDS` words, the element size the shader indexes with (18 u64 = 9 uvec4 for
+    // G1, 36 = 18 for G2). No specialization constants other than the workgroup size. Every
+    // kernel is tested against the CPU under the validation layer (tests/gpu.rs).
     unsafe { SpirvModule::from_bytes_unchecked(spirv) }
 }
 
-/// The operations, one kernel each (`G1Op as usize` indexes [`G1Gpu::kernels`]).
-#[derive(Clone, Copy, Debug)]
-enum G1Op {
-    Add,
-    AddAffine,
-    Double,
-    Neg,
-    Mul,
+/// Operation indices into a group's kernels (the order of [`Group::KERNELS`]).
+const ADD: usize = 0;
+const ADD_AFFINE: usize = 1;
+const DOUBLE: usize = 2;
+const NEG: usize = 3;
+const MUL: usize = 4;
+
+/// What the kernels of one group need from the host: the layout of its points in kernel
+/// buffers, and the kernels.
+trait Group {
+    type Projective;
+    type Affine;
+    /// u64 words per element: X, Y, Z in blst's Montgomery limbs.
+    const WORDS: usize;
+    /// (name in errors, kernel name, SPIR-V, inputs) in operation order (ADD, ...).
+    const KERNELS: [(&'static str, &'static str, &'static [u8], u32); 5];
+    /// Writes blst's Jacobian coordinates (Montgomery form) of `p` into one element.
+    fn write_projective(p: &Self::Projective, words: &mut [u64]);
+    /// Writes blst's affine coordinates ((0, 0) for the identity), then zero padding.
+    fn write_affine(p: &Self::Affine, words: &mut [u64]);
+    /// The point in one element, or `None` when the words are not canonical coordinates of a
+    /// point on the curve.
+    fn read_projective(words: &[u64]) -> Option<Self::Projective>;
 }
 
-impl G1Op {
-    const ALL: [G1Op; 5] = [
-        G1Op::Add,
-        G1Op::AddAffine,
-        G1Op::Double,
-        G1Op::Neg,
-        G1Op::Mul,
-    ];
-
-    /// (name in errors, kernel name, SPIR-V, inputs).
-    fn spec(self) -> (&'static str, &'static str, &'static [u8], u32) {
-        match self {
-            G1Op::Add => ("add", "g1_add", spirv!("g1_add"), 2),
-            G1Op::AddAffine => ("add_affine", "g1_add_mixed", spirv!("g1_add_mixed"), 2),
-            G1Op::Double => ("double", "g1_double", spirv!("g1_double"), 1),
-            G1Op::Neg => ("neg", "g1_neg", spirv!("g1_neg"), 1),
-            G1Op::Mul => ("mul", "g1_mul", spirv!("g1_mul"), 2),
-        }
+/// Writes Fq elements (blst's Montgomery limbs) one after another from the start of `words`.
+fn write_fps(fps: &[&blst::blst_fp], words: &mut [u64]) {
+    for (dst, fp) in words.chunks_exact_mut(FQ_WORDS).zip(fps) {
+        dst.copy_from_slice(&fp.l);
     }
 }
 
-/// G1 batch operations on one Vulkan [`Context`], with its kernels built once.
-///
-/// The methods mirror [`crate::batch::g1`]: element-wise over equally long slices, any
-/// points on the curve (in the prime-order subgroup or not), results equal to the CPU's as
-/// points (their projective coordinates may differ: compare with `==` or through
-/// [`G1Projective::to_affine`]). An empty batch returns an empty result without touching
-/// the device.
-///
-/// ```no_run
-/// use std::sync::Arc;
-/// use curve_bls12::{G1Gpu, G1Projective, Scalar};
-/// use vk_backend::{Context, ContextConfig};
-/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let gpu = G1Gpu::new(Arc::new(Context::new(&ContextConfig::from_env()?)?))?;
-/// let g = G1Projective::generator();
-/// assert_eq!(gpu.add(&[g], &[g])?, vec![g.double()]);
-/// assert_eq!(gpu.mul(&[g], &[Scalar::from_u64(3)])?, vec![g.double().add(&g)]);
-/// # Ok(()) }
-/// ```
-#[derive(Debug)]
-pub struct G1Gpu {
-    ctx: Arc<Context>,
-    /// One kernel per [`G1Op`], indexed by `G1Op as usize`.
-    kernels: Vec<Kernel>,
+/// Fq element `e` of an element's words.
+fn read_fp(words: &[u64], e: usize) -> blst::blst_fp {
+    blst::blst_fp {
+        l: words[e * FQ_WORDS..(e + 1) * FQ_WORDS]
+            .try_into()
+            .expect("6 limbs per Fq element"),
+    }
 }
 
-impl G1Gpu {
-    /// Builds the kernels on `ctx`.
-    ///
-    /// # Errors
-    /// [`GpuError::Backend`] when the device lacks 64-bit integers or doubles in shaders
-    /// (the Fq multiplication uses both), or pipeline creation fails.
-    pub fn new(ctx: Arc<Context>) -> Result<Self, GpuError> {
+/// G1's layout and kernels.
+#[derive(Debug)]
+enum G1 {}
+
+impl Group for G1 {
+    type Projective = G1Projective;
+    type Affine = G1Affine;
+    const WORDS: usize = 3 * FQ_WORDS;
+    const KERNELS: [(&'static str, &'static str, &'static [u8], u32); 5] = [
+        ("add", "g1_add", spirv!("g1_add"), 2),
+        ("add_affine", "g1_add_mixed", spirv!("g1_add_mixed"), 2),
+        ("double", "g1_double", spirv!("g1_double"), 1),
+        ("neg", "g1_neg", spirv!("g1_neg"), 1),
+        ("mul", "g1_mul", spirv!("g1_mul"), 2),
+    ];
+
+    fn write_projective(p: &G1Projective, words: &mut [u64]) {
+        write_fps(&[&p.0.x, &p.0.y, &p.0.z], words);
+    }
+
+    fn write_affine(p: &G1Affine, words: &mut [u64]) {
+        write_fps(&[&p.0.x, &p.0.y], words);
+        words[2 * FQ_WORDS..].fill(0);
+    }
+
+    fn read_projective(words: &[u64]) -> Option<G1Projective> {
+        let p = blst::blst_p1 {
+            x: read_fp(words, 0),
+            y: read_fp(words, 1),
+            z: read_fp(words, 2),
+        };
+        G1Projective::try_from(p).ok()
+    }
+}
+
+/// G2's layout and kernels (an Fq2 is c0 then c1).
+#[derive(Debug)]
+enum G2 {}
+
+impl Group for G2 {
+    type Projective = G2Projective;
+    type Affine = G2Affine;
+    const WORDS: usize = 6 * FQ_WORDS;
+    const KERNELS: [(&'static str, &'static str, &'static [u8], u32); 5] = [
+        ("add", "g2_add", spirv!("g2_add"), 2),
+        ("add_affine", "g2_add_mixed", spirv!("g2_add_mixed"), 2),
+        ("double", "g2_double", spirv!("g2_double"), 1),
+        ("neg", "g2_neg", spirv!("g2_neg"), 1),
+        ("mul", "g2_mul", spirv!("g2_mul"), 2),
+    ];
+
+    fn write_projective(p: &G2Projective, words: &mut [u64]) {
+        let [x, y, z] = [&p.0.x.fp, &p.0.y.fp, &p.0.z.fp];
+        write_fps(&[&x[0], &x[1], &y[0], &y[1], &z[0], &z[1]], words);
+    }
+
+    fn write_affine(p: &G2Affine, words: &mut [u64]) {
+        let [x, y] = [&p.0.x.fp, &p.0.y.fp];
+        write_fps(&[&x[0], &x[1], &y[0], &y[1]], words);
+        words[4 * FQ_WORDS..].fill(0);
+    }
+
+    fn read_projective(words: &[u64]) -> Option<G2Projective> {
+        let fp2 = |e: usize| blst::blst_fp2 {
+            fp: [read_fp(words, e), read_fp(words, e + 1)],
+        };
+        let p = blst::blst_p2 {
+            x: fp2(0),
+            y: fp2(2),
+            z: fp2(4),
+        };
+        G2Projective::try_from(p).ok()
+    }
+}
+
+/// One group's kernels on one context, and the round trip that runs them.
+#[derive(Debug)]
+struct PointKernels<G> {
+    ctx: Arc<Context>,
+    /// One kernel per operation, in the order of [`Group::KERNELS`].
+    kernels: Vec<Kernel>,
+    group: std::marker::PhantomData<G>,
+}
+
+impl<G: Group> PointKernels<G> {
+    fn new(ctx: Arc<Context>) -> Result<Self, GpuError> {
         if !ctx.shader_int64() || !ctx.shader_float64() {
             return Err(GpuError::Backend(vk_backend::Error::Unsupported {
                 what: "shaderInt64 and shaderFloat64 (64-bit integers and doubles in shaders, \
-                       used by the Fq multiplication in the G1 kernels)"
+                       used by the Fq multiplication in the curve kernels)"
                     .to_owned(),
             }));
         }
-        let kernels = G1Op::ALL
+        let kernels = G::KERNELS
             .iter()
-            .enumerate()
-            .map(|(index, &op)| {
-                debug_assert_eq!(index, op as usize, "G1Op::ALL is in discriminant order");
-                let (_, kernel, spirv, inputs) = op.spec();
+            .map(|&(_, kernel, spirv, inputs)| {
                 let module = embedded_module(spirv);
-                let desc = KernelDesc::elementwise(kernel, &module, inputs, POINT_WORDS as u32)
+                let desc = KernelDesc::elementwise(kernel, &module, inputs, G::WORDS as u32)
                     .with_workgroup_size(WORKGROUP_SIZE);
                 ctx.create_kernel(&desc)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { ctx, kernels })
-    }
-
-    /// The context the kernels run on.
-    pub fn context(&self) -> &Arc<Context> {
-        &self.ctx
-    }
-
-    /// `a[i] + b[i]` (complete: any two points, equal, opposite or the identity).
-    ///
-    /// # Errors
-    /// [`GpuError::Curve`] with [`CurveError::LengthMismatch`] when the lengths differ;
-    /// [`GpuError::Backend`] or [`GpuError::InvalidResult`] when the device fails.
-    pub fn add(
-        &self,
-        a: &[G1Projective],
-        b: &[G1Projective],
-    ) -> Result<Vec<G1Projective>, GpuError> {
-        check_lengths("add", a.len(), b.len())?;
-        self.run(G1Op::Add, a.len(), |input, i, words| {
-            let p = if input == 0 { &a[i] } else { &b[i] };
-            write_projective(p, words);
+        Ok(Self {
+            ctx,
+            kernels,
+            group: std::marker::PhantomData,
         })
     }
 
-    /// `a[i] + b[i]` with affine `b` (mixed addition; `b[i]` may be the identity).
-    ///
-    /// # Errors
-    /// As [`add`](Self::add).
-    pub fn add_affine(
+    fn add(
         &self,
-        a: &[G1Projective],
-        b: &[G1Affine],
-    ) -> Result<Vec<G1Projective>, GpuError> {
-        check_lengths("add_affine", a.len(), b.len())?;
-        self.run(G1Op::AddAffine, a.len(), |input, i, words| {
+        a: &[G::Projective],
+        b: &[G::Projective],
+    ) -> Result<Vec<G::Projective>, GpuError> {
+        check_lengths(G::KERNELS[ADD].0, a.len(), b.len())?;
+        self.run(ADD, a.len(), |input, i, words| {
+            G::write_projective(if input == 0 { &a[i] } else { &b[i] }, words);
+        })
+    }
+
+    fn add_affine(
+        &self,
+        a: &[G::Projective],
+        b: &[G::Affine],
+    ) -> Result<Vec<G::Projective>, GpuError> {
+        check_lengths(G::KERNELS[ADD_AFFINE].0, a.len(), b.len())?;
+        self.run(ADD_AFFINE, a.len(), |input, i, words| {
             if input == 0 {
-                write_projective(&a[i], words);
+                G::write_projective(&a[i], words);
             } else {
-                // blst's affine layout, (0, 0) for the identity; the Z slot stays zero.
-                words[..COORD_WORDS].copy_from_slice(&b[i].0.x.l);
-                words[COORD_WORDS..2 * COORD_WORDS].copy_from_slice(&b[i].0.y.l);
-                words[2 * COORD_WORDS..].fill(0);
+                G::write_affine(&b[i], words);
             }
         })
     }
 
-    /// `2 a[i]`.
-    ///
-    /// # Errors
-    /// [`GpuError::Backend`] or [`GpuError::InvalidResult`] when the device fails.
-    pub fn double(&self, a: &[G1Projective]) -> Result<Vec<G1Projective>, GpuError> {
-        self.run(G1Op::Double, a.len(), |_, i, words| {
-            write_projective(&a[i], words)
-        })
+    fn unary(&self, op: usize, a: &[G::Projective]) -> Result<Vec<G::Projective>, GpuError> {
+        self.run(op, a.len(), |_, i, words| G::write_projective(&a[i], words))
     }
 
-    /// `-a[i]`.
-    ///
-    /// # Errors
-    /// As [`double`](Self::double).
-    pub fn neg(&self, a: &[G1Projective]) -> Result<Vec<G1Projective>, GpuError> {
-        self.run(G1Op::Neg, a.len(), |_, i, words| {
-            write_projective(&a[i], words)
-        })
-    }
-
-    /// `[k[i]] a[i]` for independent pairs: full 256-bit scalars (not reduced mod r), any
-    /// point on the curve. Every scalar takes the same 256 doublings and additions.
-    ///
-    /// # Errors
-    /// As [`add`](Self::add).
-    pub fn mul(&self, a: &[G1Projective], k: &[Scalar]) -> Result<Vec<G1Projective>, GpuError> {
-        check_lengths("mul", a.len(), k.len())?;
-        self.run(G1Op::Mul, a.len(), |input, i, words| {
+    fn mul(&self, a: &[G::Projective], k: &[Scalar]) -> Result<Vec<G::Projective>, GpuError> {
+        check_lengths(G::KERNELS[MUL].0, a.len(), k.len())?;
+        self.run(MUL, a.len(), |input, i, words| {
             if input == 0 {
-                write_projective(&a[i], words);
+                G::write_projective(&a[i], words);
             } else {
                 // 4 little-endian u64 words, then padding to the point's size.
                 let bytes = k[i].to_le_bytes();
@@ -250,29 +274,29 @@ impl G1Gpu {
         })
     }
 
-    /// Runs `op`'s kernel over `count` elements, `write(input, i, words)` filling element
-    /// `i` of input `input`, and checks every result into a point.
+    /// Runs kernel `op` over `count` elements, `write(input, i, words)` filling element `i`
+    /// of input `input`, and checks every result into a point.
     fn run(
         &self,
-        op: G1Op,
+        op: usize,
         count: usize,
         write: impl Fn(usize, usize, &mut [u64]),
-    ) -> Result<Vec<G1Projective>, GpuError> {
-        let (name, ..) = op.spec();
-        let read = |words: &[u64]| -> Result<Vec<G1Projective>, GpuError> {
+    ) -> Result<Vec<G::Projective>, GpuError> {
+        let name = G::KERNELS[op].0;
+        let read = |words: &[u64]| -> Result<Vec<G::Projective>, GpuError> {
             words
-                .chunks_exact(POINT_WORDS)
+                .chunks_exact(G::WORDS)
                 .enumerate()
                 .map(|(index, w)| {
-                    read_projective(w).ok_or(GpuError::InvalidResult { op: name, index })
+                    G::read_projective(w).ok_or(GpuError::InvalidResult { op: name, index })
                 })
                 .collect()
         };
         self.ctx.run_elementwise(
-            &self.kernels[op as usize],
+            &self.kernels[op],
             count,
             |input, words| {
-                for (i, element) in words.chunks_exact_mut(POINT_WORDS).enumerate() {
+                for (i, element) in words.chunks_exact_mut(G::WORDS).enumerate() {
                     write(input, i, element);
                 }
             },
@@ -281,28 +305,114 @@ impl G1Gpu {
     }
 }
 
-/// Writes blst's Jacobian coordinates (Montgomery form) of `p` into one element's words.
-fn write_projective(p: &G1Projective, words: &mut [u64]) {
-    for (coord, limbs) in words
-        .chunks_exact_mut(COORD_WORDS)
-        .zip([&p.0.x.l, &p.0.y.l, &p.0.z.l])
-    {
-        coord.copy_from_slice(limbs);
-    }
+/// The public batch type of one group, over [`PointKernels`].
+macro_rules! gpu_batch_type {
+    (
+        $(#[$doc:meta])*
+        $Gpu:ident, $group:ident, $Projective:ident, $Affine:ident
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $Gpu(PointKernels<$group>);
+
+        impl $Gpu {
+            /// Builds the kernels on `ctx`.
+            ///
+            /// # Errors
+            /// [`GpuError::Backend`] when the device lacks 64-bit integers or doubles in
+            /// shaders (the Fq multiplication uses both), or pipeline creation fails.
+            pub fn new(ctx: Arc<Context>) -> Result<Self, GpuError> {
+                PointKernels::new(ctx).map(Self)
+            }
+
+            /// The context the kernels run on.
+            pub fn context(&self) -> &Arc<Context> {
+                &self.0.ctx
+            }
+
+            /// `a[i] + b[i]` (complete: any two points, equal, opposite or the identity).
+            ///
+            /// # Errors
+            /// [`GpuError::Curve`] with [`CurveError::LengthMismatch`] when the lengths
+            /// differ; [`GpuError::Backend`] or [`GpuError::InvalidResult`] when the device
+            /// fails.
+            pub fn add(&self, a: &[$Projective], b: &[$Projective]) -> Result<Vec<$Projective>, GpuError> {
+                self.0.add(a, b)
+            }
+
+            /// `a[i] + b[i]` with affine `b` (mixed addition; `b[i]` may be the identity).
+            ///
+            /// # Errors
+            /// As [`add`](Self::add).
+            pub fn add_affine(&self, a: &[$Projective], b: &[$Affine]) -> Result<Vec<$Projective>, GpuError> {
+                self.0.add_affine(a, b)
+            }
+
+            /// `2 a[i]`.
+            ///
+            /// # Errors
+            /// [`GpuError::Backend`] or [`GpuError::InvalidResult`] when the device fails.
+            pub fn double(&self, a: &[$Projective]) -> Result<Vec<$Projective>, GpuError> {
+                self.0.unary(DOUBLE, a)
+            }
+
+            /// `-a[i]`.
+            ///
+            /// # Errors
+            /// As [`double`](Self::double).
+            pub fn neg(&self, a: &[$Projective]) -> Result<Vec<$Projective>, GpuError> {
+                self.0.unary(NEG, a)
+            }
+
+            /// `[k[i]] a[i]` for independent pairs: full 256-bit scalars (not reduced mod
+            /// r), any point on the curve. Every scalar takes the same 256 doublings and
+            /// additions.
+            ///
+            /// # Errors
+            /// As [`add`](Self::add).
+            pub fn mul(&self, a: &[$Projective], k: &[Scalar]) -> Result<Vec<$Projective>, GpuError> {
+                self.0.mul(a, k)
+            }
+        }
+    };
 }
 
-/// The point in one element's words, or `None` when they are not canonical coordinates of
-/// a point on the curve.
-fn read_projective(words: &[u64]) -> Option<G1Projective> {
-    let coord = |c: usize| blst::blst_fp {
-        l: words[c * COORD_WORDS..(c + 1) * COORD_WORDS]
-            .try_into()
-            .expect("6 limbs per coordinate"),
-    };
-    let p = blst::blst_p1 {
-        x: coord(0),
-        y: coord(1),
-        z: coord(2),
-    };
-    G1Projective::try_from(p).ok()
-}
+gpu_batch_type!(
+    /// G1 batch operations on one Vulkan [`Context`], with its kernels built once.
+    ///
+    /// The methods mirror [`crate::batch::g1`]: element-wise over equally long slices, any
+    /// points on the curve (in the prime-order subgroup or not), results equal to the CPU's
+    /// as points (their projective coordinates may differ: compare with `==` or through
+    /// [`G1Projective::to_affine`]). An empty batch returns an empty result without touching
+    /// the device.
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use curve_bls12::{G1Gpu, G1Projective, Scalar};
+    /// use vk_backend::{Context, ContextConfig};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let gpu = G1Gpu::new(Arc::new(Context::new(&ContextConfig::from_env()?)?))?;
+    /// let g = G1Projective::generator();
+    /// assert_eq!(gpu.add(&[g], &[g])?, vec![g.double()]);
+    /// assert_eq!(gpu.mul(&[g], &[Scalar::from_u64(3)])?, vec![g.double().add(&g)]);
+    /// # Ok(()) }
+    /// ```
+    G1Gpu, G1, G1Projective, G1Affine
+);
+
+gpu_batch_type!(
+    /// G2 batch operations on one Vulkan [`Context`], with its kernels built once; as
+    /// [`G1Gpu`], mirroring [`crate::batch::g2`].
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use curve_bls12::{G2Gpu, G2Projective};
+    /// use vk_backend::{Context, ContextConfig};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let gpu = G2Gpu::new(Arc::new(Context::new(&ContextConfig::from_env()?)?))?;
+    /// let g = G2Projective::generator();
+    /// assert_eq!(gpu.double(&[g])?, vec![g.add(&g)]);
+    /// # Ok(()) }
+    /// ```
+    G2Gpu, G2, G2Projective, G2Affine
+);
