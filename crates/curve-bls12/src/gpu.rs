@@ -416,3 +416,50 @@ gpu_batch_type!(
     /// ```
     G2Gpu, G2, G2Projective, G2Affine
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `run` checks before a result becomes a point: canonical coordinates on the
+    /// curve, the identity (Z = 0) included.
+    #[test]
+    fn only_points_on_the_curve_are_read_back() {
+        let mut g1 = [0u64; G1::WORDS];
+        G1::write_projective(&G1Projective::generator(), &mut g1);
+        assert_eq!(G1::read_projective(&g1), Some(G1Projective::generator()));
+        assert_eq!(
+            G1::read_projective(&[0; G1::WORDS]),
+            Some(G1Projective::identity())
+        );
+        let mut off_curve = g1;
+        off_curve[0] ^= 1;
+        assert_eq!(G1::read_projective(&off_curve), None);
+        assert_eq!(G1::read_projective(&[u64::MAX; G1::WORDS]), None);
+
+        let mut g2 = [0u64; G2::WORDS];
+        G2::write_projective(&G2Projective::generator(), &mut g2);
+        assert_eq!(G2::read_projective(&g2), Some(G2Projective::generator()));
+        assert_eq!(
+            G2::read_projective(&[0; G2::WORDS]),
+            Some(G2Projective::identity())
+        );
+        let mut off_curve = g2;
+        off_curve[FQ_WORDS] ^= 1;
+        assert_eq!(G2::read_projective(&off_curve), None);
+        assert_eq!(G2::read_projective(&[u64::MAX; G2::WORDS]), None);
+    }
+
+    /// The affine layout the mixed-addition kernels expect: x, y, then zeros; all zeros for
+    /// the identity.
+    #[test]
+    fn affine_points_are_padded_with_zeros() {
+        let mut words = [7u64; G2::WORDS];
+        G2::write_affine(&G2Affine::identity(), &mut words);
+        assert_eq!(words, [0; G2::WORDS]);
+        let mut words = [7u64; G1::WORDS];
+        G1::write_affine(&G1Affine::generator(), &mut words);
+        assert!(words[2 * FQ_WORDS..].iter().all(|&w| w == 0));
+        assert_eq!(words[..FQ_WORDS], G1Affine::generator().0.x.l);
+    }
+}

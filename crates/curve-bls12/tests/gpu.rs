@@ -2,7 +2,7 @@
 //! `batch::g2`), compared as encoded affine points, with the validation layer on: the
 //! issue's batch sizes, with edge inputs (the identity on either side, P + P, P + (-P),
 //! repeated points, points outside the prime-order subgroup, projective points with Z != 1)
-//! mixed into random ones, the edge scalars for `mul`, and input errors. Needs a Vulkan
+//! mixed into random ones, the edge scalars for `mul`, input errors and backend failures. Needs a Vulkan
 //! device (lavapipe in CI); see vk_backend::test_support.
 
 mod common;
@@ -13,6 +13,7 @@ use curve_bls12::{
     CurveError, G1Affine, G1Gpu, G1Projective, G2Affine, G2Gpu, G2Projective, GpuError, Scalar,
 };
 use vk_backend::test_support::test_context;
+use vk_backend::{Error, FaultStage};
 
 const SIZES: [usize; 7] = [0, 1, 3, 31, 33, 65, 257];
 /// `mul` runs 256 rounds per point: smaller batches keep the file quick on lavapipe.
@@ -206,6 +207,33 @@ macro_rules! group_tests {
                 mismatch("add", gpu.add(&p, &p[..1]));
                 mismatch("add_affine", gpu.add_affine(&p, &[$Affine::generator()]));
                 mismatch("mul", gpu.mul(&p, &[Scalar::ONE]));
+                drop(gpu);
+                ctx.assert_no_validation_messages();
+            }
+
+            #[test]
+            fn backend_failures_are_errors_and_the_next_call_recovers() {
+                let Some(ctx) = test_context(concat!(
+                    stringify!($module),
+                    "::backend_failures_are_errors_and_the_next_call_recovers"
+                )) else {
+                    return;
+                };
+                let gpu = $Gpu::new(ctx.arc()).unwrap();
+                let (a, b) = pairs(5, 7);
+                let want = encoded(&$cpu::add(&a, &b).unwrap());
+                for stage in [
+                    FaultStage::Upload,
+                    FaultStage::Compute,
+                    FaultStage::Download,
+                ] {
+                    ctx.inject_fault(stage, Error::OutOfDeviceMemory { call: "injected" });
+                    match gpu.add(&a, &b) {
+                        Err(GpuError::Backend(Error::OutOfDeviceMemory { .. })) => {}
+                        other => panic!("{stage:?}: {other:?}"),
+                    }
+                    assert_eq!(encoded(&gpu.add(&a, &b).unwrap()), want, "{stage:?}, again");
+                }
                 drop(gpu);
                 ctx.assert_no_validation_messages();
             }
