@@ -8,6 +8,8 @@
 //!   never panic and say what is wrong and where ([`CurveError`]).
 //! - [`batch`]: element-wise operations and checks over slices, on all cores.
 //! - [`msm_g1`], [`msm_g2`]: multi-scalar multiplication (blst's Pippenger, on rayon's threads).
+//! - [`G1Gpu`], [`G2Gpu`]: batch addition, doubling, negation and scalar multiplication on a
+//!   Vulkan device, with complete formulas, equal to the CPU's results.
 //!
 //! ```
 //! use curve_bls12::{msm_g1, G1Affine, Scalar, SubgroupCheck};
@@ -40,6 +42,7 @@ mod error;
 mod ffi;
 mod g1;
 mod g2;
+mod gpu;
 mod msm;
 mod scalar;
 
@@ -50,5 +53,6 @@ pub use encoding::{
 pub use error::{CurveError, FlagProblem};
 pub use g1::{G1Affine, G1Projective};
 pub use g2::{G2Affine, G2Projective};
+pub use gpu::{G1Gpu, G2Gpu, GpuError};
 pub use msm::{msm_g1, msm_g2};
 pub use scalar::{Scalar, SCALAR_BYTES};

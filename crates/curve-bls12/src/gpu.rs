@@ -1,0 +1,465 @@
+//! Batch G1 and G2 arithmetic on a Vulkan device.
+//!
+//! One GLSL kernel per operation and group (`shaders/curve/g1_*.comp`, `g2_*.comp`;
+//! formulas in `shaders/include/curve.glsl`), compiled to SPIR-V by `cargo xtask shaders`
+//! and embedded here. The kernels compute in homogeneous projective coordinates with the complete formulas of
+//! Renes, Costello and Batina (2016), so one branch-free sequence covers the identity,
+//! `P + P` and `P + (-P)`, for every point on the curve, in the subgroup or not.
+//!
+//! Points travel in blst's own layout (Jacobian coordinates, Montgomery form: 18 u64 words
+//! per G1 point, 36 per G2 point; affine points padded to as many), so the host only copies
+//! limbs; the kernels convert to and from homogeneous coordinates. Every result is checked on
+//! the host (canonical coordinates, on the curve) before it becomes a point.
+//!
+//! The formulas run as step lists through one interpreter loop per kernel
+//! (`shaders/include/curve.glsl` says why): correct first; not yet tuned for speed.
+
+use std::sync::Arc;
+
+use vk_backend::{Context, Kernel, KernelDesc, SpirvModule};
+
+use crate::error::check_lengths;
+use crate::{CurveError, G1Affine, G1Projective, G2Affine, G2Projective, Scalar};
+
+/// u64 limbs per Fq element.
+const FQ_WORDS: usize = 6;
+/// Workgroup size of the point kernels.
+const WORKGROUP_SIZE: u32 = 64;
+
+/// Failures of the GPU batch operations ([`G1Gpu`], [`G2Gpu`]).
+///
+/// A type of its own rather than a [`CurveError`] variant: [`CurveError`] is `Copy` and
+/// `Eq`, which a backend error is not.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GpuError {
+    /// Bad input, such as operands of different lengths ([`CurveError::LengthMismatch`]).
+    #[error(transparent)]
+    Curve(#[from] CurveError),
+    /// The Vulkan backend failed (device lost, out of memory, unsupported device, ...).
+    #[error("GPU backend: {0}")]
+    Backend(#[from] vk_backend::Error),
+    /// The device returned something that is not a point on the curve (a coordinate `>= p`,
+    /// or coordinates off the curve): a kernel bug or a hardware fault.
+    #[error("the GPU returned an invalid point at index {index} of {op}")]
+    InvalidResult {
+        /// The operation.
+        op: &'static str,
+        /// Position of the first bad point in its batch.
+        index: usize,
+    },
+}
+
+/// The SPIR-V of `shaders/curve/<name>.comp`.
+macro_rules! spirv {
+    ($name:literal) => {
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shaders/curve/",
+            $name,
+            ".spv"
+        ))
+    };
+}
+
+/// A kernel this crate embeds, as a module the backend may run. The crate's one audited
+/// `unsafe` place outside the blst FFI.
+#[allow(unsafe_code)]
+fn embedded_module(spirv: &'static [u8]) -> SpirvModule {
+    // SAFETY: every shader under shaders/curve guards each buffer access with
+    // `index < count` (CURVE_BEGIN in shaders/include/curve.glsl returns first for
+    // invocations past the batch, and each invocation touches only its own element `index`
+    // in each buffer, CURVE_POINT_VEC4 uvec4 from CURVE_POINT_VEC4 * index, plus the status
+    // word through an atomic), and is used only with its own interface: `Group::KERNELS`
+    // gives each kernel its own input count, and `PointKernels::new` elements of
+    // `Group::WORDS` words, the element size the shader indexes with (18 u64 = 9 uvec4 for
+    // G1, 36 = 18 for G2). No specialization constants other than the workgroup size. Every
+    // kernel is tested against the CPU under the validation layer (tests/gpu.rs).
+    unsafe { SpirvModule::from_bytes_unchecked(spirv) }
+}
+
+/// Operation indices into a group's kernels (the order of [`Group::KERNELS`]).
+const ADD: usize = 0;
+const ADD_AFFINE: usize = 1;
+const DOUBLE: usize = 2;
+const NEG: usize = 3;
+const MUL: usize = 4;
+
+/// What the kernels of one group need from the host: the layout of its points in kernel
+/// buffers, and the kernels.
+trait Group {
+    type Projective;
+    type Affine;
+    /// u64 words per element: X, Y, Z in blst's Montgomery limbs.
+    const WORDS: usize;
+    /// (name in errors, kernel name, SPIR-V, inputs) in operation order (ADD, ...).
+    const KERNELS: [(&'static str, &'static str, &'static [u8], u32); 5];
+    /// Writes blst's Jacobian coordinates (Montgomery form) of `p` into one element.
+    fn write_projective(p: &Self::Projective, words: &mut [u64]);
+    /// Writes blst's affine coordinates ((0, 0) for the identity), then zero padding.
+    fn write_affine(p: &Self::Affine, words: &mut [u64]);
+    /// The point in one element, or `None` when the words are not canonical coordinates of a
+    /// point on the curve.
+    fn read_projective(words: &[u64]) -> Option<Self::Projective>;
+}
+
+/// Writes Fq elements (blst's Montgomery limbs) one after another from the start of `words`.
+fn write_fps(fps: &[&blst::blst_fp], words: &mut [u64]) {
+    for (dst, fp) in words.chunks_exact_mut(FQ_WORDS).zip(fps) {
+        dst.copy_from_slice(&fp.l);
+    }
+}
+
+/// Fq element `e` of an element's words.
+fn read_fp(words: &[u64], e: usize) -> blst::blst_fp {
+    blst::blst_fp {
+        l: words[e * FQ_WORDS..(e + 1) * FQ_WORDS]
+            .try_into()
+            .expect("6 limbs per Fq element"),
+    }
+}
+
+/// G1's layout and kernels.
+#[derive(Debug)]
+enum G1 {}
+
+impl Group for G1 {
+    type Projective = G1Projective;
+    type Affine = G1Affine;
+    const WORDS: usize = 3 * FQ_WORDS;
+    const KERNELS: [(&'static str, &'static str, &'static [u8], u32); 5] = [
+        ("add", "g1_add", spirv!("g1_add"), 2),
+        ("add_affine", "g1_add_mixed", spirv!("g1_add_mixed"), 2),
+        ("double", "g1_double", spirv!("g1_double"), 1),
+        ("neg", "g1_neg", spirv!("g1_neg"), 1),
+        ("mul", "g1_mul", spirv!("g1_mul"), 2),
+    ];
+
+    fn write_projective(p: &G1Projective, words: &mut [u64]) {
+        write_fps(&[&p.0.x, &p.0.y, &p.0.z], words);
+    }
+
+    fn write_affine(p: &G1Affine, words: &mut [u64]) {
+        write_fps(&[&p.0.x, &p.0.y], words);
+        words[2 * FQ_WORDS..].fill(0);
+    }
+
+    fn read_projective(words: &[u64]) -> Option<G1Projective> {
+        let p = blst::blst_p1 {
+            x: read_fp(words, 0),
+            y: read_fp(words, 1),
+            z: read_fp(words, 2),
+        };
+        G1Projective::try_from(p).ok()
+    }
+}
+
+/// G2's layout and kernels (an Fq2 is c0 then c1).
+#[derive(Debug)]
+enum G2 {}
+
+impl Group for G2 {
+    type Projective = G2Projective;
+    type Affine = G2Affine;
+    const WORDS: usize = 6 * FQ_WORDS;
+    const KERNELS: [(&'static str, &'static str, &'static [u8], u32); 5] = [
+        ("add", "g2_add", spirv!("g2_add"), 2),
+        ("add_affine", "g2_add_mixed", spirv!("g2_add_mixed"), 2),
+        ("double", "g2_double", spirv!("g2_double"), 1),
+        ("neg", "g2_neg", spirv!("g2_neg"), 1),
+        ("mul", "g2_mul", spirv!("g2_mul"), 2),
+    ];
+
+    fn write_projective(p: &G2Projective, words: &mut [u64]) {
+        let [x, y, z] = [&p.0.x.fp, &p.0.y.fp, &p.0.z.fp];
+        write_fps(&[&x[0], &x[1], &y[0], &y[1], &z[0], &z[1]], words);
+    }
+
+    fn write_affine(p: &G2Affine, words: &mut [u64]) {
+        let [x, y] = [&p.0.x.fp, &p.0.y.fp];
+        write_fps(&[&x[0], &x[1], &y[0], &y[1]], words);
+        words[4 * FQ_WORDS..].fill(0);
+    }
+
+    fn read_projective(words: &[u64]) -> Option<G2Projective> {
+        let fp2 = |e: usize| blst::blst_fp2 {
+            fp: [read_fp(words, e), read_fp(words, e + 1)],
+        };
+        let p = blst::blst_p2 {
+            x: fp2(0),
+            y: fp2(2),
+            z: fp2(4),
+        };
+        G2Projective::try_from(p).ok()
+    }
+}
+
+/// One group's kernels on one context, and the round trip that runs them.
+#[derive(Debug)]
+struct PointKernels<G> {
+    ctx: Arc<Context>,
+    /// One kernel per operation, in the order of [`Group::KERNELS`].
+    kernels: Vec<Kernel>,
+    group: std::marker::PhantomData<G>,
+}
+
+impl<G: Group> PointKernels<G> {
+    fn new(ctx: Arc<Context>) -> Result<Self, GpuError> {
+        if !ctx.shader_int64() || !ctx.shader_float64() {
+            return Err(GpuError::Backend(vk_backend::Error::Unsupported {
+                what: "shaderInt64 and shaderFloat64 (64-bit integers and doubles in shaders, \
+                       used by the Fq multiplication in the curve kernels)"
+                    .to_owned(),
+            }));
+        }
+        let kernels = G::KERNELS
+            .iter()
+            .map(|&(_, kernel, spirv, inputs)| {
+                let module = embedded_module(spirv);
+                let desc = KernelDesc::elementwise(kernel, &module, inputs, G::WORDS as u32)
+                    .with_workgroup_size(WORKGROUP_SIZE);
+                ctx.create_kernel(&desc)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            ctx,
+            kernels,
+            group: std::marker::PhantomData,
+        })
+    }
+
+    fn add(
+        &self,
+        a: &[G::Projective],
+        b: &[G::Projective],
+    ) -> Result<Vec<G::Projective>, GpuError> {
+        check_lengths(G::KERNELS[ADD].0, a.len(), b.len())?;
+        self.run(ADD, a.len(), |input, i, words| {
+            G::write_projective(if input == 0 { &a[i] } else { &b[i] }, words);
+        })
+    }
+
+    fn add_affine(
+        &self,
+        a: &[G::Projective],
+        b: &[G::Affine],
+    ) -> Result<Vec<G::Projective>, GpuError> {
+        check_lengths(G::KERNELS[ADD_AFFINE].0, a.len(), b.len())?;
+        self.run(ADD_AFFINE, a.len(), |input, i, words| {
+            if input == 0 {
+                G::write_projective(&a[i], words);
+            } else {
+                G::write_affine(&b[i], words);
+            }
+        })
+    }
+
+    fn unary(&self, op: usize, a: &[G::Projective]) -> Result<Vec<G::Projective>, GpuError> {
+        self.run(op, a.len(), |_, i, words| G::write_projective(&a[i], words))
+    }
+
+    fn mul(&self, a: &[G::Projective], k: &[Scalar]) -> Result<Vec<G::Projective>, GpuError> {
+        check_lengths(G::KERNELS[MUL].0, a.len(), k.len())?;
+        self.run(MUL, a.len(), |input, i, words| {
+            if input == 0 {
+                G::write_projective(&a[i], words);
+            } else {
+                // 4 little-endian u64 words, then padding to the point's size.
+                let bytes = k[i].to_le_bytes();
+                for (word, chunk) in words.iter_mut().zip(bytes.chunks_exact(8)) {
+                    *word = u64::from_le_bytes(chunk.try_into().expect("8-byte chunks"));
+                }
+                words[bytes.len() / 8..].fill(0);
+            }
+        })
+    }
+
+    /// Runs kernel `op` over `count` elements, `write(input, i, words)` filling element `i`
+    /// of input `input`, and checks every result into a point.
+    fn run(
+        &self,
+        op: usize,
+        count: usize,
+        write: impl Fn(usize, usize, &mut [u64]),
+    ) -> Result<Vec<G::Projective>, GpuError> {
+        let name = G::KERNELS[op].0;
+        let read = |words: &[u64]| -> Result<Vec<G::Projective>, GpuError> {
+            words
+                .chunks_exact(G::WORDS)
+                .enumerate()
+                .map(|(index, w)| {
+                    G::read_projective(w).ok_or(GpuError::InvalidResult { op: name, index })
+                })
+                .collect()
+        };
+        self.ctx.run_elementwise(
+            &self.kernels[op],
+            count,
+            |input, words| {
+                for (i, element) in words.chunks_exact_mut(G::WORDS).enumerate() {
+                    write(input, i, element);
+                }
+            },
+            read,
+        )?
+    }
+}
+
+/// The public batch type of one group, over [`PointKernels`].
+macro_rules! gpu_batch_type {
+    (
+        $(#[$doc:meta])*
+        $Gpu:ident, $group:ident, $Projective:ident, $Affine:ident
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $Gpu(PointKernels<$group>);
+
+        impl $Gpu {
+            /// Builds the kernels on `ctx`.
+            ///
+            /// # Errors
+            /// [`GpuError::Backend`] when the device lacks 64-bit integers or doubles in
+            /// shaders (the Fq multiplication uses both), or pipeline creation fails.
+            pub fn new(ctx: Arc<Context>) -> Result<Self, GpuError> {
+                PointKernels::new(ctx).map(Self)
+            }
+
+            /// The context the kernels run on.
+            pub fn context(&self) -> &Arc<Context> {
+                &self.0.ctx
+            }
+
+            /// `a[i] + b[i]` (complete: any two points, equal, opposite or the identity).
+            ///
+            /// # Errors
+            /// [`GpuError::Curve`] with [`CurveError::LengthMismatch`] when the lengths
+            /// differ; [`GpuError::Backend`] or [`GpuError::InvalidResult`] when the device
+            /// fails.
+            pub fn add(&self, a: &[$Projective], b: &[$Projective]) -> Result<Vec<$Projective>, GpuError> {
+                self.0.add(a, b)
+            }
+
+            /// `a[i] + b[i]` with affine `b` (mixed addition; `b[i]` may be the identity).
+            ///
+            /// # Errors
+            /// As [`add`](Self::add).
+            pub fn add_affine(&self, a: &[$Projective], b: &[$Affine]) -> Result<Vec<$Projective>, GpuError> {
+                self.0.add_affine(a, b)
+            }
+
+            /// `2 a[i]`.
+            ///
+            /// # Errors
+            /// [`GpuError::Backend`] or [`GpuError::InvalidResult`] when the device fails.
+            pub fn double(&self, a: &[$Projective]) -> Result<Vec<$Projective>, GpuError> {
+                self.0.unary(DOUBLE, a)
+            }
+
+            /// `-a[i]`.
+            ///
+            /// # Errors
+            /// As [`double`](Self::double).
+            pub fn neg(&self, a: &[$Projective]) -> Result<Vec<$Projective>, GpuError> {
+                self.0.unary(NEG, a)
+            }
+
+            /// `[k[i]] a[i]` for independent pairs: full 256-bit scalars (not reduced mod
+            /// r), any point on the curve. Every scalar takes the same 256 doublings and
+            /// additions.
+            ///
+            /// # Errors
+            /// As [`add`](Self::add).
+            pub fn mul(&self, a: &[$Projective], k: &[Scalar]) -> Result<Vec<$Projective>, GpuError> {
+                self.0.mul(a, k)
+            }
+        }
+    };
+}
+
+gpu_batch_type!(
+    /// G1 batch operations on one Vulkan [`Context`], with its kernels built once.
+    ///
+    /// The methods mirror [`crate::batch::g1`]: element-wise over equally long slices, any
+    /// points on the curve (in the prime-order subgroup or not), results equal to the CPU's
+    /// as points (their projective coordinates may differ: compare with `==` or through
+    /// [`G1Projective::to_affine`]). An empty batch returns an empty result without touching
+    /// the device.
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use curve_bls12::{G1Gpu, G1Projective, Scalar};
+    /// use vk_backend::{Context, ContextConfig};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let gpu = G1Gpu::new(Arc::new(Context::new(&ContextConfig::from_env()?)?))?;
+    /// let g = G1Projective::generator();
+    /// assert_eq!(gpu.add(&[g], &[g])?, vec![g.double()]);
+    /// assert_eq!(gpu.mul(&[g], &[Scalar::from_u64(3)])?, vec![g.double().add(&g)]);
+    /// # Ok(()) }
+    /// ```
+    G1Gpu, G1, G1Projective, G1Affine
+);
+
+gpu_batch_type!(
+    /// G2 batch operations on one Vulkan [`Context`], with its kernels built once; as
+    /// [`G1Gpu`], mirroring [`crate::batch::g2`].
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use curve_bls12::{G2Gpu, G2Projective};
+    /// use vk_backend::{Context, ContextConfig};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let gpu = G2Gpu::new(Arc::new(Context::new(&ContextConfig::from_env()?)?))?;
+    /// let g = G2Projective::generator();
+    /// assert_eq!(gpu.double(&[g])?, vec![g.add(&g)]);
+    /// # Ok(()) }
+    /// ```
+    G2Gpu, G2, G2Projective, G2Affine
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `run` checks before a result becomes a point: canonical coordinates on the
+    /// curve, the identity (Z = 0) included.
+    #[test]
+    fn only_points_on_the_curve_are_read_back() {
+        let mut g1 = [0u64; G1::WORDS];
+        G1::write_projective(&G1Projective::generator(), &mut g1);
+        assert_eq!(G1::read_projective(&g1), Some(G1Projective::generator()));
+        assert_eq!(
+            G1::read_projective(&[0; G1::WORDS]),
+            Some(G1Projective::identity())
+        );
+        let mut off_curve = g1;
+        off_curve[0] ^= 1;
+        assert_eq!(G1::read_projective(&off_curve), None);
+        assert_eq!(G1::read_projective(&[u64::MAX; G1::WORDS]), None);
+
+        let mut g2 = [0u64; G2::WORDS];
+        G2::write_projective(&G2Projective::generator(), &mut g2);
+        assert_eq!(G2::read_projective(&g2), Some(G2Projective::generator()));
+        assert_eq!(
+            G2::read_projective(&[0; G2::WORDS]),
+            Some(G2Projective::identity())
+        );
+        let mut off_curve = g2;
+        off_curve[FQ_WORDS] ^= 1;
+        assert_eq!(G2::read_projective(&off_curve), None);
+        assert_eq!(G2::read_projective(&[u64::MAX; G2::WORDS]), None);
+    }
+
+    /// The affine layout the mixed-addition kernels expect: x, y, then zeros; all zeros for
+    /// the identity.
+    #[test]
+    fn affine_points_are_padded_with_zeros() {
+        let mut words = [7u64; G2::WORDS];
+        G2::write_affine(&G2Affine::identity(), &mut words);
+        assert_eq!(words, [0; G2::WORDS]);
+        let mut words = [7u64; G1::WORDS];
+        G1::write_affine(&G1Affine::generator(), &mut words);
+        assert!(words[2 * FQ_WORDS..].iter().all(|&w| w == 0));
+        assert_eq!(words[..FQ_WORDS], G1Affine::generator().0.x.l);
+    }
+}

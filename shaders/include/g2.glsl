@@ -1,0 +1,142 @@
+// BLS12-381 G2 (y^2 = x^3 + 4(u + 1) over Fq2 = Fq[u]/(u^2 + 1)) point arithmetic with the
+// complete formulas of curve.glsl (b3 = 12(u + 1)), run as step lists by g2_step over a
+// register file of Fq values in Montgomery form: each Fq2 step of a formula expands into Fq
+// steps (a Karatsuba product into 8), so the kernel still holds one copy of each Fq
+// operation. Include after curve.glsl (with CURVE_POINT_VEC4 18).
+//
+// In memory a point is blst's: Jacobian coordinates in Montgomery form, X, Y, Z each an Fq2
+// (c0 then c1, 6 u64 limbs each): 36 u64, 18 uvec4. An affine point is blst's too, (x, y)
+// with all zeros for the identity, padded to the same 36 words.
+
+#ifndef G2_GLSL
+#define G2_GLSL
+
+// The register file, in Fq registers: an Fq2 register is two, c0 at its number, c1 after.
+#define G2_R_X1 0u
+#define G2_R_Y1 2u
+#define G2_R_Z1 4u
+#define G2_R_X2 6u
+#define G2_R_Y2 8u
+#define G2_R_Z2 10u
+#define G2_R_X3 12u
+#define G2_R_Y3 14u
+#define G2_R_Z3 16u
+#define G2_R_t0 18u
+#define G2_R_t1 20u
+#define G2_R_t2 22u
+#define G2_R_t3 24u
+#define G2_R_t4 26u
+#define G2_R_b3 28u
+#define G2_R_ONE 30u
+#define G2_R_ZERO 32u
+// Fq temporaries of the Fq2 product.
+#define G2_R_K0 34u
+#define G2_R_K1 35u
+#define G2_R_K2 36u
+#define G2_R_K3 37u
+#define G2_REGISTERS 38
+uint g2_reg[G2_REGISTERS][12];
+
+// The flag G2_SELF steps test (set by the kernel between steps).
+bool g2_flag = false;
+
+// An Fq step: operation (3 bits) and 4 register numbers of 6 bits each.
+#define G2_OP_ADD 1u
+#define G2_OP_SUB 2u
+#define G2_OP_MUL 3u
+#define G2_OP_SELZ 4u // dst = the Fq2 at c (c, c + 1) == 0 ? a : b
+#define G2_OP_SELF 5u // dst = g2_flag ? a : b
+#define G2_INSN(op, d, a, b, c) ((op) | ((d) << 3) | ((a) << 9) | ((b) << 15) | ((c) << 21))
+
+// Fq2 steps, as Fq steps.
+#define G2_ADD(d, a, b)                                                          \
+    G2_INSN(G2_OP_ADD, G2_R_##d, G2_R_##a, G2_R_##b, 0u),                        \
+    G2_INSN(G2_OP_ADD, G2_R_##d + 1u, G2_R_##a + 1u, G2_R_##b + 1u, 0u)
+#define G2_SUB(d, a, b)                                                          \
+    G2_INSN(G2_OP_SUB, G2_R_##d, G2_R_##a, G2_R_##b, 0u),                        \
+    G2_INSN(G2_OP_SUB, G2_R_##d + 1u, G2_R_##a + 1u, G2_R_##b + 1u, 0u)
+// (a0 + a1 u)(b0 + b1 u) = (a0 b0 - a1 b1) + ((a0 + a1)(b0 + b1) - a0 b0 - a1 b1) u
+// (Karatsuba; u^2 = -1). d is written only after a and b are read, so it may alias them.
+#define G2_MUL(d, a, b)                                                          \
+    G2_INSN(G2_OP_MUL, G2_R_K0, G2_R_##a, G2_R_##b, 0u),                         \
+    G2_INSN(G2_OP_MUL, G2_R_K1, G2_R_##a + 1u, G2_R_##b + 1u, 0u),               \
+    G2_INSN(G2_OP_ADD, G2_R_K2, G2_R_##a, G2_R_##a + 1u, 0u),                    \
+    G2_INSN(G2_OP_ADD, G2_R_K3, G2_R_##b, G2_R_##b + 1u, 0u),                    \
+    G2_INSN(G2_OP_MUL, G2_R_K2, G2_R_K2, G2_R_K3, 0u),                           \
+    G2_INSN(G2_OP_SUB, G2_R_##d, G2_R_K0, G2_R_K1, 0u),                          \
+    G2_INSN(G2_OP_SUB, G2_R_##d + 1u, G2_R_K2, G2_R_K0, 0u),                     \
+    G2_INSN(G2_OP_SUB, G2_R_##d + 1u, G2_R_##d + 1u, G2_R_K1, 0u)
+// d may not be c (the second half tests c again).
+#define G2_SELZ(d, c, a, b)                                                      \
+    G2_INSN(G2_OP_SELZ, G2_R_##d, G2_R_##a, G2_R_##b, G2_R_##c),                 \
+    G2_INSN(G2_OP_SELZ, G2_R_##d + 1u, G2_R_##a + 1u, G2_R_##b + 1u, G2_R_##c)
+#define G2_SELF(d, a, b)                                                         \
+    G2_INSN(G2_OP_SELF, G2_R_##d, G2_R_##a, G2_R_##b, 0u),                       \
+    G2_INSN(G2_OP_SELF, G2_R_##d + 1u, G2_R_##a + 1u, G2_R_##b + 1u, 0u)
+#define G2_COPY(d, a) G2_SELZ(d, ZERO, a, a)
+
+#define G2_PROGRAM_FROM_JACOBIAN_1 RCB_FROM_JACOBIAN(G2_ADD, G2_SUB, G2_MUL, G2_SELZ, G2_COPY, X1, Y1, Z1)
+#define G2_PROGRAM_FROM_JACOBIAN_2 RCB_FROM_JACOBIAN(G2_ADD, G2_SUB, G2_MUL, G2_SELZ, G2_COPY, X2, Y2, Z2)
+#define G2_PROGRAM_TO_JACOBIAN_3 RCB_TO_JACOBIAN(G2_ADD, G2_SUB, G2_MUL, G2_SELZ, G2_COPY)
+#define G2_PROGRAM_ADD RCB_ADD(G2_ADD, G2_SUB, G2_MUL, G2_SELZ, G2_COPY)
+#define G2_PROGRAM_ADD_MIXED RCB_ADD_MIXED(G2_ADD, G2_SUB, G2_MUL, G2_SELZ, G2_COPY)
+#define G2_PROGRAM_DOUBLE RCB_DOUBLE(G2_ADD, G2_SUB, G2_MUL, G2_SELZ, G2_COPY)
+
+// Runs one Fq step on the register file; every operand is canonical, and so is every
+// result.
+void g2_step(uint insn) {
+    uint op = insn & 7u;
+    uint d = (insn >> 3) & 63u;
+    uint x[12] = g2_reg[(insn >> 9) & 63u];
+    uint y[12] = g2_reg[(insn >> 15) & 63u];
+    uint z[12];
+    if (op == G2_OP_ADD) {
+        fq_add(x, y, z);
+    } else if (op == G2_OP_SUB) {
+        fq_sub(x, y, z);
+    } else if (op == G2_OP_MUL) {
+        fq_mont_mul(x, y, z);
+    } else {
+        uint c = (insn >> 21) & 63u;
+        bool take_a = op == G2_OP_SELZ
+            ? fq_is_zero(g2_reg[c]) && fq_is_zero(g2_reg[c + 1u])
+            : g2_flag;
+        for (int i = 0; i < 12; ++i) {
+            z[i] = take_a ? x[i] : y[i];
+        }
+    }
+    g2_reg[d] = z;
+}
+
+// Loads the constants: b3 = 12 + 12u, ONE = 1 + 0u, ZERO.
+void g2_init_registers() {
+    g2_reg[G2_R_b3] = FQ_MONT_TWELVE;
+    g2_reg[G2_R_b3 + 1u] = FQ_MONT_TWELVE;
+    g2_reg[G2_R_ONE] = FQ_MONT_ONE;
+    g2_reg[G2_R_ONE + 1u] = FQ_ZERO;
+    g2_reg[G2_R_ZERO] = FQ_ZERO;
+    g2_reg[G2_R_ZERO + 1u] = FQ_ZERO;
+}
+
+// Runs a program (a const uint array) step by step: the loop's single g2_step call is the
+// only copy of the Fq operations. Use once per kernel.
+#define G2_RUN(program_)                                          \
+    [[dont_unroll]] for (int s = 0; s < program_.length(); ++s) { \
+        g2_step(program_[s]);                                     \
+    }
+
+// Point `index_` of `buf_` (6 Fq elements) into registers r_ .. r_ + 5.
+#define G2_LOAD_POINT(buf_, index_, r_) {                        \
+    for (uint e_ = 0u; e_ < 6u; ++e_) {                          \
+        CURVE_LOAD_FQ(buf_, index_, e_, g2_reg[(r_) + e_]);      \
+    }                                                            \
+}
+
+// Stores registers X3, Y3, Z3 (6 Fq) as output point i.
+void g2_store_result(uint i) {
+    for (uint e = 0u; e < 6u; ++e) {
+        curve_store_checked(i, e, g2_reg[G2_R_X3 + e]);
+    }
+}
+
+#endif
