@@ -17,14 +17,17 @@
 // a register file indexed at run time (local memory on most GPUs): correctness first, speed
 // later.
 //
-// A kernel defines CURVE_KERNEL_INPUTS (1 or 2) and CURVE_POINT_VEC4 (uvec4 per element:
-// 9 for G1, 18 for G2) and includes this file, then g1.glsl or g2.glsl.
+// An element-wise kernel defines CURVE_KERNEL_INPUTS (1 or 2) and CURVE_POINT_VEC4 (uvec4
+// per element: 9 for G1, 18 for G2) and includes this file, then g1.glsl or g2.glsl. A
+// general kernel (the MSM's, through msm.glsl) defines only CURVE_POINT_VEC4 and declares
+// its own buffers.
 
 #ifndef CURVE_GLSL
 #define CURVE_GLSL
 
 #include "fq.glsl"
 
+#ifdef CURVE_KERNEL_INPUTS
 FQ_INPUT(0, In0, in0);
 #if CURVE_KERNEL_INPUTS > 1
 FQ_INPUT(1, In1, in1);
@@ -50,6 +53,8 @@ layout(local_size_x_id = 1) in;
         return;                                  \
     }
 
+#endif
+
 // Fq element `e_` (0, 1, ...: 3 uvec4 each) of point `index_` in the uvec4 array `buf_`.
 #define CURVE_LOAD_FQ(buf_, index_, e_, w_)                                                  \
     fq_unpack(buf_[CURVE_POINT_VEC4 * (index_) + 3u * (e_)],                                 \
@@ -60,6 +65,7 @@ layout(local_size_x_id = 1) in;
             buf_[CURVE_POINT_VEC4 * (index_) + 3u * (e_) + 1u],                              \
             buf_[CURVE_POINT_VEC4 * (index_) + 3u * (e_) + 2u])
 
+#ifdef CURVE_KERNEL_INPUTS
 // Stores `w` as Fq element `e` of output point `i`, flagging a value >= p (a kernel bug or
 // a hardware fault) in the status word as the Fq kernels do. The host checks every result
 // again when it turns it back into a point.
@@ -69,6 +75,7 @@ void curve_store_checked(uint i, uint e, in uint w[12]) {
     }
     CURVE_STORE_FQ(out_r, i, e, w);
 }
+#endif
 
 // 1 in Montgomery form (R mod p).
 const uint FQ_MONT_ONE[12] = uint[12](

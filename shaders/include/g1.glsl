@@ -30,7 +30,11 @@
 #define G1_R_b3 14u
 #define G1_R_ONE 15u
 #define G1_R_ZERO 16u
-#define G1_REGISTERS 17
+// A kernel may ask for more registers (numbered from 17) by defining G1_EXTRA_REGISTERS.
+#ifndef G1_EXTRA_REGISTERS
+#define G1_EXTRA_REGISTERS 0
+#endif
+#define G1_REGISTERS (17 + G1_EXTRA_REGISTERS)
 uint g1_reg[G1_REGISTERS][12];
 
 // The flag G1_SELF steps test (set by the kernel between steps).
@@ -100,11 +104,14 @@ void g1_init_registers() {
     CURVE_LOAD_FQ(buf_, index_, 2u, g1_reg[(r_) + 2u]);        \
 }
 
+#ifdef CURVE_KERNEL_INPUTS
 // Stores registers X3, Y3, Z3 as output point i.
 void g1_store_result(uint i) {
     for (uint c = 0u; c < 3u; ++c) {
         curve_store_checked(i, c, g1_reg[G1_R_X3 + c]);
     }
 }
+
+#endif
 
 #endif

@@ -34,7 +34,11 @@
 #define G2_R_K1 35u
 #define G2_R_K2 36u
 #define G2_R_K3 37u
-#define G2_REGISTERS 38
+// A kernel may ask for more registers (numbered from 38) by defining G2_EXTRA_REGISTERS.
+#ifndef G2_EXTRA_REGISTERS
+#define G2_EXTRA_REGISTERS 0
+#endif
+#define G2_REGISTERS (38 + G2_EXTRA_REGISTERS)
 uint g2_reg[G2_REGISTERS][12];
 
 // The flag G2_SELF steps test (set by the kernel between steps).
@@ -132,11 +136,14 @@ void g2_init_registers() {
     }                                                            \
 }
 
+#ifdef CURVE_KERNEL_INPUTS
 // Stores registers X3, Y3, Z3 (6 Fq) as output point i.
 void g2_store_result(uint i) {
     for (uint e = 0u; e < 6u; ++e) {
         curve_store_checked(i, e, g2_reg[G2_R_X3 + e]);
     }
 }
+
+#endif
 
 #endif

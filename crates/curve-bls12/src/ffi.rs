@@ -362,3 +362,19 @@ group_ffi!(
     pippenger_scratch_sizeof: blst_p2s_mult_pippenger_scratch_sizeof,
     tile_pippenger: blst_p2s_tile_pippenger,
 );
+
+/// `a * b` in Fq, Montgomery form in and out (blst's `blst_fp_mul`).
+pub(crate) fn fp_mul(a: &blst::blst_fp, b: &blst::blst_fp) -> blst::blst_fp {
+    let mut out = blst::blst_fp::default();
+    // SAFETY: see the module comment: three distinct live values of the types blst expects.
+    unsafe { blst::blst_fp_mul(&mut out, a, b) };
+    out
+}
+
+/// `a * b` in Fq2, Montgomery form in and out (blst's `blst_fp2_mul`).
+pub(crate) fn fp2_mul(a: &blst::blst_fp2, b: &blst::blst_fp2) -> blst::blst_fp2 {
+    let mut out = blst::blst_fp2::default();
+    // SAFETY: as in `fp_mul`.
+    unsafe { blst::blst_fp2_mul(&mut out, a, b) };
+    out
+}

@@ -14,12 +14,13 @@
 //! The formulas run as step lists through one interpreter loop per kernel
 //! (`shaders/include/curve.glsl` says why): correct first; not yet tuned for speed.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use vk_backend::{Context, Kernel, KernelDesc, SpirvModule};
 
 use crate::error::check_lengths;
-use crate::{CurveError, G1Affine, G1Projective, G2Affine, G2Projective, Scalar};
+use crate::gpu_msm::{self, MsmInput, MsmKernels, MAX_WINDOW_BITS};
+use crate::{ffi, CurveError, G1Affine, G1Projective, G2Affine, G2Projective, Scalar};
 
 /// u64 limbs per Fq element.
 const FQ_WORDS: usize = 6;
@@ -47,6 +48,12 @@ pub enum GpuError {
         op: &'static str,
         /// Position of the first bad point in its batch.
         index: usize,
+    },
+    /// An MSM window width outside `1..=16` bits.
+    #[error("MSM window of {bits} bits is outside 1..=16")]
+    WindowBits {
+        /// The width asked for.
+        bits: u32,
     },
 }
 
@@ -101,6 +108,15 @@ trait Group {
     /// The point in one element, or `None` when the words are not canonical coordinates of a
     /// point on the curve.
     fn read_projective(words: &[u64]) -> Option<Self::Projective>;
+    /// The point in one element of homogeneous coordinates (x = X/Z, y = Y/Z, Montgomery
+    /// form; the MSM kernels' intermediate form), or `None` as for `read_projective`.
+    fn read_homogeneous(words: &[u64]) -> Option<Self::Projective>;
+    /// The group's MSM modules (level, window).
+    const MSM_KERNELS: [&'static [u8]; 2];
+    /// `2^bits a + b`, for combining MSM window sums.
+    fn shift_add(a: &Self::Projective, bits: u32, b: &Self::Projective) -> Self::Projective;
+    /// The identity.
+    fn identity() -> Self::Projective;
 }
 
 /// Writes Fq elements (blst's Montgomery limbs) one after another from the start of `words`.
@@ -152,6 +168,28 @@ impl Group for G1 {
         };
         G1Projective::try_from(p).ok()
     }
+
+    fn read_homogeneous(words: &[u64]) -> Option<G1Projective> {
+        // Jacobian (X Z, Y Z^2, Z): X Z / Z^2 = X / Z and Y Z^2 / Z^3 = Y / Z.
+        let [x, y, z] = [0, 1, 2].map(|e| read_fp(words, e));
+        let mut jacobian = [0u64; G1::WORDS];
+        let zz = ffi::fp_mul(&z, &z);
+        write_fps(
+            &[&ffi::fp_mul(&x, &z), &ffi::fp_mul(&y, &zz), &z],
+            &mut jacobian,
+        );
+        Self::read_projective(&jacobian)
+    }
+
+    const MSM_KERNELS: [&'static [u8]; 2] = [spirv!("g1_msm_level"), spirv!("g1_msm_window")];
+
+    fn shift_add(a: &G1Projective, bits: u32, b: &G1Projective) -> G1Projective {
+        (0..bits).fold(*a, |p, _| p.double()).add(b)
+    }
+
+    fn identity() -> G1Projective {
+        G1Projective::identity()
+    }
 }
 
 /// G2's layout and kernels (an Fq2 is c0 then c1).
@@ -192,6 +230,31 @@ impl Group for G2 {
         };
         G2Projective::try_from(p).ok()
     }
+
+    fn read_homogeneous(words: &[u64]) -> Option<G2Projective> {
+        let fp2 = |e: usize| blst::blst_fp2 {
+            fp: [read_fp(words, e), read_fp(words, e + 1)],
+        };
+        let [x, y, z] = [fp2(0), fp2(2), fp2(4)];
+        let zz = ffi::fp2_mul(&z, &z);
+        let [x, y] = [ffi::fp2_mul(&x, &z), ffi::fp2_mul(&y, &zz)];
+        let mut jacobian = [0u64; G2::WORDS];
+        write_fps(
+            &[&x.fp[0], &x.fp[1], &y.fp[0], &y.fp[1], &z.fp[0], &z.fp[1]],
+            &mut jacobian,
+        );
+        Self::read_projective(&jacobian)
+    }
+
+    const MSM_KERNELS: [&'static [u8]; 2] = [spirv!("g2_msm_level"), spirv!("g2_msm_window")];
+
+    fn shift_add(a: &G2Projective, bits: u32, b: &G2Projective) -> G2Projective {
+        (0..bits).fold(*a, |p, _| p.double()).add(b)
+    }
+
+    fn identity() -> G2Projective {
+        G2Projective::identity()
+    }
 }
 
 /// One group's kernels on one context, and the round trip that runs them.
@@ -200,6 +263,8 @@ struct PointKernels<G> {
     ctx: Arc<Context>,
     /// One kernel per operation, in the order of [`Group::KERNELS`].
     kernels: Vec<Kernel>,
+    /// The MSM kernels, built on the first MSM (a failed build is tried again next time).
+    msm: Mutex<Option<Arc<MsmKernels>>>,
     group: std::marker::PhantomData<G>,
 }
 
@@ -224,8 +289,77 @@ impl<G: Group> PointKernels<G> {
         Ok(Self {
             ctx,
             kernels,
+            msm: Mutex::new(None),
             group: std::marker::PhantomData,
         })
+    }
+
+    fn msm_kernels(&self) -> Result<Arc<MsmKernels>, GpuError> {
+        let mut slot = self.msm.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(k) = &*slot {
+            return Ok(Arc::clone(k));
+        }
+        let [level, window] = G::MSM_KERNELS.map(embedded_module);
+        let k = Arc::new(MsmKernels::new(
+            &self.ctx,
+            &embedded_module(spirv!("msm_sort")),
+            &embedded_module(spirv!("msm_scan")),
+            &level,
+            &window,
+            WORKGROUP_SIZE,
+        )?);
+        *slot = Some(Arc::clone(&k));
+        Ok(k)
+    }
+
+    fn msm(
+        &self,
+        points: &[G::Affine],
+        scalars: &[Scalar],
+        window_bits: Option<u32>,
+    ) -> Result<G::Projective, GpuError>
+    where
+        G::Affine: Sync,
+    {
+        check_lengths("msm", points.len(), scalars.len())?;
+        let c = window_bits.unwrap_or_else(|| {
+            gpu_msm::window_bits(
+                points.len(),
+                8 * G::WORDS,
+                self.ctx.max_kernel_buffer_bytes(),
+            )
+        });
+        if !(1..=MAX_WINDOW_BITS).contains(&c) {
+            return Err(GpuError::WindowBits { bits: c });
+        }
+        if points.is_empty() {
+            return Ok(G::identity());
+        }
+        let kernels = self.msm_kernels()?;
+        let write_base = |i: usize, words: &mut [u64]| G::write_affine(&points[i], words);
+        let words = gpu_msm::run(
+            &self.ctx,
+            &kernels,
+            &MsmInput {
+                n: points.len(),
+                point_words: G::WORDS as u32,
+                write_base: &write_base,
+                scalars,
+                c,
+            },
+        )?;
+        // Horner over the window sums, the top window first.
+        let sums = words
+            .chunks_exact(G::WORDS)
+            .enumerate()
+            .map(|(index, w)| {
+                G::read_homogeneous(w).ok_or(GpuError::InvalidResult { op: "msm", index })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(sums
+            .iter()
+            .rev()
+            .fold(G::identity(), |acc, s| G::shift_add(&acc, c, s)))
     }
 
     fn add(
@@ -372,6 +506,35 @@ macro_rules! gpu_batch_type {
             /// As [`add`](Self::add).
             pub fn mul(&self, a: &[$Projective], k: &[Scalar]) -> Result<Vec<$Projective>, GpuError> {
                 self.0.mul(a, k)
+            }
+
+            /// `sum_i [scalars[i]] points[i]`: multi-scalar multiplication by Pippenger's
+            /// bucket method, every phase on the device in one submission (sorting by
+            /// bucket included), with a window width chosen for the number of points. Full
+            /// 256-bit scalars (not reduced mod r), any points on the curve; the result
+            /// equals [`msm_g1`](crate::msm_g1) / [`msm_g2`](crate::msm_g2) as a point. No
+            /// points: the identity, without touching the device.
+            ///
+            /// # Errors
+            /// [`GpuError::Curve`] with [`CurveError::LengthMismatch`] when the lengths
+            /// differ; [`GpuError::Backend`] when the device fails or the MSM does not fit
+            /// its buffers; [`GpuError::InvalidResult`] for a result off the curve.
+            pub fn msm(&self, points: &[$Affine], scalars: &[Scalar]) -> Result<$Projective, GpuError> {
+                self.0.msm(points, scalars, None)
+            }
+
+            /// [`msm`](Self::msm) with signed-digit windows of `window_bits` bits (1..=16)
+            /// instead of the chosen width: for measurements and tests.
+            ///
+            /// # Errors
+            /// As [`msm`](Self::msm); [`GpuError::WindowBits`] for a width outside 1..=16.
+            pub fn msm_with_window(
+                &self,
+                points: &[$Affine],
+                scalars: &[Scalar],
+                window_bits: u32,
+            ) -> Result<$Projective, GpuError> {
+                self.0.msm(points, scalars, Some(window_bits))
             }
         }
     };

@@ -43,6 +43,7 @@ mod ffi;
 mod g1;
 mod g2;
 mod gpu;
+mod gpu_msm;
 mod msm;
 mod scalar;
 
@@ -54,5 +55,6 @@ pub use error::{CurveError, FlagProblem};
 pub use g1::{G1Affine, G1Projective};
 pub use g2::{G2Affine, G2Projective};
 pub use gpu::{G1Gpu, G2Gpu, GpuError};
+pub use gpu_msm::window_bits as msm_window_bits;
 pub use msm::{msm_g1, msm_g2};
 pub use scalar::{Scalar, SCALAR_BYTES};

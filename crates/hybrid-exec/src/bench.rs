@@ -2,6 +2,7 @@
 //! same run, as one table and optionally JSON.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use field_bls12::{Fq, FqGpu, FqOp};
@@ -330,11 +331,13 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
     );
     // One Montgomery product per element: the data already in Montgomery form, as a chain of
     // multiplications keeps it (canonical values < p are valid Montgomery forms).
+    let mont_mul: Vec<f64> = per_elem(resident(FqOp::MontMul)?, large as f64);
+    let mont_rate = median(&mont_mul);
     push(
         &mut figures,
         &format!("resident Fq Montgomery mul, {large} elem"),
         Unit::GElemsPerSec,
-        per_elem(resident(FqOp::MontMul)?, large as f64),
+        mont_mul,
         elem_ceiling,
     );
     drop((da, db, dout));
@@ -731,7 +734,7 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
             Some(("submit + PCIe time", floor_us)),
         );
     }
-    msm_figures(&mut figures, few, large)?;
+    msm_figures(fq.context(), &mut figures, few, large, mont_rate)?;
     Ok(figures)
 }
 
@@ -739,9 +742,19 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
 /// chunks, every point handled whether or not it is in the subgroup) beside the `blst`
 /// crate's own multi-threaded Pippenger (`p1_affines::mult`, all cores), the peer, on the
 /// same points and full 256-bit scalars: G1 at 2^10, 2^16 and 2^20 points, G2 at 2^10 and
-/// 2^16 (sizes above `large` are left out).
-fn msm_figures(figures: &mut Vec<Figure>, few: usize, large: usize) -> Result<()> {
-    use curve_bls12::{batch, G1Projective, G2Projective, Scalar};
+/// 2^16 (sizes above `large` are left out); and the GPU's (`G1Gpu::msm`, `G2Gpu::msm`, from
+/// host slices, everything included) beside a compute ceiling: the bucket additions alone
+/// (one mixed addition per non-zero signed digit, ceil(257 / c) per point, 13 Montgomery
+/// products each in G1 and 39 in G2) at the Montgomery rate `mont_rate` (G/s) measured in
+/// the same run.
+fn msm_figures(
+    ctx: &Arc<Context>,
+    figures: &mut Vec<Figure>,
+    few: usize,
+    large: usize,
+    mont_rate: f64,
+) -> Result<()> {
+    use curve_bls12::{batch, G1Gpu, G1Projective, G2Gpu, G2Projective, Scalar};
     use rand::{RngCore as _, SeedableRng as _};
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(2537);
@@ -778,8 +791,13 @@ fn msm_figures(figures: &mut Vec<Figure>, few: usize, large: usize) -> Result<()
     let millis = |f: &mut dyn FnMut() -> Result<()>| -> Result<Vec<f64>> {
         sample(1, samples, || Ok(secs(&mut *f)?.1 * 1e3))
     };
+    let g1_gpu = G1Gpu::new(Arc::clone(ctx))?;
+    let g2_gpu = G2Gpu::new(Arc::clone(ctx))?;
     macro_rules! msm_rows {
-        ($group:literal, $Projective:ident, $batch:ident, $blst:ident, $table:ident, $msm:ident, $logs:expr) => {
+        (
+            $group:literal, $Projective:ident, $batch:ident, $blst:ident, $table:ident,
+            $msm:ident, $gpu:ident, $products:literal, $point_bytes:literal, $logs:expr
+        ) => {
             for log in $logs {
                 let n = 1usize << log;
                 if n > large {
@@ -817,6 +835,25 @@ fn msm_figures(figures: &mut Vec<Figure>, few: usize, large: usize) -> Result<()
                     ours,
                     Some(("blst, all cores", peer_ms)),
                 );
+                // Once untimed: pipelines and the pool's first buffers.
+                std::hint::black_box($gpu.msm(&points, &k)?);
+                let gpu = millis(&mut || {
+                    std::hint::black_box($gpu.msm(&points, &k)?);
+                    Ok(())
+                })?;
+                let c =
+                    curve_bls12::msm_window_bits(n, $point_bytes, ctx.max_kernel_buffer_bytes());
+                let products = (257usize.div_ceil(c as usize) * n * $products) as f64;
+                push_figure(
+                    figures,
+                    &name(&format!("curve-bls12 GPU (c = {c}; blst {peer_ms:.2} ms)")),
+                    Unit::Millis,
+                    gpu,
+                    Some((
+                        "bucket additions at the Montgomery rate",
+                        products / mont_rate / 1e6,
+                    )),
+                );
             }
         };
     }
@@ -827,6 +864,9 @@ fn msm_figures(figures: &mut Vec<Figure>, few: usize, large: usize) -> Result<()
         blst_p1,
         p1_affines,
         msm_g1,
+        g1_gpu,
+        13,
+        144,
         [10u32, 16, 20]
     );
     msm_rows!(
@@ -836,6 +876,9 @@ fn msm_figures(figures: &mut Vec<Figure>, few: usize, large: usize) -> Result<()
         blst_p2,
         p2_affines,
         msm_g2,
+        g2_gpu,
+        39,
+        288,
         [10u32, 16]
     );
     Ok(())

@@ -423,13 +423,138 @@ impl<'c> Batch<'c> {
         }
         // SAFETY: recording; the buffers are live, large enough (checked by the caller)
         // and kept alive by this batch until its submission completes (use_buffer below).
-        unsafe { self.rec.record_dispatch(k, plan, &infos) }.inspect_err(|_| self.broken = true)?;
+        unsafe {
+            self.rec
+                .record_dispatch(k, plan, &infos, &plan.push_constants())
+        }
+        .inspect_err(|_| self.broken = true)?;
         for b in buffers {
             self.use_buffer(b);
         }
         if !self.kernels.iter().any(|x| Arc::ptr_eq(x, k)) {
             self.kernels.push(Arc::clone(k));
         }
+        Ok(())
+    }
+
+    /// Runs general kernel `kernel` ([`KernelDesc::general`](crate::KernelDesc::general))
+    /// over `invocations` invocations, binding `buffers` whole at bindings `0..` in order,
+    /// with `args` as its push-constant arguments (zeros after the last). Every buffer counts
+    /// as read and written: the batch orders the dispatch after every earlier command that
+    /// touches one of them, and every later one after it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an element-wise kernel, a number of buffers other than
+    /// the kernel's, an empty buffer, the same buffer twice, a buffer larger than the
+    /// device's `maxStorageBufferRange`, more than [`GENERAL_ARGS`](crate::GENERAL_ARGS)
+    /// arguments, too many invocations, or kernels and buffers of another context.
+    pub fn dispatch_general(
+        &mut self,
+        kernel: &Kernel,
+        buffers: &[&DeviceBuffer],
+        invocations: usize,
+        args: &[u32],
+    ) -> Result<(), Error> {
+        let k = &kernel.raw;
+        let bad = |why: String| {
+            Err(Error::InvalidArgument(format!(
+                "dispatch of kernel `{}`: {why}",
+                k.name
+            )))
+        };
+        if !Arc::ptr_eq(&k.device, &self.shared.device) {
+            return bad("kernel was created on another context".to_owned());
+        }
+        if !k.general {
+            return bad("an element-wise kernel runs through Batch::dispatch".to_owned());
+        }
+        if buffers.len() != k.inputs as usize {
+            return bad(format!(
+                "{} buffers given, the kernel takes {}",
+                buffers.len(),
+                k.inputs
+            ));
+        }
+        if args.len() > crate::GENERAL_ARGS {
+            return bad(format!(
+                "{} arguments given, at most {} fit",
+                args.len(),
+                crate::GENERAL_ARGS
+            ));
+        }
+        let range = u64::from(self.shared.device.limits.max_storage_buffer_range);
+        for (i, b) in buffers.iter().enumerate() {
+            self.check_ours(b)?;
+            let bytes = b.words() as u64 * 8;
+            if bytes == 0 || bytes > range {
+                return bad(format!(
+                    "buffer {i} holds {bytes} bytes, outside 1..={range} (the device's \
+                     maxStorageBufferRange)"
+                ));
+            }
+            if buffers[..i].iter().any(|o| o.same_buffer(b)) {
+                return bad(format!("buffer {i} is bound twice"));
+            }
+        }
+        if invocations == 0 {
+            return Ok(());
+        }
+        let plan = DispatchPlan::general(&self.shared.device.limits, k, invocations)?;
+        let infos: Vec<vk::DescriptorBufferInfo> = buffers
+            .iter()
+            .map(|b| {
+                vk::DescriptorBufferInfo::default()
+                    .buffer(b.buf.raw)
+                    .offset(0)
+                    .range(b.words() as u64 * 8)
+            })
+            .collect();
+        let raws: Vec<vk::Buffer> = buffers.iter().map(|b| b.buf.raw).collect();
+        self.barrier_for(&raws, &raws, vk::PipelineStageFlags::COMPUTE_SHADER);
+        if !self.dispatched {
+            self.dispatched = true;
+            self.rec
+                .timestamp(1, vk::PipelineStageFlags::BOTTOM_OF_PIPE);
+        }
+        // SAFETY: recording; the buffers are live buffers of this device bound within their
+        // sizes, kept alive by this batch until its submission completes (use_buffer below).
+        unsafe {
+            self.rec
+                .record_dispatch(k, &plan, &infos, &plan.general_push_constants(args))
+        }
+        .inspect_err(|_| self.broken = true)?;
+        for b in buffers {
+            self.use_buffer(&b.buf);
+        }
+        if !self.kernels.iter().any(|x| Arc::ptr_eq(x, k)) {
+            self.kernels.push(Arc::clone(k));
+        }
+        Ok(())
+    }
+
+    /// Sets every word of `buf` to zero on the device (`vkCmdFillBuffer`), ordered with the
+    /// batch's other commands.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a buffer of another context.
+    pub fn fill_zero(&mut self, buf: &DeviceBuffer) -> Result<(), Error> {
+        self.check_ours(buf)?;
+        if buf.words() == 0 {
+            return Ok(());
+        }
+        self.barrier_for(&[], &[buf.buf.raw], vk::PipelineStageFlags::TRANSFER);
+        // SAFETY: the buffer is live and the fill covers exactly its words (a multiple of 4
+        // bytes, from offset 0); the batch keeps it alive until completion.
+        unsafe {
+            self.shared.device.raw.cmd_fill_buffer(
+                self.rec.cmd,
+                buf.buf.raw,
+                0,
+                buf.words() as u64 * 8,
+                0,
+            )
+        };
+        self.use_buffer(&buf.buf);
         Ok(())
     }
 

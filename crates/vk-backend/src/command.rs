@@ -150,9 +150,10 @@ impl Recorder {
         }
     }
 
-    /// Records one element-wise dispatch of `k`: a fresh descriptor set binding `buffers`
-    /// (the inputs, the output, the status word) in order, the pipeline, the push constants
-    /// and the dispatch of `plan`.
+    /// Records one dispatch of `k`: a fresh descriptor set binding `buffers` in order (for
+    /// an element-wise kernel the inputs, the output, the status word), the pipeline, the
+    /// push constants `push` (as large as the kernel's layout declares) and the dispatch of
+    /// `plan`.
     ///
     /// # Safety
     /// The recorder is recording; every buffer in `buffers` is a live buffer of this
@@ -162,6 +163,7 @@ impl Recorder {
         k: &RawKernel,
         plan: &DispatchPlan,
         buffers: &[vk::DescriptorBufferInfo],
+        push: &[u8],
     ) -> Result<(), Error> {
         let set = self.allocate_set(k.set_layout)?;
         let writes: Vec<_> = buffers
@@ -190,13 +192,7 @@ impl Recorder {
                 &[set],
                 &[],
             );
-            raw.cmd_push_constants(
-                cmd,
-                k.layout,
-                vk::ShaderStageFlags::COMPUTE,
-                0,
-                &plan.push_constants(),
-            );
+            raw.cmd_push_constants(cmd, k.layout, vk::ShaderStageFlags::COMPUTE, 0, push);
             raw.cmd_dispatch(cmd, plan.groups_x, plan.groups_y, 1);
         }
         Ok(())

@@ -7,7 +7,7 @@ use ash::vk;
 
 use crate::device::Device;
 use crate::memory::BufferPool;
-use crate::pipeline::{RawKernel, PUSH_CONSTANT_BYTES};
+use crate::pipeline::{RawKernel, GENERAL_ARGS, GENERAL_PUSH_BYTES, PUSH_CONSTANT_BYTES};
 use crate::{DeviceBuffer, Error};
 
 /// Checks the arguments of an element-wise run of `k` (in a batch or streamed): the
@@ -29,6 +29,9 @@ pub(crate) fn check_elementwise(
     };
     if !Arc::ptr_eq(&k.device, device) {
         return bad("kernel was created on another context".to_owned());
+    }
+    if k.general {
+        return bad("a general kernel runs through Batch::dispatch_general".to_owned());
     }
     if inputs.len() != k.inputs as usize {
         return bad(format!(
@@ -95,6 +98,33 @@ impl DispatchPlan {
                 limits.max_storage_buffer_range
             )));
         }
+        Self::grid(limits, k, count32, words, too_large)
+    }
+
+    /// A plan of `count` invocations of general kernel `k` (no element sizes).
+    pub(crate) fn general(
+        limits: &vk::PhysicalDeviceLimits,
+        k: &RawKernel,
+        count: usize,
+    ) -> Result<Self, Error> {
+        let too_large = |why: String| {
+            Error::InvalidArgument(format!(
+                "{count} invocations are too many for kernel `{}`: {why}",
+                k.name
+            ))
+        };
+        let count32 = u32::try_from(count)
+            .map_err(|_| too_large("more than u32::MAX invocations".to_owned()))?;
+        Self::grid(limits, k, count32, 0, too_large)
+    }
+
+    fn grid(
+        limits: &vk::PhysicalDeviceLimits,
+        k: &RawKernel,
+        count32: u32,
+        words: usize,
+        too_large: impl Fn(String) -> Error,
+    ) -> Result<Self, Error> {
         // A 2-D grid, because maxComputeWorkGroupCount[0] may be as small as 65535.
         let groups = count32.div_ceil(k.workgroup_size);
         let groups_x = groups.min(limits.max_compute_work_group_count[0]);
@@ -122,10 +152,22 @@ impl DispatchPlan {
     }
 
     /// The push constants every element-wise kernel declares: `{ uint count; uint row_stride; }`.
-    pub(crate) fn push_constants(&self) -> [u8; PUSH_CONSTANT_BYTES as usize] {
-        let mut bytes = [0u8; PUSH_CONSTANT_BYTES as usize];
-        bytes[..4].copy_from_slice(&self.count.to_ne_bytes());
-        bytes[4..].copy_from_slice(&self.row_stride.to_ne_bytes());
+    pub(crate) fn push_constants(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(GENERAL_PUSH_BYTES as usize);
+        bytes.extend_from_slice(&self.count.to_ne_bytes());
+        bytes.extend_from_slice(&self.row_stride.to_ne_bytes());
+        debug_assert_eq!(bytes.len(), PUSH_CONSTANT_BYTES as usize);
+        bytes
+    }
+
+    /// A general kernel's push constants: `count`, `row_stride`, then `args` padded with
+    /// zeros to [`GENERAL_ARGS`] words.
+    pub(crate) fn general_push_constants(&self, args: &[u32]) -> Vec<u8> {
+        let mut bytes = self.push_constants();
+        for i in 0..GENERAL_ARGS {
+            bytes.extend_from_slice(&args.get(i).copied().unwrap_or(0).to_ne_bytes());
+        }
+        debug_assert_eq!(bytes.len(), GENERAL_PUSH_BYTES as usize);
         bytes
     }
 }

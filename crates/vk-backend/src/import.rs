@@ -232,7 +232,7 @@ impl Context {
         // SAFETY: recording; the imported buffers are live and outlive the submission
         // (this function waits for it before dropping them).
         unsafe {
-            rec.record_dispatch(k, &plan, &infos)?;
+            rec.record_dispatch(k, &plan, &infos, &plan.push_constants())?;
             memory_barrier(
                 &device.raw,
                 rec.cmd,

@@ -63,7 +63,7 @@ pub use device::{enumerate_devices, DeviceInfo, DeviceType};
 pub use error::Error;
 pub use host::HostElement;
 pub use memory::PoolStats;
-pub use pipeline::{Kernel, KernelDesc};
+pub use pipeline::{Kernel, KernelDesc, GENERAL_ARGS};
 pub use resident::DeviceBuffer;
 pub use spirv::SpirvModule;
 pub use submit::FaultStage;

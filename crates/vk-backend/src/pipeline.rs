@@ -24,6 +24,16 @@ pub(crate) const PUSH_CONSTANT_BYTES: u32 = 8;
 /// word).
 pub(crate) const MAX_INPUTS: u32 = 7;
 
+/// The most buffers a general kernel may bind (as many as an element-wise kernel's).
+pub(crate) const MAX_GENERAL_BUFFERS: u32 = MAX_INPUTS + 2;
+
+/// Size of the push constants of every general kernel: `{ uint count; uint row_stride;
+/// uint args[GENERAL_ARGS]; }`.
+pub(crate) const GENERAL_PUSH_BYTES: u32 = 64;
+
+/// Arguments a general kernel receives after `count` and `row_stride`.
+pub const GENERAL_ARGS: usize = (GENERAL_PUSH_BYTES as usize - 8) / 4;
+
 /// Describes an element-wise compute kernel.
 ///
 /// The kernel's interface is fixed: storage buffers at bindings `0..inputs` are the inputs,
@@ -52,6 +62,8 @@ pub struct KernelDesc<'a> {
     /// workgroup size). Each distinct set makes its own pipeline: the driver folds them
     /// into the code, so they can select operations and registers at no run-time cost.
     pub spec_constants: &'a [u32],
+    /// A general kernel ([`KernelDesc::general`]): `inputs` counts its buffers.
+    general: bool,
 }
 
 impl<'a> KernelDesc<'a> {
@@ -69,6 +81,25 @@ impl<'a> KernelDesc<'a> {
             words_per_element,
             workgroup_size: None,
             spec_constants: &[],
+            general: false,
+        }
+    }
+
+    /// A general kernel: storage buffers at bindings `0..buffers` of any sizes, every one
+    /// read and written, and the push constants `{ uint count; uint row_stride; uint
+    /// args[GENERAL_ARGS]; }`; run by [`Batch::dispatch_general`](crate::Batch::dispatch_general)
+    /// over as many invocations as the caller asks. For work that is not element-wise:
+    /// sorting, histograms, reductions. `inputs` holds the number of buffers and
+    /// `words_per_element` is unused (0).
+    pub fn general(name: &'a str, spirv: &'a SpirvModule, buffers: u32) -> Self {
+        Self {
+            name,
+            spirv,
+            inputs: buffers,
+            words_per_element: 0,
+            workgroup_size: None,
+            spec_constants: &[],
+            general: true,
         }
     }
 
@@ -134,6 +165,7 @@ pub(crate) struct KernelKey {
     words_per_element: u32,
     workgroup_size: u32,
     spec_constants: Vec<u32>,
+    general: bool,
 }
 
 impl KernelKey {
@@ -145,6 +177,7 @@ impl KernelKey {
             words_per_element: desc.words_per_element,
             workgroup_size: pick_workgroup_size(&device.limits, desc)?,
             spec_constants: desc.spec_constants.to_vec(),
+            general: desc.general,
         })
     }
 }
@@ -159,6 +192,8 @@ pub(crate) struct RawKernel {
     pub(crate) inputs: u32,
     pub(crate) words_per_element: u32,
     pub(crate) workgroup_size: u32,
+    /// A general kernel (`inputs` buffers, general push constants).
+    pub(crate) general: bool,
 }
 
 impl RawKernel {
@@ -180,7 +215,15 @@ impl RawKernel {
                 bytes.len()
             )));
         }
-        if !(1..=MAX_INPUTS).contains(&desc.inputs) || desc.words_per_element == 0 {
+        if desc.general && !(1..=MAX_GENERAL_BUFFERS).contains(&desc.inputs) {
+            return Err(Error::InvalidArgument(format!(
+                "general kernel `{}` must have 1..={MAX_GENERAL_BUFFERS} buffers, got {}",
+                desc.name, desc.inputs
+            )));
+        }
+        if !desc.general
+            && (!(1..=MAX_INPUTS).contains(&desc.inputs) || desc.words_per_element == 0)
+        {
             return Err(Error::InvalidArgument(format!(
                 "kernel `{}` must have 1..={MAX_INPUTS} inputs and at least one word per \
                  element, got {} inputs and {} words",
@@ -199,11 +242,17 @@ impl RawKernel {
             inputs: desc.inputs,
             words_per_element: desc.words_per_element,
             workgroup_size,
+            general: desc.general,
         };
         let raw = &device.raw;
 
-        // Inputs, output, status word.
-        let bindings: Vec<_> = (0..desc.inputs + 2)
+        // Inputs, output, status word; or a general kernel's buffers.
+        let buffers = if desc.general {
+            desc.inputs
+        } else {
+            desc.inputs + 2
+        };
+        let bindings: Vec<_> = (0..buffers)
             .map(|binding| {
                 vk::DescriptorSetLayoutBinding::default()
                     .binding(binding)
@@ -220,7 +269,11 @@ impl RawKernel {
         let push = [vk::PushConstantRange::default()
             .stage_flags(vk::ShaderStageFlags::COMPUTE)
             .offset(0)
-            .size(PUSH_CONSTANT_BYTES)];
+            .size(if desc.general {
+                GENERAL_PUSH_BYTES
+            } else {
+                PUSH_CONSTANT_BYTES
+            })];
         let set_layouts = [kernel.set_layout];
         let layout_info = vk::PipelineLayoutCreateInfo::default()
             .set_layouts(&set_layouts)

@@ -44,6 +44,13 @@ impl SpirvModule {
     ///   memory;
     /// - finish for every `count` and `row_stride` the backend dispatches it with.
     ///
+    /// For a general kernel ([`KernelDesc::general`](crate::KernelDesc::general)) with `n`
+    /// buffers, the module must instead use only storage buffers in set 0 at bindings
+    /// `0..n` and the push constants `{ uint count; uint row_stride; uint args[14]; }`, and,
+    /// for every buffer sizes and argument values whatever they are, read and write only
+    /// within the bound buffers (for example by checking every index against the runtime
+    /// array's `length()`) and no other memory, and finish.
+    ///
     /// The shaders this workspace ships (`shaders/**/*.comp`) keep this promise by guarding
     /// every access with `index < count` (`shaders/include/index.glsl`), and their tests
     /// run them under the Khronos validation layer.

@@ -1,0 +1,229 @@
+//! GPU MSM (`G1Gpu::msm`, `G2Gpu::msm`) against the CPU's (blst's Pippenger, itself tested
+//! against the big-integer oracle in tests/msm.rs) and, at the small sizes, against the
+//! oracle directly, compared as encoded affine points, with the validation layer on: the
+//! issue's sizes, the edge scalars (0, 1, r-1, r, r+1, 2^255-1, 2^256-1), the identity among
+//! the bases, P and -P, one point many times, every scalar equal (one bucket holds every
+//! point), points outside the subgroup, several window widths, repeated runs, input errors
+//! and a backend failure. Needs a Vulkan device (lavapipe in CI); see
+//! vk_backend::test_support.
+
+mod common;
+
+use common::oracle::Point;
+use common::*;
+use curve_bls12::{
+    msm_g1, msm_g2, CurveError, G1Affine, G1Gpu, G1Projective, G2Affine, G2Gpu, G2Projective,
+    GpuError, Scalar,
+};
+use rand::RngCore;
+use vk_backend::test_support::test_context;
+use vk_backend::{Error, FaultStage};
+
+/// Sizes compared with the CPU (the edge table up to what lavapipe runs quickly;
+/// 2^16 + 1 and up belong to `hybrid-exec verify` on the GPU machine).
+const SIZES: [usize; 10] = [0, 1, 2, 3, 31, 32, 33, 255, 257, 1000];
+/// Sizes also compared with the oracle.
+const ORACLE_SIZES: [usize; 4] = [1, 2, 3, 33];
+
+macro_rules! group_tests {
+    (
+        $module:ident, $Gpu:ident, $Projective:ident, $Affine:ident, $cpu_msm:ident, $random:ident,
+        $outside:ident, $oracle:ident, $oracle_eip:ident, $wide:literal
+    ) => {
+        mod $module {
+            use super::*;
+
+            fn encoded(p: &$Projective) -> Vec<u8> {
+                p.to_affine().to_uncompressed().to_vec()
+            }
+
+            /// Bases for `n` points: the edge points first (the identity, P and -P, a point
+            /// outside the subgroup, P again), then random points, every third one repeated.
+            fn bases(n: usize, rng: &mut impl RngCore) -> Vec<$Affine> {
+                let p = $random(rng);
+                let edges = [$Affine::identity(), p, p.neg(), $outside(), p];
+                (0..n)
+                    .map(|i| match i {
+                        _ if i < edges.len() => edges[i],
+                        _ if i % 3 == 0 => p,
+                        _ => $random(rng),
+                    })
+                    .collect()
+            }
+
+            /// The edge scalars at every other position, full 256-bit random ones between.
+            fn scalars(n: usize, rng: &mut impl RngCore) -> Vec<Scalar> {
+                let edges = edge_scalars();
+                (0..n)
+                    .map(|i| {
+                        if i % 2 == 0 {
+                            edges[(i / 2 + n) % edges.len()]
+                        } else {
+                            random_scalar(rng)
+                        }
+                    })
+                    .collect()
+            }
+
+            fn gpu(test: &str) -> Option<(vk_backend::test_support::TestContext, $Gpu)> {
+                let ctx = test_context(&format!("{}::{test}", stringify!($module)))?;
+                let gpu = $Gpu::new(ctx.arc()).unwrap();
+                Some((ctx, gpu))
+            }
+
+            #[test]
+            fn msm_matches_the_cpu_at_every_size() {
+                let Some((ctx, gpu)) = gpu("msm_matches_the_cpu_at_every_size") else {
+                    return;
+                };
+                let mut rng = rng(11);
+                for n in SIZES {
+                    let points = bases(n, &mut rng);
+                    let k = scalars(n, &mut rng);
+                    let want = encoded(&$cpu_msm(&points, &k).unwrap());
+                    assert_eq!(encoded(&gpu.msm(&points, &k).unwrap()), want, "n = {n}");
+                }
+                drop(gpu);
+                ctx.assert_no_validation_messages();
+            }
+
+            #[test]
+            fn msm_matches_the_oracle() {
+                let Some((ctx, gpu)) = gpu("msm_matches_the_oracle") else {
+                    return;
+                };
+                let mut rng = rng(12);
+                for n in ORACLE_SIZES {
+                    let points = bases(n, &mut rng);
+                    // 64-bit scalars and the edge ones: the oracle is slow in debug builds.
+                    let edges = edge_scalars();
+                    let k: Vec<Scalar> = (0..n)
+                        .map(|i| match i % 2 {
+                            0 => edges[(i / 2 + n) % edges.len()],
+                            _ => Scalar::from_u64(rng.next_u64()),
+                        })
+                        .collect();
+                    let sum = points
+                        .iter()
+                        .zip(&k)
+                        .map(|(p, k)| $oracle(p).mul(&scalar_big(k)))
+                        .fold(Point::Infinity, |acc, t| acc.add(&t));
+                    let got = gpu.msm(&points, &k).unwrap().to_affine().to_eip2537();
+                    assert_eq!(got.to_vec(), $oracle_eip(&sum), "n = {n}");
+                }
+                drop(gpu);
+                ctx.assert_no_validation_messages();
+            }
+
+            /// Window widths up to `$wide` bits on one input (G2's widest windows take
+            /// lavapipe too long: verify covers them on the GPU machine), and the shapes
+            /// that load one bucket:
+            /// every scalar equal (all points in one bucket of one window, summed over
+            /// several levels), all scalars zero, 2^256 - 1 everywhere (carries through
+            /// every window).
+            #[test]
+            fn window_widths_and_crowded_buckets() {
+                let Some((ctx, gpu)) = gpu("window_widths_and_crowded_buckets") else {
+                    return;
+                };
+                let mut rng = rng(13);
+                let points = bases(70, &mut rng);
+                let k = scalars(70, &mut rng);
+                let want = encoded(&$cpu_msm(&points, &k).unwrap());
+                for c in [1, 2, 3, 7, 8, $wide] {
+                    let got = gpu.msm_with_window(&points, &k, c).unwrap();
+                    assert_eq!(encoded(&got), want, "c = {c}");
+                }
+                let max = edge_scalars()[6];
+                for k in [Scalar::from_u64(5), Scalar::ZERO, max] {
+                    let same = vec![k; 300];
+                    let points = bases(300, &mut rng);
+                    let want = encoded(&$cpu_msm(&points, &same).unwrap());
+                    for c in [4, $wide] {
+                        let got = gpu.msm_with_window(&points, &same, c).unwrap();
+                        assert_eq!(encoded(&got), want, "k = {k:?}, c = {c}");
+                    }
+                }
+                drop(gpu);
+                ctx.assert_no_validation_messages();
+            }
+
+            #[test]
+            fn repeated_runs_are_identical() {
+                let Some((ctx, gpu)) = gpu("repeated_runs_are_identical") else {
+                    return;
+                };
+                let mut rng = rng(14);
+                let points = bases(257, &mut rng);
+                let k = scalars(257, &mut rng);
+                let first = encoded(&gpu.msm(&points, &k).unwrap());
+                for _ in 0..3 {
+                    assert_eq!(encoded(&gpu.msm(&points, &k).unwrap()), first);
+                }
+                drop(gpu);
+                ctx.assert_no_validation_messages();
+            }
+
+            #[test]
+            fn bad_input_and_backend_failures_are_errors() {
+                let Some((ctx, gpu)) = gpu("bad_input_and_backend_failures_are_errors") else {
+                    return;
+                };
+                let mut rng = rng(15);
+                let points = bases(33, &mut rng);
+                let k = scalars(33, &mut rng);
+                assert!(matches!(
+                    gpu.msm(&points, &k[..32]),
+                    Err(GpuError::Curve(CurveError::LengthMismatch { .. }))
+                ));
+                for bits in [0, 17] {
+                    assert!(matches!(
+                        gpu.msm_with_window(&points, &k, bits),
+                        Err(GpuError::WindowBits { bits: b }) if b == bits
+                    ));
+                }
+                let empty: [$Affine; 0] = [];
+                assert!(gpu.msm(&empty, &[]).unwrap().is_identity());
+                let want = encoded(&$cpu_msm(&points, &k).unwrap());
+                for stage in [FaultStage::Upload, FaultStage::Compute, FaultStage::Download] {
+                    ctx.inject_fault(stage, Error::OutOfDeviceMemory { call: "injected" });
+                    assert!(
+                        matches!(
+                            gpu.msm(&points, &k),
+                            Err(GpuError::Backend(Error::OutOfDeviceMemory { .. }))
+                        ),
+                        "{stage:?}"
+                    );
+                    assert_eq!(encoded(&gpu.msm(&points, &k).unwrap()), want, "{stage:?}");
+                }
+                drop(gpu);
+                ctx.assert_no_validation_messages();
+            }
+        }
+    };
+}
+
+group_tests!(
+    g1_msm,
+    G1Gpu,
+    G1Projective,
+    G1Affine,
+    msm_g1,
+    random_g1,
+    g1_not_in_subgroup,
+    g1_oracle,
+    g1_oracle_eip,
+    16
+);
+group_tests!(
+    g2_msm,
+    G2Gpu,
+    G2Projective,
+    G2Affine,
+    msm_g2,
+    random_g2,
+    g2_not_in_subgroup,
+    g2_oracle,
+    g2_oracle_eip,
+    10
+);
