@@ -1,8 +1,8 @@
 #version 450
 // Exclusive prefix sums of the MSM's bucket counts, in three dispatches (args[1]):
 // 0: each workgroup scans its block of 1024 counts in place and writes the block's total;
-// 1: one workgroup scans the block totals in place (up to 1024 blocks) and writes the
-//    grand total (the number of sorted entries) to lengths[args[2]];
+// 1: one workgroup scans the block totals in place, 1024 at a time with a running offset,
+//    and writes the grand total (the number of sorted entries) to lengths[args[2]];
 // 2: each workgroup adds its block's offset to its counts.
 // Workgroups of 256 invocations (the host creates the kernel with that size), 4 counts
 // each.
@@ -20,9 +20,10 @@ layout(std430, set = 0, binding = 2) buffer Lengths { uint lengths[]; };
 
 shared uint sums[256];
 
-// Scans block `g_` (1024 entries) of `buf_` (first `n_` entries valid) in place; every
-// invocation of the workgroup runs it (barriers). Leaves the block's total in sums[255].
-#define SCAN_BLOCK(buf_, n_, g_)                                               \
+// Scans block `g_` (1024 entries) of `buf_` (first `n_` entries valid) in place, adding
+// `offset_`; every invocation of the workgroup runs it (barriers). Leaves the block's total
+// in sums[255].
+#define SCAN_BLOCK(buf_, n_, g_, offset_)                                               \
     {                                                                          \
         uint l = gl_LocalInvocationID.x;                                       \
         uint base = (g_) * 1024u + 4u * l;                                     \
@@ -41,7 +42,7 @@ shared uint sums[256];
             sums[l] += x;                                                      \
             barrier();                                                         \
         }                                                                      \
-        uint excl = sums[l] - s;                                               \
+        uint excl = sums[l] - s + (offset_);                                   \
         for (uint r = 0u; r < 4u; ++r) {                                       \
             if (base + r < limit) {                                            \
                 buf_[base + r] = excl;                                         \
@@ -57,16 +58,22 @@ void main() {
     uint g = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
     uint l = gl_LocalInvocationID.x;
     if (pass == 0u) {
-        SCAN_BLOCK(counts, n, g);
+        SCAN_BLOCK(counts, n, g, 0u);
         if (l == 255u && g < uint(totals.length())) {
             totals[g] = sums[255];
         }
     } else if (pass == 1u) {
         uint blocks = (n + 1023u) / 1024u;
         if (g == 0u) {
-            SCAN_BLOCK(totals, blocks, 0u);
+            uint offset = 0u;
+            for (uint chunk = 0u; chunk * 1024u < blocks; ++chunk) {
+                SCAN_BLOCK(totals, blocks, chunk, offset);
+                offset += sums[255];
+                // Everyone has read sums[255] before the next chunk overwrites it.
+                barrier();
+            }
             if (l == 255u && slot < uint(lengths.length())) {
-                lengths[slot] = sums[255];
+                lengths[slot] = offset;
             }
         }
     } else {

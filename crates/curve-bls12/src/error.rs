@@ -65,6 +65,19 @@ pub enum CurveError {
         /// Length of the second operand.
         right: usize,
     },
+    /// One MSM of a batch has as many points as scalars but not both, or not as many as
+    /// the bases it runs over.
+    #[error("{op}: MSM {index} of the batch has {points} points and {scalars} scalars")]
+    BatchLengthMismatch {
+        /// The operation.
+        op: &'static str,
+        /// Position of the MSM in the batch.
+        index: usize,
+        /// Its points (or the shared bases).
+        points: usize,
+        /// Its scalars.
+        scalars: usize,
+    },
 }
 
 /// What is wrong with the flag bits of a ZCash encoding.

@@ -16,10 +16,10 @@
 
 use std::sync::{Arc, Mutex};
 
-use vk_backend::{Context, Kernel, KernelDesc, SpirvModule};
+use vk_backend::{Context, DeviceBuffer, Kernel, KernelDesc, SpirvModule};
 
 use crate::error::check_lengths;
-use crate::gpu_msm::{self, MsmInput, MsmKernels, MAX_WINDOW_BITS};
+use crate::gpu_msm::{self, Bases, MsmJob, MsmKernels, MsmOutput, Pairs, MAX_WINDOW_BITS};
 use crate::{ffi, CurveError, G1Affine, G1Projective, G2Affine, G2Projective, Scalar};
 
 /// u64 limbs per Fq element.
@@ -95,8 +95,8 @@ const MUL: usize = 4;
 /// What the kernels of one group need from the host: the layout of its points in kernel
 /// buffers, and the kernels.
 trait Group {
-    type Projective;
-    type Affine;
+    type Projective: Copy;
+    type Affine: Copy + Sync;
     /// u64 words per element: X, Y, Z in blst's Montgomery limbs.
     const WORDS: usize;
     /// (name in errors, kernel name, SPIR-V, inputs) in operation order (ADD, ...).
@@ -111,8 +111,8 @@ trait Group {
     /// The point in one element of homogeneous coordinates (x = X/Z, y = Y/Z, Montgomery
     /// form; the MSM kernels' intermediate form), or `None` as for `read_projective`.
     fn read_homogeneous(words: &[u64]) -> Option<Self::Projective>;
-    /// The group's MSM modules (level, window).
-    const MSM_KERNELS: [&'static [u8]; 2];
+    /// The group's MSM modules (level, window, Horner).
+    const MSM_KERNELS: [&'static [u8]; 3];
     /// `2^bits a + b`, for combining MSM window sums.
     fn shift_add(a: &Self::Projective, bits: u32, b: &Self::Projective) -> Self::Projective;
     /// The identity.
@@ -181,7 +181,11 @@ impl Group for G1 {
         Self::read_projective(&jacobian)
     }
 
-    const MSM_KERNELS: [&'static [u8]; 2] = [spirv!("g1_msm_level"), spirv!("g1_msm_window")];
+    const MSM_KERNELS: [&'static [u8]; 3] = [
+        spirv!("g1_msm_level"),
+        spirv!("g1_msm_window"),
+        spirv!("g1_msm_horner"),
+    ];
 
     fn shift_add(a: &G1Projective, bits: u32, b: &G1Projective) -> G1Projective {
         (0..bits).fold(*a, |p, _| p.double()).add(b)
@@ -246,7 +250,11 @@ impl Group for G2 {
         Self::read_projective(&jacobian)
     }
 
-    const MSM_KERNELS: [&'static [u8]; 2] = [spirv!("g2_msm_level"), spirv!("g2_msm_window")];
+    const MSM_KERNELS: [&'static [u8]; 3] = [
+        spirv!("g2_msm_level"),
+        spirv!("g2_msm_window"),
+        spirv!("g2_msm_horner"),
+    ];
 
     fn shift_add(a: &G2Projective, bits: u32, b: &G2Projective) -> G2Projective {
         (0..bits).fold(*a, |p, _| p.double()).add(b)
@@ -299,32 +307,27 @@ impl<G: Group> PointKernels<G> {
         if let Some(k) = &*slot {
             return Ok(Arc::clone(k));
         }
-        let [level, window] = G::MSM_KERNELS.map(embedded_module);
         let k = Arc::new(MsmKernels::new(
             &self.ctx,
             &embedded_module(spirv!("msm_sort")),
             &embedded_module(spirv!("msm_scan")),
-            &level,
-            &window,
+            &G::MSM_KERNELS.map(embedded_module),
             WORKGROUP_SIZE,
         )?);
         *slot = Some(Arc::clone(&k));
         Ok(k)
     }
 
-    fn msm(
+    /// Runs `job` (its window width not yet set) and returns one point per MSM.
+    fn run_msms(
         &self,
-        points: &[G::Affine],
-        scalars: &[Scalar],
+        mut job: MsmJob<'_>,
         window_bits: Option<u32>,
-    ) -> Result<G::Projective, GpuError>
-    where
-        G::Affine: Sync,
-    {
-        check_lengths("msm", points.len(), scalars.len())?;
+    ) -> Result<Vec<G::Projective>, GpuError> {
         let c = window_bits.unwrap_or_else(|| {
-            gpu_msm::window_bits(
-                points.len(),
+            gpu_msm::batch_window_bits(
+                job.scalars.len(),
+                job.msms,
                 8 * G::WORDS,
                 self.ctx.max_kernel_buffer_bytes(),
             )
@@ -332,34 +335,137 @@ impl<G: Group> PointKernels<G> {
         if !(1..=MAX_WINDOW_BITS).contains(&c) {
             return Err(GpuError::WindowBits { bits: c });
         }
-        if points.is_empty() {
-            return Ok(G::identity());
+        if job.scalars.is_empty() {
+            return Ok(vec![G::identity(); job.msms]);
         }
+        job.c = c;
         let kernels = self.msm_kernels()?;
-        let write_base = |i: usize, words: &mut [u64]| G::write_affine(&points[i], words);
-        let words = gpu_msm::run(
-            &self.ctx,
-            &kernels,
-            &MsmInput {
+        let points = |words: &[u64]| {
+            words
+                .chunks_exact(G::WORDS)
+                .enumerate()
+                .map(|(index, w)| {
+                    G::read_homogeneous(w).ok_or(GpuError::InvalidResult { op: "msm", index })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        match gpu_msm::run(&self.ctx, &kernels, &job)? {
+            MsmOutput::Results(words) => points(&words),
+            // Horner over each MSM's window sums, the top window first.
+            MsmOutput::WindowSums(words) => Ok(points(&words)?
+                .chunks_exact(gpu_msm::windows(c))
+                .map(|sums| {
+                    sums.iter()
+                        .rev()
+                        .fold(G::identity(), |acc, s| G::shift_add(&acc, c, s))
+                })
+                .collect()),
+        }
+    }
+
+    fn msm(
+        &self,
+        points: &[G::Affine],
+        scalars: &[Scalar],
+        window_bits: Option<u32>,
+    ) -> Result<G::Projective, GpuError> {
+        check_lengths("msm", points.len(), scalars.len())?;
+        let write = |i: usize, words: &mut [u64]| G::write_affine(&points[i], words);
+        let job = MsmJob {
+            bases: Bases::Upload {
                 n: points.len(),
-                point_words: G::WORDS as u32,
-                write_base: &write_base,
-                scalars,
-                c,
+                write: &write,
             },
-        )?;
-        // Horner over the window sums, the top window first.
-        let sums = words
-            .chunks_exact(G::WORDS)
-            .enumerate()
-            .map(|(index, w)| {
-                G::read_homogeneous(w).ok_or(GpuError::InvalidResult { op: "msm", index })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(sums
+            scalars,
+            pairs: Pairs::Single,
+            msms: 1,
+            point_words: G::WORDS as u32,
+            c: 0,
+        };
+        Ok(self.run_msms(job, window_bits)?[0])
+    }
+
+    fn msm_batch(
+        &self,
+        msms: &[(&[G::Affine], &[Scalar])],
+        window_bits: Option<u32>,
+    ) -> Result<Vec<G::Projective>, GpuError> {
+        for (index, (p, k)) in msms.iter().enumerate() {
+            if p.len() != k.len() {
+                return Err(CurveError::BatchLengthMismatch {
+                    op: "msm_batch",
+                    index,
+                    points: p.len(),
+                    scalars: k.len(),
+                }
+                .into());
+            }
+        }
+        // MSM indices fit: run() refuses more than 2^31 pairs, and empty MSMs have no pairs.
+        let ids: Vec<u32> = msms
             .iter()
-            .rev()
-            .fold(G::identity(), |acc, s| G::shift_add(&acc, c, s)))
+            .enumerate()
+            .flat_map(|(m, (p, _))| std::iter::repeat_n(m as u32, p.len()))
+            .collect();
+        let points: Vec<G::Affine> = msms.iter().flat_map(|(p, _)| p.iter().copied()).collect();
+        let scalars: Vec<Scalar> = msms.iter().flat_map(|(_, k)| k.iter().copied()).collect();
+        let write = |i: usize, words: &mut [u64]| G::write_affine(&points[i], words);
+        let job = MsmJob {
+            bases: Bases::Upload {
+                n: points.len(),
+                write: &write,
+            },
+            scalars: &scalars,
+            pairs: Pairs::Ids(&ids),
+            msms: msms.len(),
+            point_words: G::WORDS as u32,
+            c: 0,
+        };
+        self.run_msms(job, window_bits)
+    }
+
+    fn upload_bases(&self, points: &[G::Affine]) -> Result<DeviceBuffer, GpuError> {
+        let mut batch = self.ctx.batch()?;
+        let buf = self.ctx.alloc(points.len().max(1), G::WORDS as u32)?;
+        batch.upload(&buf, |words| {
+            use rayon::prelude::*;
+            words
+                .par_chunks_mut(G::WORDS)
+                .zip(points.par_iter())
+                .for_each(|(w, p)| G::write_affine(p, w));
+        })?;
+        batch.submit()?.finish()?;
+        Ok(buf)
+    }
+
+    fn msm_fixed(
+        &self,
+        bases: &DeviceBuffer,
+        len: usize,
+        scalars: &[&[Scalar]],
+        window_bits: Option<u32>,
+    ) -> Result<Vec<G::Projective>, GpuError> {
+        for (index, k) in scalars.iter().enumerate() {
+            if k.len() != len {
+                return Err(CurveError::BatchLengthMismatch {
+                    op: "msm_fixed",
+                    index,
+                    points: len,
+                    scalars: k.len(),
+                }
+                .into());
+            }
+        }
+        let all: Vec<Scalar> = scalars.concat();
+        let job = MsmJob {
+            bases: Bases::Resident(bases),
+            scalars: &all,
+            pairs: Pairs::Shared { bases: len },
+            msms: scalars.len(),
+            point_words: G::WORDS as u32,
+            c: 0,
+        };
+        self.run_msms(job, window_bits)
     }
 
     fn add(
@@ -436,6 +542,29 @@ impl<G: Group> PointKernels<G> {
             },
             read,
         )?
+    }
+}
+
+/// Bases kept on the device for fixed-base MSMs ([`G1Gpu::msm_fixed`],
+/// [`G2Gpu::msm_fixed`]): uploaded once by `upload_bases`, after which each call moves only
+/// scalars. `P` is the group's affine type; the buffer belongs to the context of the
+/// `G1Gpu`/`G2Gpu` that made it.
+#[derive(Debug)]
+pub struct GpuBases<P> {
+    buf: DeviceBuffer,
+    len: usize,
+    group: std::marker::PhantomData<P>,
+}
+
+impl<P> GpuBases<P> {
+    /// Number of bases.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 }
 
@@ -535,6 +664,62 @@ macro_rules! gpu_batch_type {
                 window_bits: u32,
             ) -> Result<$Projective, GpuError> {
                 self.0.msm(points, scalars, Some(window_bits))
+            }
+
+            /// Many independent MSMs of any sizes (one per transaction or precompile
+            /// call, say) in one submission: `msms[m] = (points, scalars)` gives result
+            /// `m`. The window width suits the average size; empty MSMs give the identity.
+            ///
+            /// # Errors
+            /// [`GpuError::Curve`] with [`CurveError::BatchLengthMismatch`] naming the
+            /// first MSM whose points and scalars differ in number; otherwise as
+            /// [`msm`](Self::msm).
+            pub fn msm_batch(
+                &self,
+                msms: &[(&[$Affine], &[Scalar])],
+            ) -> Result<Vec<$Projective>, GpuError> {
+                self.0.msm_batch(msms, None)
+            }
+
+            /// [`msm_batch`](Self::msm_batch) with windows of `window_bits` bits (1..=16).
+            ///
+            /// # Errors
+            /// As [`msm_batch`](Self::msm_batch); [`GpuError::WindowBits`] for a width
+            /// outside 1..=16.
+            pub fn msm_batch_with_window(
+                &self,
+                msms: &[(&[$Affine], &[Scalar])],
+                window_bits: u32,
+            ) -> Result<Vec<$Projective>, GpuError> {
+                self.0.msm_batch(msms, Some(window_bits))
+            }
+
+            /// Uploads `points` once as bases for [`msm_fixed`](Self::msm_fixed).
+            ///
+            /// # Errors
+            /// [`GpuError::Backend`] when the device fails or runs out of memory.
+            pub fn upload_bases(&self, points: &[$Affine]) -> Result<GpuBases<$Affine>, GpuError> {
+                Ok(GpuBases {
+                    buf: self.0.upload_bases(points)?,
+                    len: points.len(),
+                    group: std::marker::PhantomData,
+                })
+            }
+
+            /// One MSM per scalar set over the same resident bases, in one submission:
+            /// result `m` is `sum_i [scalars[m][i]] bases[i]` (the KZG-commitment shape:
+            /// the same setup points for every blob, only the scalars move).
+            ///
+            /// # Errors
+            /// [`GpuError::Curve`] with [`CurveError::BatchLengthMismatch`] for a scalar
+            /// set whose length is not the number of bases; otherwise as
+            /// [`msm`](Self::msm) (bases from another context are a backend error).
+            pub fn msm_fixed(
+                &self,
+                bases: &GpuBases<$Affine>,
+                scalars: &[&[Scalar]],
+            ) -> Result<Vec<$Projective>, GpuError> {
+                self.0.msm_fixed(&bases.buf, bases.len, scalars, None)
             }
         }
     };

@@ -44,27 +44,28 @@ pub(crate) struct MsmKernels {
     scan: Kernel,
     level: Kernel,
     window: Kernel,
+    horner: Kernel,
 }
 
 impl MsmKernels {
-    /// Builds the kernels; `level` and `window` are the group's modules, the sort and the
-    /// scan are shared.
+    /// Builds the kernels; `group` holds the group's modules (level, window, Horner), the
+    /// sort and the scan are shared.
     pub(crate) fn new(
         ctx: &Context,
         sort: &SpirvModule,
         scan: &SpirvModule,
-        level: &SpirvModule,
-        window: &SpirvModule,
+        group: &[SpirvModule; 3],
         workgroup_size: u32,
     ) -> Result<Self, Error> {
         let make = |name, module, buffers, size| {
             ctx.create_kernel(&KernelDesc::general(name, module, buffers).with_workgroup_size(size))
         };
         Ok(Self {
-            sort: make("msm_sort", sort, 4, workgroup_size)?,
+            sort: make("msm_sort", sort, 5, workgroup_size)?,
             scan: make("msm_scan", scan, 3, SCAN_WORKGROUP)?,
-            level: make("msm_level", level, 8, workgroup_size)?,
-            window: make("msm_window", window, 4, workgroup_size)?,
+            level: make("msm_level", &group[0], 8, workgroup_size)?,
+            window: make("msm_window", &group[1], 4, workgroup_size)?,
+            horner: make("msm_horner", &group[2], 2, workgroup_size)?,
         })
     }
 }
@@ -85,18 +86,29 @@ pub(crate) fn windows(c: u32) -> usize {
 /// assert_eq!(curve_bls12::msm_window_bits(1 << 20, 144, 1 << 32), 16);
 /// ```
 pub fn window_bits(n: usize, point_bytes: usize, max_buffer_bytes: u64) -> u32 {
+    batch_window_bits(n, 1, point_bytes, max_buffer_bytes)
+}
+
+/// As [`window_bits`] for `msms` MSMs of `pairs` (scalar, base) pairs in all.
+pub(crate) fn batch_window_bits(
+    pairs: usize,
+    msms: usize,
+    point_bytes: usize,
+    max_buffer_bytes: u64,
+) -> u32 {
     let fits = |c: u32| {
         let w = windows(c);
+        let keys = msms * w * (1 << (c - 1));
         let largest = [
-            w * (1 << (c - 1)) * point_bytes,
-            next_len(w * n) * point_bytes,
-            4 * w * n,
+            keys.saturating_mul(point_bytes),
+            next_len(w * pairs).saturating_mul(point_bytes),
+            4 * w * pairs,
         ];
-        largest.iter().all(|&b| b as u64 <= max_buffer_bytes)
+        keys <= u32::MAX as usize && largest.iter().all(|&b| b as u64 <= max_buffer_bytes)
     };
     (2..=MAX_WINDOW_BITS)
         .filter(|&c| fits(c))
-        .min_by_key(|&c| windows(c) * (n + 3 * (1usize << (c - 1))))
+        .min_by_key(|&c| windows(c) * (pairs + 3 * msms * (1usize << (c - 1))))
         .unwrap_or(2)
 }
 
@@ -187,51 +199,106 @@ fn record_levels(
     }
 }
 
-/// The inputs of one MSM as the kernels read them.
-pub(crate) struct MsmInput<'a> {
-    /// Points.
-    pub(crate) n: usize,
+/// Where a call's bases come from.
+pub(crate) enum Bases<'a> {
+    /// `n` affine bases written by `write(i, words)`, uploaded with the call.
+    Upload {
+        n: usize,
+        write: &'a (dyn Fn(usize, &mut [u64]) + Sync),
+    },
+    /// Bases resident on the device (affine, padded to `point_words`).
+    Resident(&'a DeviceBuffer),
+}
+
+/// Which MSM each (scalar, base) pair belongs to, and which base it multiplies.
+pub(crate) enum Pairs<'a> {
+    /// One MSM; pair i multiplies base i.
+    Single,
+    /// Pair i belongs to MSM `ids[i]` and multiplies base i.
+    Ids(&'a [u32]),
+    /// Every MSM runs over the same `bases` bases: pair i belongs to MSM `i / bases` and
+    /// multiplies base `i % bases`.
+    Shared { bases: usize },
+}
+
+/// One call: any number of MSMs in one submission.
+pub(crate) struct MsmJob<'a> {
+    pub(crate) bases: Bases<'a>,
+    /// Every pair's scalar, MSM after MSM.
+    pub(crate) scalars: &'a [Scalar],
+    pub(crate) pairs: Pairs<'a>,
+    pub(crate) msms: usize,
     /// u64 words per point (affine bases padded to a projective point's size).
     pub(crate) point_words: u32,
-    /// Writes affine base `i` into its words.
-    pub(crate) write_base: &'a (dyn Fn(usize, &mut [u64]) + Sync),
-    pub(crate) scalars: &'a [Scalar],
     /// Window bits, 1..=MAX_WINDOW_BITS.
     pub(crate) c: u32,
 }
 
-/// Runs one MSM and returns the words of its window sums (homogeneous points, window 0
-/// first): `sum_j 2^(c j) S_j` is the result.
+/// Up to this many MSMs in a call the host combines the window sums (at most 129 points
+/// each, microseconds); more go through the Horner kernel, one invocation per MSM.
+pub(crate) const HOST_HORNER_MSMS: usize = 8;
+
+/// What a call returns, as words of homogeneous points.
+pub(crate) enum MsmOutput {
+    /// Window sums, MSM after MSM (`windows(c)` each, window 0 first): the MSM is
+    /// `sum_j 2^(c j) S_j`.
+    WindowSums(Vec<u64>),
+    /// One result per MSM.
+    Results(Vec<u64>),
+}
+
+/// Runs a call's MSMs in one submission.
 pub(crate) fn run(
     ctx: &Context,
     kernels: &MsmKernels,
-    input: &MsmInput<'_>,
-) -> Result<Vec<u64>, Error> {
-    let MsmInput {
-        n,
+    job: &MsmJob<'_>,
+) -> Result<MsmOutput, Error> {
+    let MsmJob {
         point_words,
         c,
         scalars,
+        msms,
         ..
-    } = *input;
-    debug_assert!((1..=MAX_WINDOW_BITS).contains(&c) && scalars.len() == n && n > 0);
-    let too_many = || Error::InvalidArgument(format!("an MSM of {n} points is too large"));
+    } = *job;
+    let pairs = scalars.len();
+    debug_assert!((1..=MAX_WINDOW_BITS).contains(&c) && pairs > 0 && msms > 0);
+    let too_large =
+        || Error::InvalidArgument(format!("{msms} MSMs of {pairs} pairs in all are too large"));
     let w = windows(c);
     let per_window = 1usize << (c - 1);
-    let keys = w * per_window;
-    let entries = w.checked_mul(n).ok_or_else(too_many)?;
-    if n >= 1 << 31 || entries > u32::MAX as usize {
-        return Err(too_many());
+    let keys = msms
+        .checked_mul(w * per_window)
+        .filter(|&k| k <= u32::MAX as usize)
+        .ok_or_else(too_large)?;
+    let entries = w.checked_mul(pairs).ok_or_else(too_large)?;
+    if pairs >= 1 << 31 || entries > u32::MAX as usize {
+        return Err(too_large());
     }
     let chunks = per_window.div_ceil(CHUNK);
-    let shares = w * chunks;
+    let all_windows = msms * w;
+    let shares = all_windows * chunks;
     let list_entries = next_len(entries).max(next_len(shares));
-    let pw = point_words as usize;
+    let blocks = keys.div_ceil(SCAN_BLOCK);
 
-    let bases = ctx.alloc(n, point_words)?;
-    let scalar_buf = ctx.alloc(n, 4)?;
+    let uploaded;
+    let bases = match job.bases {
+        Bases::Resident(buf) => buf,
+        Bases::Upload { n, .. } => {
+            uploaded = ctx.alloc(n, point_words)?;
+            &uploaded
+        }
+    };
+    let scalar_buf = ctx.alloc(pairs, 4)?;
+    let ids = ctx.alloc(
+        match job.pairs {
+            Pairs::Ids(ids) => u32_words(ids.len()),
+            Pairs::Single => u32_words(pairs),
+            Pairs::Shared { .. } => 1,
+        },
+        1,
+    )?;
     let counts = ctx.alloc(u32_words(keys), 1)?;
-    let totals = ctx.alloc(u32_words(SCAN_BLOCK), 1)?;
+    let totals = ctx.alloc(u32_words(blocks), 1)?;
     let lengths = ctx.alloc(u32_words(LENGTH_SLOTS), 1)?;
     let sorted_idx = ctx.alloc(u32_words(entries), 1)?;
     let sorted_key = ctx.alloc(u32_words(entries), 1)?;
@@ -241,16 +308,19 @@ pub(crate) fn run(
     ];
     let buckets = ctx.alloc(keys, point_words)?;
     let share_list = List::new(ctx, shares, point_words)?;
-    let sums = ctx.alloc(w, point_words)?;
+    let sums = ctx.alloc(all_windows, point_words)?;
 
     let mut batch = ctx.batch()?;
-    batch.upload(&bases, |words| {
-        use rayon::prelude::*;
-        words
-            .par_chunks_mut(pw)
-            .enumerate()
-            .for_each(|(i, point)| (input.write_base)(i, point));
-    })?;
+    if let Bases::Upload { write, .. } = job.bases {
+        let pw = point_words as usize;
+        batch.upload(bases, |words| {
+            use rayon::prelude::*;
+            words
+                .par_chunks_mut(pw)
+                .enumerate()
+                .for_each(|(i, point)| write(i, point));
+        })?;
+    }
     batch.upload(&scalar_buf, |words| {
         for (dst, k) in words.chunks_exact_mut(4).zip(scalars) {
             for (word, bytes) in dst.iter_mut().zip(k.to_le_bytes().chunks_exact(8)) {
@@ -258,12 +328,28 @@ pub(crate) fn run(
             }
         }
     })?;
+    match job.pairs {
+        Pairs::Ids(list) => batch.upload(&ids, |words| {
+            for (word, pair) in words.iter_mut().zip(list.chunks(2)) {
+                *word = u64::from(pair[0]) | pair.get(1).map_or(0, |&hi| u64::from(hi) << 32);
+            }
+        })?,
+        Pairs::Single | Pairs::Shared { .. } => batch.fill_zero(&ids)?,
+    }
     for buf in [&counts, &lengths, &buckets, &sums] {
         batch.fill_zero(buf)?;
     }
-    let sort_buffers = [&scalar_buf, &counts, &sorted_idx, &sorted_key];
-    batch.dispatch_general(&kernels.sort, &sort_buffers, n, &[c, w as u32, 0])?;
-    let blocks = keys.div_ceil(SCAN_BLOCK);
+    let shared = match job.pairs {
+        Pairs::Shared { bases } => bases as u32,
+        Pairs::Single | Pairs::Ids(_) => 0,
+    };
+    let sort_buffers = [&scalar_buf, &counts, &sorted_idx, &sorted_key, &ids];
+    batch.dispatch_general(
+        &kernels.sort,
+        &sort_buffers,
+        pairs,
+        &[c, w as u32, 0, shared],
+    )?;
     let scan_buffers = [&counts, &totals, &lengths];
     let group = SCAN_WORKGROUP as usize;
     for (pass, invocations) in [(0, blocks * group), (1, group), (2, blocks * group)] {
@@ -274,10 +360,15 @@ pub(crate) fn run(
             &[keys as u32, pass, 0],
         )?;
     }
-    batch.dispatch_general(&kernels.sort, &sort_buffers, n, &[c, w as u32, 1])?;
+    batch.dispatch_general(
+        &kernels.sort,
+        &sort_buffers,
+        pairs,
+        &[c, w as u32, 1, shared],
+    )?;
 
     let fixed = LevelBuffers {
-        bases: &bases,
+        bases,
         sorted_idx: &sorted_idx,
         lengths: &lengths,
     };
@@ -300,7 +391,7 @@ pub(crate) fn run(
             per_window as u32,
             CHUNK as u32,
             chunks as u32,
-            w as u32,
+            all_windows as u32,
             slot,
         ],
     )?;
@@ -315,7 +406,19 @@ pub(crate) fn run(
         slot,
         false,
     )?;
-    let id = batch.download(&sums)?;
+    if msms <= HOST_HORNER_MSMS {
+        let id = batch.download(&sums)?;
+        let done = batch.submit()?.finish()?;
+        return Ok(MsmOutput::WindowSums(done.read(id, <[u64]>::to_vec)?));
+    }
+    let results = ctx.alloc(msms, point_words)?;
+    batch.dispatch_general(
+        &kernels.horner,
+        &[&sums, &results],
+        msms,
+        &[w as u32, c, msms as u32],
+    )?;
+    let id = batch.download(&results)?;
     let done = batch.submit()?.finish()?;
-    done.read(id, <[u64]>::to_vec)
+    Ok(MsmOutput::Results(done.read(id, <[u64]>::to_vec)?))
 }

@@ -140,3 +140,18 @@ pub fn fq_add_module() -> &'static crate::SpirvModule {
     });
     &MODULE
 }
+
+/// A general kernel for the backend's own tests (`shaders/util/add_words.comp`, 2 buffers of
+/// u32 words: `dst[i] = src[i] + args[0]` for invocations inside both buffers).
+pub fn add_words_module() -> &'static crate::SpirvModule {
+    static MODULE: std::sync::LazyLock<crate::SpirvModule> = std::sync::LazyLock::new(|| {
+        let spirv = include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shaders/util/add_words.spv"
+        ));
+        // SAFETY: add_words.comp checks every index against both buffers' lengths, whatever
+        // the arguments, and is made into general kernels of 2 buffers only.
+        unsafe { crate::SpirvModule::from_bytes_unchecked(&spirv[..]) }
+    });
+    &MODULE
+}

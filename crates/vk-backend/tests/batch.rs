@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use vk_backend::test_support::{test_context, test_context_with, TestContext};
+use vk_backend::test_support::{add_words_module, test_context, test_context_with, TestContext};
 use vk_backend::{Context, DeviceBuffer, Error, Kernel, KernelDesc};
 
 const W: u32 = 6;
@@ -344,6 +344,67 @@ fn bad_batches_are_typed_errors() {
         batch.upload(&a, |_| ()),
         Err(Error::InvalidArgument(_))
     ));
+}
+
+/// General kernels: push-constant arguments, invocation counts that are not the buffers'
+/// lengths, buffers of different sizes, `fill_zero`, and every argument check.
+#[test]
+fn general_kernels_run_and_check_their_arguments() {
+    let Some(ctx) = test_context("general_kernels_run_and_check_their_arguments") else {
+        return;
+    };
+    let desc = KernelDesc::general("add_words", add_words_module(), 2).with_workgroup_size(64);
+    let general = ctx.create_kernel(&desc).unwrap();
+    // 1000 u32 words in, 600 out: invocations past either end do nothing.
+    let src: Vec<u64> = (0..500u64).map(|i| (2 * i) | ((2 * i + 1) << 32)).collect();
+    let a = ctx.alloc(500, 1).unwrap();
+    let out = ctx.alloc(300, 1).unwrap();
+    let zeroed = ctx.alloc(7, 1).unwrap();
+    let mut batch = ctx.batch().unwrap();
+    batch.upload(&a, |w| w.copy_from_slice(&src)).unwrap();
+    batch.upload(&zeroed, |w| w.fill(u64::MAX)).unwrap();
+    batch.fill_zero(&zeroed).unwrap();
+    batch
+        .dispatch_general(&general, &[&a, &out], 0, &[1])
+        .unwrap();
+    batch
+        .dispatch_general(&general, &[&a, &out], 5000, &[7])
+        .unwrap();
+    let got = batch.download(&out).unwrap();
+    let zeros = batch.download(&zeroed).unwrap();
+    let done = batch.submit().unwrap().finish().unwrap();
+    let want: Vec<u64> = (0..300u64)
+        .map(|i| (2 * i + 7) | ((2 * i + 8) << 32))
+        .collect();
+    done.read(got, |w| assert_eq!(w, &want[..])).unwrap();
+    done.read(zeros, |w| assert_eq!(w, &[0; 7])).unwrap();
+
+    let add = add_kernel(&ctx);
+    let mut batch = ctx.batch().unwrap();
+    let err = |r: Result<(), Error>| match r {
+        Err(Error::InvalidArgument(m)) => m,
+        other => panic!("expected InvalidArgument, got {other:?}"),
+    };
+    assert!(err(batch.dispatch_general(&add, &[&a, &out], 1, &[])).contains("element-wise"));
+    assert!(err(batch.dispatch(&general, &[&a], &out)).contains("general kernel"));
+    assert!(err(batch.dispatch_general(&general, &[&a], 1, &[])).contains("1 buffers given"));
+    assert!(err(batch.dispatch_general(&general, &[&a, &a], 1, &[])).contains("bound twice"));
+    assert!(
+        err(batch.dispatch_general(&general, &[&a, &out], 1, &[0; 15])).contains("15 arguments")
+    );
+    drop(batch);
+    let Some(other) = test_context("general_kernels_run_and_check_their_arguments (second)") else {
+        return;
+    };
+    let theirs = other.alloc(4, 1).unwrap();
+    let mut batch = ctx.batch().unwrap();
+    assert!(batch
+        .dispatch_general(&general, &[&a, &theirs], 1, &[])
+        .is_err());
+    assert!(batch.fill_zero(&theirs).is_err());
+    drop(batch);
+    ctx.assert_no_validation_messages();
+    other.assert_no_validation_messages();
 }
 
 /// Elements per buffer of the early-upload tests: a little over 4 MiB of 48-byte elements
