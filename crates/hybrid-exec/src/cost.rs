@@ -1,5 +1,10 @@
 //! The cost model: predicted completion time of a job on the CPU and on the GPU, from
 //! defaults measured on the reference machine, refined online from observed times.
+//!
+//! Two kinds of job share it: Fq programs ([`Op::Fq`], priced by their shape) and
+//! multi-scalar multiplications ([`Op::MsmG1`], [`Op::MsmG2`], priced by their number of
+//! points). Both are size-bucketed, learned and saved the same way. The GPU's MSM cost has
+//! no default: it is unknown ([`CostModel::known`]) until observed.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -42,10 +47,43 @@ pub(crate) enum Place {
     HostVectors,
 }
 
+/// What a job computes.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Op {
+    /// An Fq program, element by element: priced by its inputs and operations.
+    #[default]
+    Fq,
+    /// A G1 multi-scalar multiplication: priced by its number of points (`len`).
+    MsmG1,
+    /// A G2 multi-scalar multiplication: priced by its number of points (`len`).
+    MsmG2,
+}
+
+impl Op {
+    fn is_fq(&self) -> bool {
+        *self == Op::Fq
+    }
+}
+
 /// What the model knows about a job before it runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct JobShape {
-    /// Elements.
+    /// What it computes.
+    pub(crate) op: Op,
+    /// Elements (for an MSM: points).
     pub(crate) len: usize,
     /// Input vectors.
     pub(crate) inputs: usize,
@@ -57,6 +95,21 @@ pub(crate) struct JobShape {
     pub(crate) place: Place,
 }
 
+impl JobShape {
+    /// An MSM (`op` [`Op::MsmG1`] or [`Op::MsmG2`]) of `points` points, from slices; its
+    /// Fq fields are zero.
+    pub(crate) fn msm(op: Op, points: usize) -> Self {
+        Self {
+            op,
+            len: points,
+            inputs: 0,
+            muls: 0,
+            linear: 0,
+            place: Place::Slices,
+        }
+    }
+}
+
 /// Cold-start cost parameters (seconds and nanoseconds). The defaults come from
 /// `hybrid-exec bench` on the reference machine (H200 + 16 cores, 2026-11-29, run "b" of
 /// docs/performance.md): a GPU round trip costs ~30 us fixed; data from slices costs the
@@ -66,6 +119,10 @@ pub(crate) struct JobShape {
 /// nearly free at these sizes; 16 CPU cores add at ~2.5 ns and multiply at ~4 ns per
 /// element, with ~20 us to start (`hybrid-exec scan`, H100, 2026-11-21: a 1Ki add took
 /// 24 us, a 1Ki mul 31 us: waking the thread pool).
+///
+/// MSM: the CPU's figures ([`CostParams::cpu_msm`]) are measured (see [`CPU_MSM_G1`]); the
+/// GPU's ([`CostParams::gpu_msm`]) are not: `None`, the GPU's MSM cost is unknown until
+/// observed.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct CostParams {
     /// GPU fixed cost of a round trip, ns.
@@ -82,7 +139,49 @@ pub(crate) struct CostParams {
     pub(crate) cpu_ns_per_linear: f64,
     /// CPU per element per multiplication, ns.
     pub(crate) cpu_ns_per_mul: f64,
+    /// CPU MSM (blst's Pippenger on all cores), G1 and G2.
+    pub(crate) cpu_msm: [MsmCost; 2],
+    /// GPU MSM, G1 and G2; `None`: unknown until observed.
+    pub(crate) gpu_msm: [Option<MsmCost>; 2],
 }
+
+/// The cold-start cost of an MSM of `n` points: `fixed_ns + n * ns_per_point`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct MsmCost {
+    /// Fixed cost, ns.
+    pub(crate) fixed_ns: f64,
+    /// Cost per point, ns.
+    pub(crate) ns_per_point: f64,
+}
+
+impl MsmCost {
+    fn ns(&self, points: usize) -> f64 {
+        self.fixed_ns + points as f64 * self.ns_per_point
+    }
+
+    fn scaled(self, factor: f64) -> Self {
+        Self {
+            fixed_ns: self.fixed_ns * factor,
+            ns_per_point: self.ns_per_point * factor,
+        }
+    }
+}
+
+/// The CPU's G1 MSM on the reference machine (H200 host, 16 cores, `curve_bls12::msm_g1`:
+/// blst's Pippenger on rayon; measurements of 2026-11-29 and 2026-12): 2^10 points
+/// ~1.5 ms, 4096 7.5 ms, 2^16 85 ms, 2^20 849 ms. Pippenger's cost per point falls as the
+/// window widens (1.8 us per point at 4096, 0.81 at 2^20), which no fixed-plus-linear cost
+/// follows exactly; this one is the fit with the least worst relative error over those four
+/// sizes (+30% at 1Ki and 1Mi, -31% at 4096, -17% at 64Ki). The buckets' observed rates
+/// replace it size by size.
+pub(crate) const CPU_MSM_G1: MsmCost = MsmCost {
+    fixed_ns: 870_000.0,
+    ns_per_point: 1_057.0,
+};
+
+/// The CPU's G2 MSM: G1's cost times 194 / 85, the one G2 measurement (2^16 points in
+/// 194 ms against G1's 85, same machine and dates as [`CPU_MSM_G1`]).
+pub(crate) const G2_OVER_G1_CPU: f64 = 194.0 / 85.0;
 
 impl Default for CostParams {
     fn default() -> Self {
@@ -94,6 +193,14 @@ impl Default for CostParams {
             cpu_fixed_ns: 20_000.0,
             cpu_ns_per_linear: 2.5,
             cpu_ns_per_mul: 4.0,
+            cpu_msm: [CPU_MSM_G1, CPU_MSM_G1.scaled(G2_OVER_G1_CPU)],
+            // Not measured: GPU MSM had not run on the reference machine when MSM routing was
+            // written (no device time, 2026-12), and no figure stands in for a measurement.
+            // The GPU's MSM cost is unknown until observed (`CostModel::known`): Auto keeps
+            // MSMs on the CPU until GPU runs of that size (forced ones: `Policy::Gpu`,
+            // `Router::execute_msm_g1`, calibration) have taught a bucket. Put measured
+            // figures here once there are some.
+            gpu_msm: [None, None],
         }
     }
 }
@@ -179,6 +286,7 @@ pub(crate) const MAX_BESIDE_FACTOR: f64 = 8.0;
 /// The part of a job's shape that decides its per-element cost.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct JobKind {
+    op: Op,
     inputs: usize,
     muls: usize,
     linear: usize,
@@ -188,6 +296,7 @@ pub(crate) struct JobKind {
 impl From<JobShape> for JobKind {
     fn from(s: JobShape) -> Self {
         Self {
+            op: s.op,
             inputs: s.inputs,
             muls: s.muls,
             linear: s.linear,
@@ -228,10 +337,24 @@ impl CostModel {
         )
     }
 
-    /// The defaults' prediction.
+    /// The defaults' prediction. For a GPU MSM, which has none, the CPU's default stands in:
+    /// it only sizes the work in flight while such a job runs, never a route
+    /// ([`CostModel::known`]).
     fn default_ns(&self, device: Device, s: JobShape) -> f64 {
         let p = &self.params;
         let n = s.len as f64;
+        let msm = match s.op {
+            Op::Fq => None,
+            Op::MsmG1 => Some(0),
+            Op::MsmG2 => Some(1),
+        };
+        if let Some(g) = msm {
+            let cost = match device {
+                Device::Cpu => p.cpu_msm[g],
+                Device::Gpu => p.gpu_msm[g].unwrap_or(p.cpu_msm[g]),
+            };
+            return cost.ns(s.len);
+        }
         match device {
             Device::Cpu => {
                 p.cpu_fixed_ns
@@ -248,12 +371,42 @@ impl CostModel {
         }
     }
 
+    /// Whether the model can price `shape` on `device`: there is a default for it, or its
+    /// bucket's samples price it ([`CostModel::observed_ns_per_elem`]). Everything is known
+    /// but a GPU MSM of a size not yet observed ([`CostParams::gpu_msm`]);
+    /// [`CostModel::predict`] then gives a stand-in, which must not choose a route.
+    pub(crate) fn known(&self, device: Device, shape: JobShape) -> bool {
+        self.has_default(device, shape) || self.observed_ns_per_elem(device, shape).is_some()
+    }
+
+    fn has_default(&self, device: Device, shape: JobShape) -> bool {
+        match (device, shape.op) {
+            (Device::Gpu, Op::MsmG1) => self.params.gpu_msm[0].is_some(),
+            (Device::Gpu, Op::MsmG2) => self.params.gpu_msm[1].is_some(),
+            _ => true,
+        }
+    }
+
+    /// The bucket's time per element, when its samples price `shape`: once trusted. For a
+    /// shape without a default (a GPU MSM), also after a flush, from the samples kept
+    /// since, once the bucket has seen as many as trust takes: with no default to go back
+    /// to, the job would otherwise become unknown again and [`Policy::Auto`] would never
+    /// run it on the GPU again to relearn it.
+    ///
+    /// [`Policy::Auto`]: crate::Policy::Auto
+    fn observed_ns_per_elem(&self, device: Device, shape: JobShape) -> Option<f64> {
+        let b = self.history.get(&self.key(device, shape))?;
+        let trusted = b.kept >= TRUST_AFTER;
+        let flushed = b.kept > 0 && b.seen > TRUST_AFTER && !self.has_default(device, shape);
+        (trusted || flushed).then(|| b.ns_per_elem())
+    }
+
     /// Predicted time of `shape` on `device`: the bucket's observed rate once trusted,
     /// else the defaults.
     pub(crate) fn predict(&self, device: Device, shape: JobShape) -> Duration {
-        let ns = match self.history.get(&self.key(device, shape)) {
-            Some(b) if b.kept >= TRUST_AFTER => b.ns_per_elem() * shape.len.max(1) as f64,
-            _ => self.default_ns(device, shape),
+        let ns = match self.observed_ns_per_elem(device, shape) {
+            Some(per_elem) => per_elem * shape.len.max(1) as f64,
+            None => self.default_ns(device, shape),
         };
         Duration::from_nanos(ns.max(0.0) as u64)
     }
@@ -375,6 +528,7 @@ impl CostModel {
             .iter()
             .map(|(&(device, kind, bucket), b)| Sample {
                 device,
+                op: kind.op,
                 place: kind.place,
                 inputs: kind.inputs,
                 muls: kind.muls,
@@ -386,8 +540,12 @@ impl CostModel {
             })
             .collect();
         samples.sort_by(|x, y| {
-            (x.device, x.place, x.inputs, x.muls, x.linear, x.bucket)
-                .cmp(&(y.device, y.place, y.inputs, y.muls, y.linear, y.bucket))
+            (
+                x.device, x.op, x.place, x.inputs, x.muls, x.linear, x.bucket,
+            )
+                .cmp(&(
+                    y.device, y.op, y.place, y.inputs, y.muls, y.linear, y.bucket,
+                ))
         });
         samples
     }
@@ -406,6 +564,7 @@ impl CostModel {
         }
         for s in samples {
             let kind = JobKind {
+                op: s.op,
                 inputs: s.inputs,
                 muls: s.muls,
                 linear: s.linear,
@@ -431,6 +590,9 @@ impl CostModel {
 #[serde(deny_unknown_fields)]
 pub(crate) struct Sample {
     device: Device,
+    /// Absent for an Fq job (every sample of profile format 3).
+    #[serde(default, skip_serializing_if = "Op::is_fq")]
+    op: Op,
     place: Place,
     inputs: usize,
     muls: usize,
@@ -450,6 +612,7 @@ mod tests {
 
     fn shape(len: usize) -> JobShape {
         JobShape {
+            op: Op::Fq,
             len,
             inputs: 2,
             muls: 0,
@@ -496,6 +659,7 @@ mod tests {
         let m = CostModel::default();
         assert!(m.predict(Device::Cpu, shape(1024)) < m.predict(Device::Gpu, shape(1024)));
         let chain = JobShape {
+            op: Op::Fq,
             len: 1 << 24,
             inputs: 2,
             muls: 5,
@@ -503,6 +667,71 @@ mod tests {
             place: Place::Slices,
         };
         assert!(m.predict(Device::Gpu, chain) < m.predict(Device::Cpu, chain));
+    }
+
+    #[test]
+    fn msm_cpu_defaults_follow_the_reference_figures_and_gpu_msm_is_unknown_until_observed() {
+        let mut m = CostModel::default();
+        let g1 = |n| JobShape::msm(Op::MsmG1, n);
+        let g2 = |n| JobShape::msm(Op::MsmG2, n);
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        for (n, measured) in [
+            (1 << 10, 1.5),
+            (4096, 7.5),
+            (1 << 16, 85.0),
+            (1 << 20, 849.0),
+        ] {
+            let p = ms(m.predict(Device::Cpu, g1(n)));
+            assert!(
+                (p / measured - 1.0).abs() < 0.32,
+                "G1 {n}: {p} ms, measured {measured}"
+            );
+        }
+        let p = ms(m.predict(Device::Cpu, g2(1 << 16)));
+        assert!(
+            (p / 194.0 - 1.0).abs() < 0.2,
+            "G2 2^16: {p} ms, measured 194"
+        );
+        // The CPU's MSM and every Fq shape have defaults; the GPU's MSM has none.
+        assert!(m.known(Device::Cpu, g1(1 << 16)) && m.known(Device::Cpu, g2(300)));
+        assert!(m.known(Device::Gpu, shape(1024)));
+        assert!(!m.known(Device::Gpu, g1(1 << 16)) && !m.known(Device::Gpu, g2(1 << 16)));
+        // GPU runs teach their bucket as Fq runs do (the first dropped, trusted after
+        // three), and only that bucket of that group.
+        let fq_before = m.predict(Device::Gpu, shape(1 << 16));
+        for _ in 0..TRUST_AFTER {
+            m.observe(Device::Gpu, g1(1 << 16), Duration::from_millis(10));
+        }
+        assert!(!m.known(Device::Gpu, g1(1 << 16)));
+        m.observe(Device::Gpu, g1(1 << 16), Duration::from_millis(10));
+        assert!(m.known(Device::Gpu, g1(1 << 16)) && m.known(Device::Gpu, g1(40_000)));
+        assert_eq!(
+            m.predict(Device::Gpu, g1(1 << 16)),
+            Duration::from_millis(10)
+        );
+        assert!(!m.known(Device::Gpu, g1(1 << 17)) && !m.known(Device::Gpu, g2(1 << 16)));
+        assert_eq!(m.predict(Device::Gpu, shape(1 << 16)), fq_before);
+        // A sample far off flushes the bucket, as for Fq jobs; with no default to go back
+        // to, the samples since price it (a flushed Fq bucket has its defaults).
+        m.observe(Device::Gpu, g1(1 << 16), Duration::from_millis(100));
+        assert!(!m.trusted(Device::Gpu, g1(1 << 16)));
+        assert!(m.known(Device::Gpu, g1(1 << 16)));
+        assert_eq!(
+            m.predict(Device::Gpu, g1(1 << 16)),
+            Duration::from_millis(100)
+        );
+        // A measured default would make it known at every size.
+        let mut params = CostParams::default();
+        params.gpu_msm[1] = Some(MsmCost {
+            fixed_ns: 1e6,
+            ns_per_point: 100.0,
+        });
+        let m = CostModel::new(params);
+        assert!(m.known(Device::Gpu, g2(1 << 20)) && !m.known(Device::Gpu, g1(1 << 20)));
+        assert_eq!(
+            m.predict(Device::Gpu, g2(1 << 20)),
+            Duration::from_nanos(1_000_000 + (100 << 20))
+        );
     }
 
     #[test]
@@ -537,6 +766,7 @@ mod tests {
         // often asleep (300 us, under the flush factor): the prediction is the fast mode.
         let mut m = CostModel::default();
         let s = JobShape {
+            op: Op::Fq,
             len: 1024,
             inputs: 2,
             muls: 5,

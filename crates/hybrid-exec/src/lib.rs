@@ -1,10 +1,10 @@
-//! The hybrid executor: runs each Fq job where it finishes first (CPU, GPU or both), falls
-//! back to the CPU on any GPU failure, keeps a failing GPU out of routing for a while, and
-//! returns the same bits whatever the route.
+//! The hybrid executor: runs each Fq job and each multi-scalar multiplication where it
+//! finishes first (CPU, GPU or both), falls back to the CPU on any GPU failure, keeps a
+//! failing GPU out of routing for a while, and returns the same result whatever the route.
 //!
 //! [`Router`] is the front door: single operations ([`Router::add`], [`Router::mul`], ...)
-//! and fused programs ([`Router::run`]) over slices, and programs over host vectors
-//! ([`Router::run_host`]). The library logs through `tracing` (GPU failures, the breaker,
+//! and fused programs ([`Router::run`]) over slices, programs over host vectors
+//! ([`Router::run_host`]), and G1 and G2 MSMs ([`Router::msm_g1`], [`Router::msm_g2`]). The library logs through `tracing` (GPU failures, the breaker,
 //! calibration profiles) and never prints; install a subscriber to see it.
 //!
 //! ```
@@ -37,8 +37,8 @@ mod router;
 pub use breaker::{BreakerConfig, BreakerState};
 pub use profile::{ProfileError, ENV_PROFILE};
 pub use router::{
-    GpuStatus, LoadFactors, Policy, Route, Router, RouterConfig, RouterError, RouterStats,
-    ENV_BACKEND,
+    GpuStatus, LoadFactors, MsmGroup, Policy, Route, Router, RouterConfig, RouterError,
+    RouterStats, ENV_BACKEND,
 };
 
 #[cfg(doctest)]

@@ -3,11 +3,18 @@
 //! is a JSON file, `profile-<device uuid>.json`:
 //!
 //! ```text
-//! {"format": 3,
+//! {"format": 4,
 //!  "key": {"device": "<uuid hex>", "driver_version": 1, "crate_version": "0.1.0", "kernels": 42},
 //!  "samples": [{"device": "gpu", "place": "slices", "inputs": 2, "muls": 1, "linear": 0,
-//!               "bucket": 3, "seen": 5, "kept": 4, "ns_per_elem": 9.5}, ...]}
+//!               "bucket": 3, "seen": 5, "kept": 4, "ns_per_elem": 9.5},
+//!              {"device": "gpu", "op": "msm_g1", "place": "slices", "inputs": 0, "muls": 0,
+//!               "linear": 0, "bucket": 65536, "seen": 4, "kept": 3, "ns_per_elem": 310.0},
+//!              ...]}
 //! ```
+//!
+//! A sample without `op` is an Fq job's; MSM samples (`"op": "msm_g1"` or `"msm_g2"`) time
+//! one point (`ns_per_elem`). The key's kernel fingerprint covers the Fq kernels only
+//! (`field_bls12::kernels_fingerprint`), not the curve crate's MSM kernels.
 
 use std::path::{Path, PathBuf};
 
@@ -19,9 +26,12 @@ use crate::cost::{CostModel, Sample};
 /// else `$HOME/.config/hybrid-exec`), or `off`.
 pub const ENV_PROFILE: &str = "HYBRID_EXEC_PROFILE";
 
-/// The format version this build writes and reads. Format 2 was a text file
-/// (`profile-<uuid>.txt`), which is no longer read.
-const FORMAT: u32 = 3;
+/// The format version this build writes. Format 3 had no `op` in its samples (all of them
+/// Fq jobs'), which format 4 reads the same way, so this build reads both. Format 2 was a
+/// text file (`profile-<uuid>.txt`), which is no longer read.
+const FORMAT: u32 = 4;
+/// The oldest format this build reads.
+const OLDEST_FORMAT: u32 = 3;
 
 /// Why a calibration profile was not loaded or saved.
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +58,10 @@ pub enum ProfileError {
         why: String,
     },
     /// A profile of another format version.
-    #[error("{}: profile format {found}; this build reads format {FORMAT}", path.display())]
+    #[error(
+        "{}: profile format {found}; this build reads formats {OLDEST_FORMAT} to {FORMAT}",
+        path.display()
+    )]
     OtherFormat {
         /// The file.
         path: PathBuf,
@@ -186,7 +199,7 @@ pub(crate) fn load(
         why: e.to_string(),
     };
     let Format { format } = serde_json::from_str(&text).map_err(corrupt)?;
-    if format != u64::from(FORMAT) {
+    if !(u64::from(OLDEST_FORMAT)..=u64::from(FORMAT)).contains(&format) {
         return Err(ProfileError::OtherFormat {
             path: path.to_owned(),
             found: format,
@@ -214,13 +227,14 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::cost::{Device, JobShape, Place};
+    use crate::cost::{Device, JobShape, Op, Place};
 
     fn key() -> ProfileKey {
         ProfileKey::new([7; 16], 42, 0xabc)
     }
 
     const SHAPE: JobShape = JobShape {
+        op: Op::Fq,
         len: 4096,
         inputs: 2,
         muls: 1,
@@ -284,8 +298,43 @@ mod tests {
         );
         assert!(loaded.trusted(Device::Gpu, SHAPE));
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(r#""format": 3"#), "{text}");
+        assert!(text.contains(r#""format": 4"#), "{text}");
+        assert!(
+            !text.contains(r#""op""#),
+            "Fq samples are written without op: {text}"
+        );
         assert!(text.contains(r#""device": "gpu""#), "{text}");
+    }
+
+    #[test]
+    fn msm_samples_round_trip_and_format_3_profiles_still_load() {
+        let dir = TempDir::new("msm");
+        let path = key().path_in(&dir.0);
+        let msm = JobShape::msm(Op::MsmG2, 1 << 16);
+        let mut model = learned();
+        for _ in 0..5 {
+            model.observe(Device::Gpu, msm, Duration::from_millis(20));
+        }
+        save(&path, &key(), &model).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(r#""op": "msm_g2""#), "{text}");
+        let loaded = load_fresh(&path, &key()).unwrap();
+        assert!(loaded.known(Device::Gpu, msm));
+        assert_eq!(loaded.predict(Device::Gpu, msm), Duration::from_millis(20));
+        assert!(
+            !loaded.known(Device::Gpu, JobShape::msm(Op::MsmG1, 1 << 16)),
+            "G2 samples do not price G1"
+        );
+        // A format 3 profile (no MSM samples, no op) is read as Fq samples.
+        save(&path, &key(), &learned()).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace(r#""format": 4"#, r#""format": 3"#)).unwrap();
+        let loaded = load_fresh(&path, &key()).unwrap();
+        assert!(loaded.trusted(Device::Gpu, SHAPE));
+        assert_eq!(
+            loaded.predict(Device::Gpu, SHAPE),
+            learned().predict(Device::Gpu, SHAPE)
+        );
     }
 
     #[test]
@@ -308,7 +357,7 @@ mod tests {
             assert!(e.is_stale());
         }
         let write = |t: &str| std::fs::write(&path, t).unwrap();
-        write(&text.replace(r#""format": 3"#, r#""format": 2"#));
+        write(&text.replace(r#""format": 4"#, r#""format": 2"#));
         let e = load_fresh(&path, &key()).unwrap_err();
         assert!(
             matches!(e, ProfileError::OtherFormat { found: 2, .. }),
@@ -316,7 +365,13 @@ mod tests {
         );
         assert!(e
             .to_string()
-            .contains("format 2; this build reads format 3"));
+            .contains("format 2; this build reads formats 3 to 4"));
+        write(&text.replace(r#""format": 4"#, r#""format": 5"#));
+        let e = load_fresh(&path, &key()).unwrap_err();
+        assert!(
+            matches!(e, ProfileError::OtherFormat { found: 5, .. }),
+            "{e}"
+        );
         write("hybrid-exec profile 2\ndevice 0707\n");
         let e = load_fresh(&path, &key()).unwrap_err();
         assert!(

@@ -1,17 +1,21 @@
-//! The router: runs each Fq job where it is predicted to finish first, falls back to the
-//! CPU when the GPU fails, keeps a failing GPU out of routing for a while (the circuit
-//! breaker), and returns the same bits whatever the route.
+//! The router: runs each Fq job and each multi-scalar multiplication where it is predicted
+//! to finish first, falls back to the CPU when the GPU fails, keeps a failing GPU out of
+//! routing for a while (the circuit breaker), and returns the same result whatever the
+//! route.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
+use curve_bls12::{
+    CurveError, G1Affine, G1Gpu, G1Projective, G2Affine, G2Gpu, G2Projective, GpuError, Scalar,
+};
 use field_bls12::{FieldError, Fq, FqGpu, FqProgram, FqProgramBuilder, HostFqVec, Value};
 use vk_backend::{Context, ContextConfig};
 
 use crate::breaker::{Breaker, BreakerConfig, BreakerState, Pass, Trip};
-use crate::cost::{CostModel, CostParams, Device, JobShape, Place};
+use crate::cost::{CostModel, CostParams, Device, JobShape, Op, Place};
 use crate::profile::{ProfileError, ProfileKey};
 
 /// Environment variable forcing the policy: `cpu`, `gpu`, `auto`, or `off` (CPU only, and
@@ -36,6 +40,10 @@ pub enum RouterError {
     /// The job itself is invalid (wrong number of inputs, lengths differ, ...).
     #[error(transparent)]
     Field(#[from] FieldError),
+    /// The MSM itself is invalid: points and scalars of different lengths
+    /// ([`CurveError::LengthMismatch`], op `msm_g1` or `msm_g2`).
+    #[error(transparent)]
+    Curve(#[from] CurveError),
     /// An environment variable has a value the router does not understand.
     #[error("{name}={value:?} is not one of cpu, gpu, auto, off")]
     BadEnv {
@@ -66,6 +74,15 @@ pub struct RouterConfig {
     /// than the GPU alone; a mul, whose GPU part is PCIe-bound, gained nothing, and the
     /// model then keeps it whole).
     pub co_execute_host_above: usize,
+    /// MSMs ([`Router::msm_g1`], [`Router::msm_g2`]) of at least this many points may be
+    /// split between CPU and GPU: from 64Ki by default. Not a measured threshold: GPU MSM
+    /// had not run on the reference machine when MSM routing was written. An MSM does a
+    /// few hundred field multiplications per point it moves (an Fq job from slices one or
+    /// a few per element), so its two shares should compete for the host's memory
+    /// bandwidth far less than an Fq job's; the model splits only where it predicts a gain
+    /// ([`Router::plan_msm`]), which it cannot before GPU MSMs of that size have been
+    /// observed. `usize::MAX`: never.
+    pub co_execute_msm_above: usize,
     /// When a failing GPU is taken out of routing, and for how long.
     pub breaker: BreakerConfig,
     /// Where calibration profiles live (`None`: no profile is read or written).
@@ -81,6 +98,7 @@ impl Default for RouterConfig {
             use_gpu: true,
             co_execute_above: usize::MAX,
             co_execute_host_above: 1 << 20,
+            co_execute_msm_above: 1 << 16,
             breaker: BreakerConfig::default(),
             profile_dir: None,
             cost: CostParams::default(),
@@ -135,7 +153,8 @@ pub enum Route {
     Cpu,
     /// All on the GPU.
     Gpu,
-    /// The first `gpu_len` elements on the GPU, the rest on the CPU, at the same time.
+    /// The first `gpu_len` elements (an MSM's points and scalars) on the GPU, the rest on
+    /// the CPU, at the same time.
     Split {
         /// Elements given to the GPU.
         gpu_len: usize,
@@ -145,8 +164,8 @@ pub enum Route {
     CpuFallback,
 }
 
-/// Counters, readable at run time. Every job that completed is counted once, under the
-/// route that ran ([`Route`]).
+/// Counters, readable at run time. Every job that completed (an Fq job or an MSM) is
+/// counted once, under the route that ran ([`Route`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RouterStats {
@@ -232,6 +251,34 @@ impl fmt::Display for GpuStatus {
     }
 }
 
+/// The group of a multi-scalar multiplication ([`Router::plan_msm`],
+/// [`Router::predict_msm`], [`Router::msm_gpu_status`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MsmGroup {
+    /// G1 ([`Router::msm_g1`]).
+    G1,
+    /// G2 ([`Router::msm_g2`]).
+    G2,
+}
+
+impl MsmGroup {
+    fn op(self) -> Op {
+        match self {
+            MsmGroup::G1 => Op::MsmG1,
+            MsmGroup::G2 => Op::MsmG2,
+        }
+    }
+}
+
+impl fmt::Display for MsmGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MsmGroup::G1 => "G1",
+            MsmGroup::G2 => "G2",
+        })
+    }
+}
+
 /// How much work in flight slows a new job, per device, as the router has learned it
 /// ([`Router::load_factors`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -288,11 +335,79 @@ impl Ops {
     }
 }
 
-/// Runs Fq programs on the CPU, the GPU or both. `Send + Sync`: share it between threads.
+/// The curve kernels for MSM, built from the GPU's context by the first MSM that would use
+/// them: the kernels, or why they could not be built (then that group's MSMs run on the
+/// CPU, and [`Router::msm_gpu_status`] says why).
+#[derive(Debug, Default)]
+struct CurveGpus {
+    g1: OnceLock<Result<G1Gpu, String>>,
+    g2: OnceLock<Result<G2Gpu, String>>,
+}
+
+/// One group's MSM on either device, for the router's one MSM path.
+trait Msm {
+    type Affine: Sync;
+    type Projective: Send;
+    type Gpu: Sync;
+    const GROUP: MsmGroup;
+    /// The op in errors, as `curve_bls12`'s CPU MSM names it.
+    const NAME: &'static str;
+    fn cpu(points: &[Self::Affine], scalars: &[Scalar]) -> Result<Self::Projective, CurveError>;
+    fn gpu(
+        gpu: &Self::Gpu,
+        points: &[Self::Affine],
+        scalars: &[Scalar],
+    ) -> Result<Self::Projective, GpuError>;
+    fn build(ctx: Arc<Context>) -> Result<Self::Gpu, GpuError>;
+    fn slot(gpus: &CurveGpus) -> &OnceLock<Result<Self::Gpu, String>>;
+    fn sum(a: &Self::Projective, b: &Self::Projective) -> Self::Projective;
+}
+
+enum G1 {}
+enum G2 {}
+
+macro_rules! msm_group {
+    ($G:ident, $Affine:ident, $Projective:ident, $Gpu:ident, $cpu:ident, $slot:ident) => {
+        impl Msm for $G {
+            type Affine = $Affine;
+            type Projective = $Projective;
+            type Gpu = $Gpu;
+            const GROUP: MsmGroup = MsmGroup::$G;
+            const NAME: &'static str = stringify!($cpu);
+            fn cpu(points: &[$Affine], scalars: &[Scalar]) -> Result<$Projective, CurveError> {
+                curve_bls12::$cpu(points, scalars)
+            }
+            fn gpu(
+                gpu: &$Gpu,
+                points: &[$Affine],
+                scalars: &[Scalar],
+            ) -> Result<$Projective, GpuError> {
+                gpu.msm(points, scalars)
+            }
+            fn build(ctx: Arc<Context>) -> Result<$Gpu, GpuError> {
+                $Gpu::new(ctx)
+            }
+            fn slot(gpus: &CurveGpus) -> &OnceLock<Result<$Gpu, String>> {
+                &gpus.$slot
+            }
+            fn sum(a: &$Projective, b: &$Projective) -> $Projective {
+                a.add(b)
+            }
+        }
+    };
+}
+
+msm_group!(G1, G1Affine, G1Projective, G1Gpu, msm_g1, g1);
+msm_group!(G2, G2Affine, G2Projective, G2Gpu, msm_g2, g2);
+
+/// Runs Fq programs and multi-scalar multiplications on the CPU, the GPU or both.
+/// `Send + Sync`: share it between threads.
 #[derive(Debug)]
 pub struct Router {
     policy: Policy,
     gpu: Option<FqGpu>,
+    /// The MSM kernels, on `gpu`'s context, built on first use.
+    curve: CurveGpus,
     /// What [`Router::gpu_status`] says when there is no GPU.
     no_gpu: GpuStatus,
     /// Set once the device is lost: no more GPU work is offered.
@@ -314,6 +429,7 @@ pub struct Router {
     starts: AtomicU64,
     co_execute_above: usize,
     co_execute_host_above: usize,
+    co_execute_msm_above: usize,
     /// The calibration profile of this device (path and key), when profiles are on.
     profile: Option<(std::path::PathBuf, ProfileKey)>,
     /// What happened to the profile when the router started.
@@ -327,6 +443,12 @@ const FAILURES: usize = 4;
 /// GPU's floor (an empty submission and wait, ~11 us on the H100) is more than the CPU needs
 /// for 256 elements of even a 10-op chain (~8 us on 16 cores), and for jobs this small the
 /// model's bookkeeping (~0.2 us) would be half the cost (measured by `hybrid-exec scan`).
+///
+/// MSMs of fewer points too: the model's smallest size bucket holds every job of up to 256
+/// elements, and an MSM's cost per point varies too much below that for one bucket (blst's
+/// Pippenger on one point is one scalar multiplication; on 256, 6-bit windows over all of
+/// them), and the CPU runs such MSMs in well under the ~1.5 ms of a 1Ki-point G1 MSM on the
+/// reference machine.
 pub(crate) const MIN_GPU_LEN: usize = 256;
 
 /// The least predicted speed-up over the better device alone for which [`Policy::Auto`]
@@ -349,6 +471,21 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// The lengths of `inputs` for [`FqProgram::check_job`].
 fn lens<'a>(inputs: &'a [&[Fq]]) -> impl ExactSizeIterator<Item = usize> + 'a {
     inputs.iter().map(|x| x.len())
+}
+
+/// An MSM's points and scalars are equally many, or [`CurveError::LengthMismatch`] (op
+/// `msm_g1` or `msm_g2`, as `curve_bls12` names it).
+fn check_msm<G: Msm>(points: &[G::Affine], scalars: &[Scalar]) -> Result<(), RouterError> {
+    if points.len() == scalars.len() {
+        Ok(())
+    } else {
+        Err(CurveError::LengthMismatch {
+            op: G::NAME,
+            left: points.len(),
+            right: scalars.len(),
+        }
+        .into())
+    }
 }
 
 fn check_lengths(op: &'static str, left: &[Fq], right: &[Fq]) -> Result<(), RouterError> {
@@ -428,6 +565,7 @@ impl Router {
             profile_status,
             policy: config.policy,
             gpu,
+            curve: CurveGpus::default(),
             no_gpu,
             gpu_disabled: AtomicBool::new(false),
             breaker: Breaker::new(&config.breaker),
@@ -440,6 +578,7 @@ impl Router {
             starts: AtomicU64::new(0),
             co_execute_above: config.co_execute_above,
             co_execute_host_above: config.co_execute_host_above,
+            co_execute_msm_above: config.co_execute_msm_above,
         }
     }
 
@@ -542,6 +681,7 @@ impl Router {
     fn shape(program: &FqProgram, len: usize, place: Place) -> JobShape {
         let muls = program.multiplications();
         JobShape {
+            op: Op::Fq,
             len,
             inputs: program.inputs(),
             muls,
@@ -564,11 +704,19 @@ impl Router {
         if len < MIN_GPU_LEN || self.gpu().is_none() || !self.breaker.routable() {
             return Route::Cpu;
         }
-        let shape = Self::shape(program, len, place);
         let co_execute_above = match place {
             Place::Slices => self.co_execute_above,
             Place::HostVectors => self.co_execute_host_above,
         };
+        self.plan_shape(Self::shape(program, len, place), co_execute_above)
+    }
+
+    /// The route [`Policy::Auto`] picks for a job of `shape` that the GPU could take: the
+    /// device predicted to finish first, or a split in proportion to their speeds from
+    /// `co_execute_above` elements. The CPU while the model cannot price the job on the GPU
+    /// (a GPU MSM of a size not yet observed: [`CostParams`] has no figure for it).
+    fn plan_shape(&self, shape: JobShape, co_execute_above: usize) -> Route {
+        let len = shape.len;
         let (cpu, gpu) = {
             // Work in flight on a device delays a new job there by the device's learned
             // queue factor (GPU jobs from several threads overlap, CPU jobs queue for one
@@ -576,6 +724,9 @@ impl Router {
             let cpu_ahead = Duration::from_nanos(self.cpu_in_flight_ns.load(Ordering::Relaxed));
             let gpu_ahead = Duration::from_nanos(self.gpu_in_flight_ns.load(Ordering::Relaxed));
             let m = lock(&self.model);
+            if !m.known(Device::Gpu, shape) {
+                return Route::Cpu;
+            }
             (
                 m.predict_loaded(Device::Cpu, shape, cpu_ahead, !gpu_ahead.is_zero()),
                 m.predict_loaded(Device::Gpu, shape, gpu_ahead, !cpu_ahead.is_zero()),
@@ -857,32 +1008,344 @@ impl Router {
         Ok(self.run(program, &[a, b])?.0)
     }
 
+    /// `sum_i [scalars[i]] points[i]` in G1 (multi-scalar multiplication), placed by the
+    /// router's policy: on the CPU ([`curve_bls12::msm_g1`], blst's Pippenger on all
+    /// cores), on the GPU ([`G1Gpu::msm`], its kernels built from the router's GPU by the
+    /// first MSM that uses them) or on both at once, each summing a share of the points,
+    /// the two partial sums then added. Full 256-bit scalars (not reduced mod r), any points
+    /// on the curve; the result equals [`curve_bls12::msm_g1`]'s as a point whatever the
+    /// route (compare with `==` or through `to_affine`). A GPU failure is recomputed on the
+    /// CPU (logged, counted in [`Router::stats`], seen by the circuit breaker), as for
+    /// [`Router::run`]. Where [`Policy::Auto`] places it: [`Router::plan_msm`].
+    ///
+    /// ```
+    /// use curve_bls12::{msm_g1, CurveError, G1Affine, Scalar};
+    /// use hybrid_exec::{Router, RouterConfig, RouterError};
+    /// let router = Router::with_gpu(&RouterConfig::default(), None);
+    /// let g = G1Affine::generator();
+    /// let k = [Scalar::from_u64(2), Scalar::from_u64(3)];
+    /// assert_eq!(router.msm_g1(&[g, g], &k)?, msm_g1(&[g, g], &k)?);
+    /// let err = router.msm_g1(&[g], &k).unwrap_err();
+    /// assert!(matches!(
+    ///     err,
+    ///     RouterError::Curve(CurveError::LengthMismatch { op: "msm_g1", left: 1, right: 2 })
+    /// ));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`RouterError::Curve`] with [`CurveError::LengthMismatch`] (op `msm_g1`) when the
+    /// lengths differ; nothing runs then.
+    pub fn msm_g1(
+        &self,
+        points: &[G1Affine],
+        scalars: &[Scalar],
+    ) -> Result<G1Projective, RouterError> {
+        Ok(self.msm_with::<G1>(self.policy, points, scalars)?.0)
+    }
+
+    /// [`Router::msm_g1`] in G2 ([`curve_bls12::msm_g2`], [`G2Gpu::msm`]).
+    ///
+    /// # Errors
+    /// [`RouterError::Curve`] with [`CurveError::LengthMismatch`] (op `msm_g2`) when the
+    /// lengths differ; nothing runs then.
+    pub fn msm_g2(
+        &self,
+        points: &[G2Affine],
+        scalars: &[Scalar],
+    ) -> Result<G2Projective, RouterError> {
+        Ok(self.msm_with::<G2>(self.policy, points, scalars)?.0)
+    }
+
+    /// [`Router::msm_g1`] under `policy` for this call, with the route that ran
+    /// ([`Route::CpuFallback`] when the GPU failed and the CPU recomputed its share).
+    /// [`Policy::Gpu`] is also how the model learns a GPU MSM's cost before
+    /// [`Policy::Auto`] can weigh it ([`Router::plan_msm`]).
+    ///
+    /// ```no_run
+    /// use curve_bls12::{G1Affine, Scalar};
+    /// use hybrid_exec::{MsmGroup, Policy, Router, RouterConfig};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let router = Router::new(&RouterConfig::default());
+    /// let points = vec![G1Affine::generator(); 1 << 16];
+    /// let scalars = vec![Scalar::from_u64(7); 1 << 16];
+    /// for _ in 0..4 {
+    ///     let (_, route) = router.msm_g1_with(Policy::Gpu, &points, &scalars)?;
+    ///     println!("{route:?}");
+    /// }
+    /// // Now priced on both devices (unless the GPU failed or is absent).
+    /// println!("{:?}", router.predict_msm(MsmGroup::G1, 1 << 16));
+    /// println!("Auto: {:?}", router.plan_msm(MsmGroup::G1, 1 << 16));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Router::msm_g1`].
+    pub fn msm_g1_with(
+        &self,
+        policy: Policy,
+        points: &[G1Affine],
+        scalars: &[Scalar],
+    ) -> Result<(G1Projective, Route), RouterError> {
+        self.msm_with::<G1>(policy, points, scalars)
+    }
+
+    /// [`Router::msm_g2`] under `policy` for this call, with the route that ran, as
+    /// [`Router::msm_g1_with`].
+    ///
+    /// # Errors
+    /// As [`Router::msm_g2`].
+    pub fn msm_g2_with(
+        &self,
+        policy: Policy,
+        points: &[G2Affine],
+        scalars: &[Scalar],
+    ) -> Result<(G2Projective, Route), RouterError> {
+        self.msm_with::<G2>(policy, points, scalars)
+    }
+
+    /// [`Router::msm_g1`] along `route`, as [`Router::execute`] runs an Fq job (for tests
+    /// and benchmarks that force one): [`Route::Split`] gives the first `gpu_len` points
+    /// to the GPU and the rest to the CPU (past the end: all to the GPU, reported as
+    /// [`Route::Gpu`]); [`Route::CpuFallback`] is taken as [`Route::Cpu`]. Returns the sum
+    /// and the route that ran: the CPU when the GPU is out of routing, lost or absent, or
+    /// its G1 MSM kernels could not be built (it is not touched then),
+    /// [`Route::CpuFallback`] when it failed.
+    ///
+    /// # Errors
+    /// As [`Router::msm_g1`].
+    pub fn execute_msm_g1(
+        &self,
+        route: Route,
+        points: &[G1Affine],
+        scalars: &[Scalar],
+    ) -> Result<(G1Projective, Route), RouterError> {
+        self.execute_msm::<G1>(route, points, scalars)
+    }
+
+    /// [`Router::execute_msm_g1`] in G2.
+    ///
+    /// # Errors
+    /// As [`Router::msm_g2`].
+    pub fn execute_msm_g2(
+        &self,
+        route: Route,
+        points: &[G2Affine],
+        scalars: &[Scalar],
+    ) -> Result<(G2Projective, Route), RouterError> {
+        self.execute_msm::<G2>(route, points, scalars)
+    }
+
+    /// The route [`Policy::Auto`] picks for an MSM of `points` points in `group` now.
+    ///
+    /// The CPU below 256 points, while the GPU is out of routing, lost or absent, when the
+    /// group's MSM kernels could not be built ([`Router::msm_gpu_status`]), and while the
+    /// model cannot price the MSM on the GPU. GPU MSM has no cold-start cost: it had not
+    /// been measured on the reference machine, and no guessed figure stands in for a
+    /// measurement; a size's GPU cost is unknown until GPU MSMs of its size bucket (powers
+    /// of two) have run ([`Router::msm_g1_with`] under [`Policy::Gpu`],
+    /// [`Router::execute_msm_g1`]) or come from a calibration profile. The CPU's cost
+    /// starts from measurements on the reference machine. Both are then refined from
+    /// observed runs, as for Fq jobs.
+    ///
+    /// Once priced, as [`Router::plan`]: the device predicted to finish first (after the
+    /// work in flight), or from [`RouterConfig::co_execute_msm_above`] points a split in
+    /// proportion to the devices' predicted speeds, when it promises at least 1.3x over the
+    /// better device alone. Both shares are priced at the whole MSM's rate per point;
+    /// Pippenger's rate per point is somewhat worse for fewer points (on the reference CPU
+    /// ~12% per halving between 2^16 and 2^20), which that margin absorbs.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use hybrid_exec::{MsmGroup, Route, Router, RouterConfig};
+    /// let router = Router::with_gpu(&RouterConfig::default(), None);
+    /// assert_eq!(router.plan_msm(MsmGroup::G1, 1 << 20), Route::Cpu);
+    /// let (cpu, gpu) = router.predict_msm(MsmGroup::G2, 1 << 16);
+    /// assert!(cpu > Duration::from_millis(100));
+    /// assert_eq!(gpu, None, "no GPU MSM observed yet");
+    /// ```
+    pub fn plan_msm(&self, group: MsmGroup, points: usize) -> Route {
+        if points < MIN_GPU_LEN
+            || self.gpu().is_none()
+            || !self.breaker.routable()
+            || self.msm_gpu_failed(group).is_some()
+        {
+            return Route::Cpu;
+        }
+        self.plan_shape(JobShape::msm(group.op(), points), self.co_execute_msm_above)
+    }
+
+    /// Predicted times of an MSM of `points` points in `group` on (CPU, GPU), for reports:
+    /// the GPU's `None` while it is unknown (no GPU MSM of that size bucket observed yet:
+    /// [`Router::plan_msm`]).
+    pub fn predict_msm(&self, group: MsmGroup, points: usize) -> (Duration, Option<Duration>) {
+        let shape = JobShape::msm(group.op(), points);
+        let m = lock(&self.model);
+        let gpu = m
+            .known(Device::Gpu, shape)
+            .then(|| m.predict(Device::Gpu, shape));
+        (m.predict(Device::Cpu, shape), gpu)
+    }
+
+    /// Whether the GPU takes `group`'s MSMs now, and if not why: [`Router::gpu_status`],
+    /// or [`GpuStatus::Unavailable`] when the group's MSM kernels could not be built on it
+    /// (tried by the first MSM that would have used them; that group's MSMs then run on
+    /// the CPU).
+    pub fn msm_gpu_status(&self, group: MsmGroup) -> GpuStatus {
+        match self.msm_gpu_failed(group) {
+            Some(reason) if self.gpu().is_some() => GpuStatus::Unavailable {
+                reason: reason.to_owned(),
+            },
+            _ => self.gpu_status(),
+        }
+    }
+
+    /// Why `group`'s MSM kernels could not be built, if they could not.
+    fn msm_gpu_failed(&self, group: MsmGroup) -> Option<&str> {
+        let failed = match group {
+            MsmGroup::G1 => self.curve.g1.get().and_then(|r| r.as_ref().err()),
+            MsmGroup::G2 => self.curve.g2.get().and_then(|r| r.as_ref().err()),
+        };
+        failed.map(String::as_str)
+    }
+
+    /// `G`'s MSM kernels (built on first use) and leave to use them for one job, when the
+    /// GPU is there, they could be built and the breaker gives leave.
+    fn claim_msm<G: Msm>(&self) -> Option<(&G::Gpu, Pass<'_>)> {
+        let fq = self.gpu()?;
+        let built = G::slot(&self.curve).get_or_init(|| {
+            G::build(Arc::clone(fq.context())).map_err(|e| {
+                tracing::warn!(
+                    device = %self.gpu_name(),
+                    error = %e,
+                    "the {} MSM kernels could not be built: the CPU runs every {} MSM",
+                    G::GROUP,
+                    G::GROUP
+                );
+                format!("the {} MSM kernels could not be built: {e}", G::GROUP)
+            })
+        });
+        let gpu = built.as_ref().ok()?;
+        Some((gpu, self.breaker.admit()?))
+    }
+
+    fn msm_with<G: Msm>(
+        &self,
+        policy: Policy,
+        points: &[G::Affine],
+        scalars: &[Scalar],
+    ) -> Result<(G::Projective, Route), RouterError> {
+        check_msm::<G>(points, scalars)?;
+        let n = points.len();
+        if n < MIN_GPU_LEN && policy != Policy::Gpu {
+            // Straight to the CPU, as small Fq jobs: the model is not asked.
+            self.count(Route::Cpu);
+            return Ok((G::cpu(points, scalars)?, Route::Cpu));
+        }
+        let route = match policy {
+            Policy::Cpu => Route::Cpu,
+            // The CPU after all when there is no GPU or no kernels (`execute_msm`).
+            Policy::Gpu => Route::Gpu,
+            Policy::Auto => self.plan_msm(G::GROUP, n),
+        };
+        self.execute_msm::<G>(route, points, scalars)
+    }
+
+    fn execute_msm<G: Msm>(
+        &self,
+        route: Route,
+        points: &[G::Affine],
+        scalars: &[Scalar],
+    ) -> Result<(G::Projective, Route), RouterError> {
+        check_msm::<G>(points, scalars)?;
+        let n = points.len();
+        let gpu_len = match route {
+            Route::Gpu => n,
+            Route::Split { gpu_len } => gpu_len.min(n),
+            Route::Cpu | Route::CpuFallback => 0,
+        };
+        let claimed = if gpu_len > 0 {
+            self.claim_msm::<G>()
+        } else {
+            None
+        };
+        let (out, ran) = match claimed {
+            None => (self.msm_on_cpu::<G>(points, scalars)?, Route::Cpu),
+            Some((gpu, pass)) if gpu_len == n => {
+                match self.msm_on_gpu::<G>(gpu, pass, points, scalars) {
+                    Some(sum) => (sum, Route::Gpu),
+                    None => (self.msm_on_cpu::<G>(points, scalars)?, Route::CpuFallback),
+                }
+            }
+            Some((gpu, pass)) => {
+                let (gpu_points, cpu_points) = points.split_at(gpu_len);
+                let (gpu_scalars, cpu_scalars) = scalars.split_at(gpu_len);
+                // As for Fq splits: the GPU's share on this thread, the CPU's on the pool
+                // (whose Pippenger then spreads over the pool's threads).
+                let mut cpu_part = None;
+                let gpu_part = rayon::in_place_scope(|s| {
+                    s.spawn(|_| cpu_part = Some(self.msm_on_cpu::<G>(cpu_points, cpu_scalars)));
+                    self.msm_on_gpu::<G>(gpu, pass, gpu_points, gpu_scalars)
+                });
+                let cpu_part = cpu_part.expect("the scope ran the CPU's share")?;
+                match gpu_part {
+                    Some(sum) => (G::sum(&sum, &cpu_part), Route::Split { gpu_len }),
+                    None => {
+                        let sum = self.msm_on_cpu::<G>(gpu_points, gpu_scalars)?;
+                        (G::sum(&sum, &cpu_part), Route::CpuFallback)
+                    }
+                }
+            }
+        };
+        self.count(ran);
+        Ok((out, ran))
+    }
+
+    fn msm_on_cpu<G: Msm>(
+        &self,
+        points: &[G::Affine],
+        scalars: &[Scalar],
+    ) -> Result<G::Projective, RouterError> {
+        if points.len() < MIN_GPU_LEN {
+            return Ok(G::cpu(points, scalars)?); // never routed by the model: nothing to learn
+        }
+        let shape = JobShape::msm(G::GROUP.op(), points.len());
+        Ok(self.timed(Device::Cpu, shape, || G::cpu(points, scalars))?)
+    }
+
+    /// The GPU's sum, or `None` after a failure (recorded; the caller recomputes).
+    fn msm_on_gpu<G: Msm>(
+        &self,
+        gpu: &G::Gpu,
+        pass: Pass<'_>,
+        points: &[G::Affine],
+        scalars: &[Scalar],
+    ) -> Option<G::Projective> {
+        let result = if points.len() < MIN_GPU_LEN {
+            G::gpu(gpu, points, scalars) // never routed by the model: nothing to learn
+        } else {
+            let shape = JobShape::msm(G::GROUP.op(), points.len());
+            self.timed(Device::Gpu, shape, || G::gpu(gpu, points, scalars))
+        };
+        match result {
+            Ok(sum) => {
+                self.gpu_succeeded(pass);
+                Some(sum)
+            }
+            Err(e) => {
+                self.record_failure(&e, Some(pass));
+                None
+            }
+        }
+    }
+
     fn on_cpu(&self, program: &FqProgram, inputs: &[&[Fq]]) -> Result<Vec<Fq>, RouterError> {
         let len = inputs.first().map_or(0, |x| x.len());
         if len < MIN_GPU_LEN {
             return Ok(program.run_cpu(inputs)?); // never routed by the model: nothing to learn
         }
         let shape = Self::shape(program, len, Place::Slices);
-        let predicted = lock(&self.model).predict(Device::Cpu, shape).as_nanos() as u64;
-        let ahead = self
-            .cpu_in_flight_ns
-            .fetch_add(predicted, Ordering::Relaxed);
-        let beside = self.gpu_in_flight_ns.load(Ordering::Relaxed);
-        let mark = self.starts.fetch_add(1, Ordering::Relaxed) + 1;
-        let start = Instant::now();
-        let out = program.run_cpu(inputs);
-        let took = start.elapsed();
-        self.cpu_in_flight_ns
-            .fetch_sub(predicted, Ordering::Relaxed);
-        if out.is_ok() {
-            let load = Load {
-                ahead,
-                beside,
-                joined: self.starts.load(Ordering::Relaxed) != mark,
-            };
-            self.learn(Device::Cpu, shape, predicted, load, took);
-        }
-        Ok(out?)
+        Ok(self.timed(Device::Cpu, shape, || program.run_cpu(inputs))?)
     }
 
     /// The GPU's result, or `None` after a failure (recorded; the caller recomputes).
@@ -895,30 +1358,9 @@ impl Router {
     ) -> Option<Vec<Fq>> {
         let len = inputs.first().map_or(0, |x| x.len());
         let shape = Self::shape(program, len, Place::Slices);
-        let predicted = lock(&self.model).predict(Device::Gpu, shape).as_nanos() as u64;
-        // Its work in flight is the GPU's only. Its host copies do take cores from CPU jobs
-        // beside it, but counting the whole job as CPU work too (as before 2026-11-22)
-        // made every running GPU job look like a full CPU job, and the router then sent
-        // nearly everything to the GPU; that slowdown is in the CPU's learned queue factor.
-        let ahead = self
-            .gpu_in_flight_ns
-            .fetch_add(predicted, Ordering::Relaxed);
-        let beside = self.cpu_in_flight_ns.load(Ordering::Relaxed);
-        let mark = self.starts.fetch_add(1, Ordering::Relaxed) + 1;
-        let start = Instant::now();
-        let result = program.run_gpu(gpu, inputs);
-        let took = start.elapsed();
-        self.gpu_in_flight_ns
-            .fetch_sub(predicted, Ordering::Relaxed);
-        match result {
+        match self.timed(Device::Gpu, shape, || program.run_gpu(gpu, inputs)) {
             Ok(v) => {
                 self.gpu_succeeded(pass);
-                let load = Load {
-                    ahead,
-                    beside,
-                    joined: self.starts.load(Ordering::Relaxed) != mark,
-                };
-                self.learn(Device::Gpu, shape, predicted, load, took);
                 Some(v)
             }
             Err(e) => {
@@ -926,6 +1368,43 @@ impl Router {
                 None
             }
         }
+    }
+
+    /// Runs `job` on `device` as a job of `shape`: its predicted time counts as work in
+    /// flight there while it runs (what later jobs find ahead of them), and a success
+    /// teaches the model ([`Router::learn`]).
+    fn timed<T, E>(
+        &self,
+        device: Device,
+        shape: JobShape,
+        job: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        let predicted = lock(&self.model).predict(device, shape).as_nanos() as u64;
+        // A GPU job's work in flight is the GPU's only. Its host copies do take cores from
+        // CPU jobs beside it, but counting the whole job as CPU work too (as before
+        // 2026-11-22) made every running GPU job look like a full CPU job, and the router
+        // then sent nearly everything to the GPU; that slowdown is in the CPU's learned
+        // queue factor.
+        let (own, other) = match device {
+            Device::Cpu => (&self.cpu_in_flight_ns, &self.gpu_in_flight_ns),
+            Device::Gpu => (&self.gpu_in_flight_ns, &self.cpu_in_flight_ns),
+        };
+        let ahead = own.fetch_add(predicted, Ordering::Relaxed);
+        let beside = other.load(Ordering::Relaxed);
+        let mark = self.starts.fetch_add(1, Ordering::Relaxed) + 1;
+        let start = Instant::now();
+        let out = job();
+        let took = start.elapsed();
+        own.fetch_sub(predicted, Ordering::Relaxed);
+        if out.is_ok() {
+            let load = Load {
+                ahead,
+                beside,
+                joined: self.starts.load(Ordering::Relaxed) != mark,
+            };
+            self.learn(device, shape, predicted, load, took);
+        }
+        out
     }
 
     /// Teaches the model a finished job, predicted to take `predicted` ns alone, under
@@ -936,9 +1415,14 @@ impl Router {
     /// that started alone but was joined by another teaches nothing (in the VM-like
     /// example, such "alone" samples of GPU chains slowed 3x by CPU jobs that started
     /// after them moved the bucket's median, and the router then sent every chain to the
-    /// CPU for the rest of the run).
+    /// CPU for the rest of the run). A job the model could not price (a GPU MSM of a size
+    /// not yet observed: `predicted` is a stand-in) teaches no load factor either, only its
+    /// own bucket when it ran alone.
     fn learn(&self, device: Device, shape: JobShape, predicted: u64, load: Load, took: Duration) {
         let mut m = lock(&self.model);
+        if !m.known(device, shape) && load.ahead.max(load.beside) > 0 {
+            return;
+        }
         match load {
             Load {
                 ahead: 0,
@@ -975,7 +1459,7 @@ impl Router {
     }
 
     /// Records a failed GPU attempt (`pass`: the breaker's leave for it, when it had one).
-    fn record_failure(&self, e: &FieldError, pass: Option<Pass<'_>>) {
+    fn record_failure(&self, e: &impl fmt::Display, pass: Option<Pass<'_>>) {
         *lock(&self.last_failure) = Some(e.to_string());
         self.counts[FAILURES].fetch_add(1, Ordering::Relaxed);
         let device = self.gpu_name();
@@ -1025,11 +1509,161 @@ fn cpu_on_host_vectors(
 mod tests {
     use super::*;
     use crate::cost::TRUST_AFTER;
+    use vk_backend::test_support::{test_context, TestContext};
+
+    fn router_on(ctx: &TestContext, config: &RouterConfig) -> Router {
+        Router::with_gpu(config, Some(FqGpu::new(ctx.arc()).unwrap()))
+    }
+
+    /// Teaches the model that MSMs of `points` points take `took` on `device` (a trusted
+    /// bucket: the first sample is dropped as cold).
+    fn teach(router: &Router, device: Device, group: MsmGroup, points: usize, took: Duration) {
+        let shape = JobShape::msm(group.op(), points);
+        let mut m = lock(&router.model);
+        for _ in 0..=TRUST_AFTER {
+            m.observe(device, shape, took);
+        }
+        assert!(m.known(device, shape));
+    }
+
+    #[test]
+    fn auto_weighs_a_gpu_msm_once_priced_and_splits_it_where_that_pays() {
+        let Some(ctx) = test_context("auto_weighs_a_gpu_msm_once_priced") else {
+            return;
+        };
+        let router = router_on(&ctx, &RouterConfig::default());
+        let n = 1 << 20;
+        let cpu = lock(&router.model).predict(Device::Cpu, JobShape::msm(Op::MsmG1, n));
+        assert_eq!(router.plan_msm(MsmGroup::G1, n), Route::Cpu, "unpriced");
+        // A GPU 10x faster: all of it there (a split would give the CPU under a tenth).
+        teach(&router, Device::Gpu, MsmGroup::G1, n, cpu / 10);
+        assert_eq!(router.plan_msm(MsmGroup::G1, n), Route::Gpu);
+        assert_eq!(router.predict_msm(MsmGroup::G1, n), (cpu, Some(cpu / 10)));
+        // Comparable speeds: shared in proportion (rates add: 1 / (1 + 1 / 0.75) = 3/7 of
+        // the time; the GPU's share 4/7 of the points).
+        teach(&router, Device::Gpu, MsmGroup::G1, n, cpu * 3 / 4);
+        let Route::Split { gpu_len } = router.plan_msm(MsmGroup::G1, n) else {
+            panic!("{:?}", router.plan_msm(MsmGroup::G1, n));
+        };
+        assert!(
+            (gpu_len as f64 / n as f64 - 4.0 / 7.0).abs() < 1e-3,
+            "{gpu_len}"
+        );
+        // G2 learns apart: still unpriced.
+        assert_eq!(router.plan_msm(MsmGroup::G2, n), Route::Cpu);
+        // Below `co_execute_msm_above` (64Ki by default): the faster device, whole.
+        let small = 1 << 15;
+        let cpu_small = lock(&router.model).predict(Device::Cpu, JobShape::msm(Op::MsmG1, small));
+        teach(&router, Device::Gpu, MsmGroup::G1, small, cpu_small * 3 / 4);
+        assert_eq!(router.plan_msm(MsmGroup::G1, small), Route::Gpu);
+        // A GPU 5x slower: a split would gain under 1.3x; the CPU.
+        teach(&router, Device::Gpu, MsmGroup::G1, n, cpu * 5);
+        assert_eq!(router.plan_msm(MsmGroup::G1, n), Route::Cpu);
+        // Splits off: the faster device, whole.
+        let config = RouterConfig {
+            co_execute_msm_above: usize::MAX,
+            ..RouterConfig::default()
+        };
+        let unsplit = router_on(&ctx, &config);
+        teach(&unsplit, Device::Gpu, MsmGroup::G1, n, cpu * 3 / 4);
+        assert_eq!(unsplit.plan_msm(MsmGroup::G1, n), Route::Gpu);
+        drop((router, unsplit));
+        ctx.assert_no_validation_messages();
+    }
+
+    #[test]
+    fn msm_kernels_that_cannot_be_built_leave_that_groups_msm_on_the_cpu_and_say_why() {
+        let Some(ctx) = test_context("msm_kernels_that_cannot_be_built") else {
+            return;
+        };
+        let router = router_on(&ctx, &RouterConfig::default());
+        let reason = "the G1 MSM kernels could not be built: injected";
+        router.curve.g1.set(Err(reason.to_owned())).unwrap();
+        let points = [curve_bls12::G1Affine::generator(); 3];
+        let scalars = [1, 2, 3].map(Scalar::from_u64);
+        let want = curve_bls12::msm_g1(&points, &scalars).unwrap();
+        for route in [Route::Gpu, Route::Split { gpu_len: 1 }] {
+            assert_eq!(
+                router.execute_msm_g1(route, &points, &scalars).unwrap(),
+                (want, Route::Cpu),
+                "{route:?}"
+            );
+        }
+        assert_eq!(
+            router.msm_g1_with(Policy::Gpu, &points, &scalars).unwrap(),
+            (want, Route::Cpu)
+        );
+        assert_eq!(
+            router.msm_gpu_status(MsmGroup::G1),
+            GpuStatus::Unavailable {
+                reason: reason.to_owned()
+            }
+        );
+        // Even a GPU priced faster is not planned.
+        teach(
+            &router,
+            Device::Gpu,
+            MsmGroup::G1,
+            1 << 20,
+            Duration::from_millis(1),
+        );
+        assert_eq!(router.plan_msm(MsmGroup::G1, 1 << 20), Route::Cpu);
+        // The GPU itself, and G2's MSM, are unaffected.
+        assert!(router.gpu_status().is_ready());
+        assert!(router.msm_gpu_status(MsmGroup::G2).is_ready());
+        let stats = router.stats();
+        assert_eq!((stats.cpu_jobs, stats.gpu_failures), (3, 0), "{stats:?}");
+        drop(router);
+        ctx.assert_no_validation_messages();
+    }
+
+    #[test]
+    fn unpriced_gpu_msms_teach_their_bucket_but_no_load_factor() {
+        let router = Router::with_gpu(&RouterConfig::default(), None);
+        let shape = JobShape::msm(Op::MsmG1, 1 << 16);
+        let stand_in = lock(&router.model).predict(Device::Gpu, shape);
+        let predicted = stand_in.as_nanos() as u64;
+        let alone = Load {
+            ahead: 0,
+            beside: 0,
+            joined: false,
+        };
+        // Beside CPU work, or behind GPU work, 8x the stand-in: nothing learned.
+        for load in [
+            Load { beside: 1, ..alone },
+            Load {
+                ahead: predicted,
+                ..alone
+            },
+        ] {
+            for _ in 0..10 {
+                router.learn(Device::Gpu, shape, predicted, load, stand_in * 8);
+            }
+        }
+        let factors = router.load_factors();
+        assert_eq!((factors.gpu_beside, factors.gpu_queue), (1.0, 1.0));
+        assert_eq!(router.predict_msm(MsmGroup::G1, 1 << 16).1, None);
+        // Alone: its bucket learns.
+        for _ in 0..=TRUST_AFTER {
+            router.learn(
+                Device::Gpu,
+                shape,
+                predicted,
+                alone,
+                Duration::from_millis(5),
+            );
+        }
+        assert_eq!(
+            router.predict_msm(MsmGroup::G1, 1 << 16).1,
+            Some(Duration::from_millis(5))
+        );
+    }
 
     #[test]
     fn only_jobs_that_ran_alone_from_start_to_end_are_samples() {
         let router = Router::with_gpu(&RouterConfig::default(), None);
         let shape = JobShape {
+            op: Op::Fq,
             len: 1 << 20,
             inputs: 2,
             muls: 5,
