@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod curve;
 mod measure;
 mod scan;
 mod soak;
@@ -84,8 +85,18 @@ enum Command {
         runs: usize,
     },
     /// Differential self-check: CPU (blst) against the portable implementation, GPU against
-    /// CPU, on edge values and awkward sizes; exits non-zero on any mismatch.
-    Verify,
+    /// CPU, on edge values and awkward sizes; G1 and G2 MSM on the CPU, the GPU and blst's
+    /// own Pippenger (1 to 2^16+1 points), and the GPU's batch point operations against
+    /// the CPU's; exits non-zero on any mismatch.
+    Verify {
+        /// Also G1 MSM at 2^20 points.
+        #[arg(long)]
+        large: bool,
+        /// Skip batches and MSMs larger than this (elements or points), e.g. on a slow
+        /// software device.
+        #[arg(long)]
+        max_size: Option<usize>,
+    },
     /// Mixed jobs from several threads (every policy, resident, slice and host-vector jobs,
     /// sizes 0 to 64Ki, some invalid), every result checked against the CPU; reports jobs,
     /// failures, validation messages and leaks, and exits non-zero on any problem.
@@ -134,9 +145,10 @@ fn main() -> ExitCode {
         } => run_scan(max_size, samples.max(1), &out),
         Command::Devices => devices(),
         Command::Calibrate { runs } => calibrate(runs.max(2)),
-        Command::Verify => {
+        Command::Verify { large, max_size } => {
             let gpu = open_gpu();
-            gpu.and_then(|g| verify::run(g.as_ref())).map(passed)
+            let opts = verify::VerifyOptions { large, max_size };
+            gpu.and_then(|g| verify::run(g.as_ref(), &opts)).map(passed)
         }
         Command::Soak {
             ops,

@@ -1,17 +1,21 @@
 //! `hybrid-exec scan`: per job and batch size, CPU, GPU and Auto timings (min / median /
 //! p90 / max), the crossover size where the GPU starts to win, a CSV and a self-contained
-//! HTML report with SVG charts.
+//! HTML report with SVG charts. The jobs: the standard Fq jobs through the router, and G1
+//! and G2 MSM (curve-bls12's CPU route against the GPU's).
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use gpu_core::{time, TimingStats};
 use hybrid_exec::{Policy, Route, Router};
 use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::curve::{Group, G1, G2};
 
 /// One measured point.
 struct Point {
@@ -41,8 +45,17 @@ fn sizes(max: usize) -> Vec<usize> {
     v
 }
 
+/// One job of the report: its name, the sizes it was measured at and what they count.
+struct Job {
+    name: &'static str,
+    sizes: Vec<usize>,
+    unit: &'static str,
+}
+
 /// Runs the scan and writes `scan.csv` and `scan.html` into `out`; `gpu` names the
-/// router's GPU (or why it has none), for the report.
+/// router's GPU (or why it has none), for the report. The Fq jobs run through the router
+/// (CPU, GPU and Auto); G1 and G2 MSM on curve-bls12's CPU route and the GPU's, on the
+/// router's device.
 pub(crate) fn run(
     router: &Router,
     gpu: &str,
@@ -50,7 +63,7 @@ pub(crate) fn run(
     samples: usize,
     out: &Path,
 ) -> Result<()> {
-    let jobs = hybrid_exec::jobs::standard()?;
+    let programs = hybrid_exec::jobs::standard()?;
     let max = max.max(1);
     let sizes = sizes(max);
     let has_gpu = router.gpu().is_some();
@@ -63,8 +76,31 @@ pub(crate) fn run(
     } else {
         vec![("cpu", Some(Route::Cpu)), ("auto", None)]
     };
+    // The MSM kernels, built before anything is timed.
+    let ctx = router.gpu().map(|g| Arc::clone(g.context()));
+    let g1 = (ctx.clone().map(G1::new_gpu).transpose()).context("building the G1 kernels")?;
+    let g2 = (ctx.map(G2::new_gpu).transpose()).context("building the G2 kernels")?;
+    let (g1_sizes, g2_sizes) = (msm_sizes(G1::SCAN_MAX, max), msm_sizes(G2::SCAN_MAX, max));
+    let mut jobs: Vec<Job> = programs
+        .iter()
+        .map(|(name, _)| Job {
+            name,
+            sizes: sizes.clone(),
+            unit: "elements",
+        })
+        .collect();
+    for (name, sizes) in [(G1::MSM_JOB, &g1_sizes), (G2::MSM_JOB, &g2_sizes)] {
+        jobs.push(Job {
+            name,
+            sizes: sizes.clone(),
+            unit: "points",
+        });
+    }
+
     let [a, b] = crate::measure::random_pair(max, 11);
-    let total = jobs.len() * sizes.len() * routes.len();
+    let msm_routes = if has_gpu { 2 } else { 1 };
+    let total = programs.len() * sizes.len() * routes.len()
+        + (g1_sizes.len() + g2_sizes.len()) * msm_routes;
     let mut points = Vec::with_capacity(total);
     // Drawn on a terminal only: redirected to a file, the bar would be hundreds of frames.
     let bar = ProgressBar::new(total as u64).with_style(
@@ -72,14 +108,14 @@ pub(crate) fn run(
             .expect("a valid template")
             .progress_chars("#>."),
     );
-    for (job, program) in &jobs {
+    for (job, program) in &programs {
         for &n in &sizes {
             let ins = [&a[..n], &b[..n]];
             // Where Auto's timed calls went: calls per route.
             let auto_routes = RefCell::new(BTreeMap::<String, u32>::new());
-            let once = |forced: &Option<Route>| -> Result<()> {
-                match forced {
-                    Some(r) => drop(router.execute(*r, program, &ins)?),
+            let once = |r: usize| -> Result<()> {
+                match routes[r].1 {
+                    Some(forced) => drop(router.execute(forced, program, &ins)?),
                     None => {
                         let (_, route) = router.run_with(Policy::Auto, program, &ins)?;
                         *auto_routes
@@ -90,42 +126,17 @@ pub(crate) fn run(
                 }
                 Ok(())
             };
-            // Untimed runs of every route first (pipelines, pools, page faults, the model's
-            // first samples); the second round also sizes the samples: a job shorter than
-            // `MIN_SAMPLE` is timed over enough calls to fill it, so that the clock's
-            // resolution and one-off interruptions do not decide a sub-microsecond figure.
-            let mut fastest = Duration::MAX;
-            for _ in 0..2 {
-                fastest = Duration::MAX;
-                for (_, forced) in &routes {
-                    fastest = fastest.min(time(|| once(forced))?.1);
-                }
-            }
-            let calls = (MIN_SAMPLE.as_nanos() / fastest.as_nanos().max(1)).clamp(1, 10_000) as u32;
-            // Samples go round the routes, so that drift of a shared machine falls on every
-            // route alike. What one route leaves behind for the next (rayon's pool asleep
-            // after a GPU job, caches evicted) would not: a short job is therefore timed
-            // after an untimed run of its own route, as it would run among its own kind.
-            let settle = fastest < SETTLE_BELOW;
-            auto_routes.borrow_mut().clear();
-            let mut times = vec![Vec::with_capacity(samples); routes.len()];
-            for s in 0..samples {
-                for k in 0..routes.len() {
-                    let r = (s + k) % routes.len();
-                    if settle {
-                        once(&routes[r].1)?;
-                    }
-                    let ((), took) = time(|| (0..calls).try_for_each(|_| once(&routes[r].1)))?;
-                    times[r].push(took / calls);
-                }
-            }
+            // Auto's settling runs are not counted.
+            let (calls, stats) = time_routes(routes.len(), samples, once, || {
+                auto_routes.borrow_mut().clear();
+            })?;
             let went = auto_routes
                 .into_inner()
                 .iter()
                 .map(|(route, calls)| format!("{route} {calls}"))
                 .collect::<Vec<_>>()
                 .join(" ");
-            for ((route, forced), times) in routes.iter().zip(times) {
+            for ((route, forced), stats) in routes.iter().zip(stats) {
                 points.push(Point {
                     job,
                     size: n,
@@ -135,18 +146,20 @@ pub(crate) fn run(
                         Some(_) => String::new(),
                         None => went.clone(),
                     },
-                    stats: TimingStats::from_samples(&times).context("no samples")?,
+                    stats,
                 });
             }
             bar.set_position(points.len() as u64);
         }
     }
+    msm_points::<G1>(g1.as_ref(), &g1_sizes, samples, &mut points, &bar)?;
+    msm_points::<G2>(g2.as_ref(), &g2_sizes, samples, &mut points, &bar)?;
     bar.finish_and_clear();
     std::fs::create_dir_all(out).with_context(|| out.display().to_string())?;
     std::fs::write(out.join("scan.csv"), csv(&points))?;
-    let crossovers: Vec<(&str, Option<usize>)> = jobs
+    let crossovers: Vec<(&str, Option<usize>, &str)> = jobs
         .iter()
-        .map(|(j, _)| (*j, crossover(&points, j)))
+        .map(|j| (j.name, crossover(&points, j.name), j.unit))
         .collect();
     std::fs::write(out.join("scan.html"), html(&points, &crossovers, gpu))?;
     println!(
@@ -154,25 +167,26 @@ pub(crate) fn run(
         "job", "size", "cpu us", "gpu us", "auto us", "auto/best"
     );
     let mut misses = Vec::new();
-    for (job, _) in &jobs {
-        for &n in &sizes {
+    for job in &jobs {
+        for &n in &job.sizes {
             let med = |r: &str| {
                 points
                     .iter()
-                    .find(|p| p.job == *job && p.size == n && p.route == r)
+                    .find(|p| p.job == job.name && p.size == n && p.route == r)
                     .map(|p| p.stats.median.as_secs_f64() * 1e6)
             };
             let show = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}"));
             let ratio = auto_ratio(med("cpu"), med("gpu"), med("auto"));
             if ratio.is_some_and(|r| r > 1.0 + AUTO_TOLERANCE) {
-                misses.push(format!("{job} {n}"));
+                misses.push(format!("{} {n}", job.name));
             }
             let went = points
                 .iter()
-                .find(|p| p.job == *job && p.size == n && p.route == "auto")
+                .find(|p| p.job == job.name && p.size == n && p.route == "auto")
                 .map_or("", |p| p.went.as_str());
             println!(
-                "{job:<8} {n:>9} {:>12} {:>12} {:>12} {:>10}  {went}",
+                "{:<8} {n:>9} {:>12} {:>12} {:>12} {:>10}  {went}",
+                job.name,
                 show(med("cpu")),
                 show(med("gpu")),
                 show(med("auto")),
@@ -191,10 +205,10 @@ pub(crate) fn run(
             }
         );
     }
-    for (job, c) in &crossovers {
+    for (job, c, unit) in &crossovers {
         match c {
             Some(n) => {
-                println!("crossover {job}: the GPU's median beats the CPU's from {n} elements on")
+                println!("crossover {job}: the GPU's median beats the CPU's from {n} {unit} on")
             }
             None => println!("crossover {job}: the GPU never beats the CPU in this range"),
         }
@@ -204,6 +218,113 @@ pub(crate) fn run(
         out.join("scan.csv").display(),
         out.join("scan.html").display()
     );
+    Ok(())
+}
+
+/// Times one job at one size on each of `routes` routes (`once(r)`: one call on route
+/// `r`) and returns the calls per sample and each route's statistics, in route order.
+/// `before_samples` runs after the untimed runs, right before the first sample.
+fn time_routes(
+    routes: usize,
+    samples: usize,
+    once: impl Fn(usize) -> Result<()>,
+    before_samples: impl FnOnce(),
+) -> Result<(u32, Vec<TimingStats>)> {
+    // Untimed runs of every route first (pipelines, pools, page faults, the model's
+    // first samples); the second round also sizes the samples: a job shorter than
+    // `MIN_SAMPLE` is timed over enough calls to fill it, so that the clock's
+    // resolution and one-off interruptions do not decide a sub-microsecond figure.
+    let mut fastest = Duration::MAX;
+    for _ in 0..2 {
+        fastest = Duration::MAX;
+        for r in 0..routes {
+            fastest = fastest.min(time(|| once(r))?.1);
+        }
+    }
+    let calls = (MIN_SAMPLE.as_nanos() / fastest.as_nanos().max(1)).clamp(1, 10_000) as u32;
+    // Samples go round the routes, so that drift of a shared machine falls on every
+    // route alike. What one route leaves behind for the next (rayon's pool asleep
+    // after a GPU job, caches evicted) would not: a short job is therefore timed
+    // after an untimed run of its own route, as it would run among its own kind.
+    let settle = fastest < SETTLE_BELOW;
+    before_samples();
+    let mut times = vec![Vec::with_capacity(samples); routes];
+    for s in 0..samples {
+        for k in 0..routes {
+            let r = (s + k) % routes;
+            if settle {
+                once(r)?;
+            }
+            let ((), took) = time(|| (0..calls).try_for_each(|_| once(r)))?;
+            times[r].push(took / calls);
+        }
+    }
+    let stats = times
+        .iter()
+        .map(|t| TimingStats::from_samples(t).context("no samples"))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((calls, stats))
+}
+
+/// Between the powers of two, MSM sizes where the crossover may fall.
+const MSM_BETWEEN: [usize; 7] = [3, 48, 192, 768, 3072, 12288, 196_608];
+
+/// MSM sizes: the powers of two from 1 to `largest` and [`MSM_BETWEEN`], none above `max`
+/// (and `max` itself when it is below `largest`).
+fn msm_sizes(largest: usize, max: usize) -> Vec<usize> {
+    let top = largest.min(max.max(1));
+    let mut v: Vec<usize> = std::iter::successors(Some(1usize), |&n| n.checked_mul(2))
+        .take_while(|&n| n <= top)
+        .chain(MSM_BETWEEN.iter().copied().filter(|&n| n <= top))
+        .chain([top])
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Times MSM of group `C` at `sizes` on the CPU route (curve-bls12's Pippenger on all
+/// cores) and, with `gpu`, the GPU's, on seeded random points and full 256-bit scalars,
+/// and adds a point per size and route.
+fn msm_points<C: Group>(
+    gpu: Option<&C::Gpu>,
+    sizes: &[usize],
+    samples: usize,
+    points: &mut Vec<Point>,
+    bar: &ProgressBar,
+) -> Result<()> {
+    let Some(&largest) = sizes.iter().max() else {
+        return Ok(());
+    };
+    let bases = crate::measure::random_points::<C>(largest, 21);
+    let scalars = crate::measure::random_scalars(largest, 22);
+    let routes: &[&'static str] = if gpu.is_some() {
+        &["cpu", "gpu"]
+    } else {
+        &["cpu"]
+    };
+    for &n in sizes {
+        let (p, k) = (&bases[..n], &scalars[..n]);
+        let once = |r: usize| -> Result<()> {
+            match (routes[r], gpu) {
+                ("gpu", Some(gpu)) => drop(C::gpu_msm(gpu, p, k)?),
+                _ => drop(C::cpu_msm(p, k)?),
+            }
+            Ok(())
+        };
+        let (calls, stats) = time_routes(routes.len(), samples, once, || {})?;
+        for (route, stats) in routes.iter().zip(stats) {
+            points.push(Point {
+                job: C::MSM_JOB,
+                size: n,
+                route,
+                calls,
+                went: String::new(),
+                stats,
+            });
+        }
+        bar.set_position(points.len() as u64);
+    }
     Ok(())
 }
 
@@ -267,8 +388,8 @@ fn csv(points: &[Point]) -> String {
     s
 }
 
-/// A log-log SVG chart of median time against size, one line per route.
-fn chart(points: &[Point], job: &str) -> String {
+/// A log-log SVG chart of median time against size (in `unit`s), one line per route.
+fn chart(points: &[Point], job: &str, unit: &str) -> String {
     let (w, h, pad) = (640.0, 320.0, 48.0);
     let pts: Vec<&Point> = points.iter().filter(|p| p.job == job).collect();
     let xs = |n: usize| (n.max(1) as f64).log10();
@@ -340,28 +461,28 @@ fn chart(points: &[Point], job: &str) -> String {
     }
     let _ = write!(
         svg,
-        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">elements</text></svg>"#,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{unit}</text></svg>"#,
         w / 2.0,
         h - 8.0
     );
     svg
 }
 
-fn html(points: &[Point], crossovers: &[(&str, Option<usize>)], gpu: &str) -> String {
+fn html(points: &[Point], crossovers: &[(&str, Option<usize>, &str)], gpu: &str) -> String {
     let mut s = String::from("<!doctype html><html><head><meta charset=\"utf-8\"><title>hybrid-exec scan</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}</style></head><body><h1>hybrid-exec scan</h1>");
     let _ = write!(
         s,
         "<p>GPU: {}. Median time per batch; min / p90 / max in the table.</p>",
         escape(gpu)
     );
-    for (job, c) in crossovers {
+    for (job, c, unit) in crossovers {
         let _ = write!(
             s,
             "<h2>{job}</h2><p>crossover: {}</p>{}",
             c.map_or("none in this range".to_owned(), |n| format!(
-                "the GPU wins from {n} elements"
+                "the GPU wins from {n} {unit}"
             )),
-            chart(points, job)
+            chart(points, job, unit)
         );
     }
     s.push_str("<h2>All points</h2><table><tr><th>job</th><th>size</th><th>route</th><th>min us</th><th>median us</th><th>p90 us</th><th>max us</th></tr>");
@@ -413,6 +534,53 @@ mod tests {
     }
 
     #[test]
+    fn msm_sizes_are_powers_of_two_and_some_between() {
+        let g1 = msm_sizes(1 << 20, 1 << 20);
+        assert_eq!(g1[..10], [1, 2, 3, 4, 8, 16, 32, 48, 64, 128]);
+        assert_eq!(g1.last(), Some(&(1 << 20)));
+        assert!(g1.contains(&196_608) && g1.len() == 21 + MSM_BETWEEN.len());
+        let g2 = msm_sizes(1 << 16, 1 << 20);
+        assert_eq!(g2.last(), Some(&(1 << 16)));
+        assert!(!g2.contains(&196_608));
+        assert_eq!(
+            msm_sizes(1 << 20, 100),
+            [1, 2, 3, 4, 8, 16, 32, 48, 64, 100]
+        );
+        assert_eq!(msm_sizes(1 << 16, 0), [1]);
+    }
+
+    #[test]
+    fn msm_is_timed_on_the_cpu_and_the_gpu() {
+        let Some(ctx) = vk_backend::test_support::test_context("scan::msm_is_timed") else {
+            return;
+        };
+        let g1 = G1::new_gpu(ctx.arc()).unwrap();
+        let g2 = G2::new_gpu(ctx.arc()).unwrap();
+        let mut points = Vec::new();
+        let bar = ProgressBar::hidden();
+        msm_points::<G1>(Some(&g1), &[1, 3], 1, &mut points, &bar).unwrap();
+        msm_points::<G2>(Some(&g2), &[2], 1, &mut points, &bar).unwrap();
+        msm_points::<G2>(None, &[1], 1, &mut points, &bar).unwrap();
+        let got: Vec<(&str, usize, &str)> =
+            points.iter().map(|p| (p.job, p.size, p.route)).collect();
+        assert_eq!(
+            got,
+            [
+                ("G1 msm", 1, "cpu"),
+                ("G1 msm", 1, "gpu"),
+                ("G1 msm", 3, "cpu"),
+                ("G1 msm", 3, "gpu"),
+                ("G2 msm", 2, "cpu"),
+                ("G2 msm", 2, "gpu"),
+                ("G2 msm", 1, "cpu"),
+            ]
+        );
+        assert!(points.iter().all(|p| p.stats.samples == 1 && p.calls >= 1));
+        drop((g1, g2));
+        ctx.assert_no_validation_messages();
+    }
+
+    #[test]
     fn crossover_is_where_the_gpu_wins_for_good() {
         let p = |gpu: [u64; 4]| {
             [1, 4, 16, 64]
@@ -433,7 +601,7 @@ mod tests {
         assert_eq!(auto_ratio(Some(10.0), Some(20.0), Some(11.0)), Some(1.1));
         assert_eq!(auto_ratio(Some(10.0), None, Some(11.0)), None);
         assert!(csv(&p([1, 2, 3, 4])).lines().count() == 9);
-        let svg = chart(&p([1000, 1000, 1000, 50]), "x");
+        let svg = chart(&p([1000, 1000, 1000, 50]), "x", "elements");
         assert!(svg.starts_with("<svg") && svg.contains("polyline"));
     }
 }

@@ -1,11 +1,21 @@
 //! `hybrid-exec verify`: a differential self-check. The CPU path (blst) against the
 //! portable pure-Rust implementation, and the GPU against the CPU, on edge values and
-//! random inputs at awkward sizes; any difference is a failure.
+//! random inputs at awkward sizes; for G1 and G2, MSM on the CPU against the `blst` crate's
+//! own Pippenger and the GPU's MSM against both, and the GPU's batch operations against the
+//! CPU's. Any difference is a failure.
+
+use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::Result;
+use curve_bls12::Scalar;
 use field_bls12::{cpu, portable, Fq, FqGpu, FqProgram};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
+use vk_backend::Context;
+
+use crate::curve::{BatchOp, Group, G1, G2};
+use crate::measure;
 
 /// Batch sizes around workgroup and chunk boundaries.
 const SIZES: [usize; 7] = [0, 1, 63, 65, 257, 1000, 65537];
@@ -36,11 +46,17 @@ pub(crate) fn inputs(n: usize, seed: u64) -> Vec<Fq> {
         .collect()
 }
 
-/// One comparison: its name and how many elements differed.
+/// One comparison: its name, what it compared and how many of those differed.
 struct Check {
     name: String,
+    /// `Fq`, `G1` or `G2`, for the summary.
+    group: &'static str,
     mismatches: usize,
+    /// Results compared, in `unit`s.
     len: usize,
+    unit: &'static str,
+    /// Elements or points in the inputs, for the summary.
+    inputs: usize,
 }
 
 fn compare(name: String, got: &[Fq], want: &[Fq]) -> Check {
@@ -51,8 +67,11 @@ fn compare(name: String, got: &[Fq], want: &[Fq]) -> Check {
     };
     Check {
         name,
+        group: "Fq",
         mismatches,
         len: want.len(),
+        unit: "elements",
+        inputs: want.len(),
     }
 }
 
@@ -70,10 +89,30 @@ pub(crate) fn programs() -> Result<Vec<(&'static str, FqProgram)>> {
     ])
 }
 
-/// Runs every check; returns whether all passed. `gpu` is `None` without a device.
-pub(crate) fn run(gpu: Option<&FqGpu>) -> Result<bool> {
+/// What `verify` covers beyond its defaults.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct VerifyOptions {
+    /// Also G1 MSM at [`LARGE_G1_MSM`] points.
+    pub(crate) large: bool,
+    /// No batch or MSM above this many elements or points (`None`: every size).
+    pub(crate) max_size: Option<usize>,
+}
+
+impl VerifyOptions {
+    fn allows(&self, n: usize) -> bool {
+        self.max_size.is_none_or(|m| n <= m)
+    }
+}
+
+/// Runs every check; returns whether all passed. `gpu` is `None` without a device; the
+/// curve checks build their GPU kernels on its context.
+pub(crate) fn run(gpu: Option<&FqGpu>, opts: &VerifyOptions) -> Result<bool> {
+    let started = Instant::now();
     let mut checks = Vec::new();
     for (k, &n) in SIZES.iter().enumerate() {
+        if !opts.allows(n) {
+            continue;
+        }
         let (a, b) = (inputs(n, 2 * k as u64), inputs(n, 2 * k as u64 + 1));
         // CPU (blst) against the portable implementation, element by element.
         let portable_ops: [(&str, Vec<Fq>, Vec<Fq>); 4] = [
@@ -117,31 +156,406 @@ pub(crate) fn run(gpu: Option<&FqGpu>) -> Result<bool> {
                         println!("FAIL gpu {op}, n = {n}: {e}");
                         checks.push(Check {
                             name: format!("gpu {op}, n = {n}"),
+                            group: "Fq",
                             mismatches: n.max(1),
                             len: n,
+                            unit: "elements",
+                            inputs: n,
                         });
                     }
                 }
             }
         }
     }
+    let ctx = gpu.map(|g| Arc::clone(g.context()));
+    curve_checks::<G1>(ctx.clone(), opts, &mut checks);
+    curve_checks::<G2>(ctx, opts, &mut checks);
+
     let failed: Vec<&Check> = checks.iter().filter(|c| c.mismatches > 0).collect();
     for c in &failed {
         println!(
-            "MISMATCH {}: {} of {} elements differ",
-            c.name, c.mismatches, c.len
+            "MISMATCH {}: {} of {} {} differ",
+            c.name, c.mismatches, c.len, c.unit
         );
     }
-    let elements: usize = checks.iter().map(|c| c.len).sum();
+    let inputs: usize = checks.iter().map(|c| c.inputs).sum();
+    let per_group = ["Fq", "G1", "G2"]
+        .iter()
+        .map(|g| format!("{} {g}", checks.iter().filter(|c| c.group == *g).count()))
+        .collect::<Vec<_>>()
+        .join(", ");
     println!(
-        "verify: {} checks over {elements} elements, {} failed{}",
+        "verify: {} checks ({per_group}) over {inputs} elements and points, {} failed, {:.1} s{}",
         checks.len(),
         failed.len(),
+        started.elapsed().as_secs_f64(),
         if gpu.is_none() {
             " (CPU only: no GPU)"
         } else {
             ""
         }
     );
+    let largest = SIZES
+        .iter()
+        .chain(&MSM_SIZES)
+        .chain(opts.large.then_some(&LARGE_G1_MSM))
+        .max();
+    if let Some(m) = opts.max_size.filter(|m| Some(m) < largest) {
+        println!("verify: batches and MSMs above {m} elements or points skipped (--max-size)");
+    }
     Ok(failed.is_empty())
+}
+
+/// MSM sizes: the issue's edge table (one, a few, around 32 and 256, and past the
+/// workgroup and chunk sizes).
+const MSM_SIZES: [usize; 11] = [1, 2, 3, 31, 32, 33, 255, 257, 1000, 4097, (1 << 16) + 1];
+/// The G1 MSM that `--large` adds.
+const LARGE_G1_MSM: usize = 1 << 20;
+/// Sizes of the GPU batch operations compared with the CPU's.
+const CURVE_BATCH_SIZES: [usize; 3] = [1, 65, 1000];
+/// Points of the MSMs with every scalar equal (one bucket of each window holds them all),
+/// and of the repeated runs.
+const CROWDED_MSM: usize = 4097;
+/// GPU MSM runs after the first, each compared with it.
+const REPEATS: usize = 3;
+
+/// `r`, the order of the prime-order subgroups, big-endian.
+const R_HEX: &str = "73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001";
+
+/// The edge scalars: 0, 1, r-1, r, r+1, 2^255-1, 2^256-1.
+fn edge_scalars() -> [Scalar; 7] {
+    let mut r = [0u8; 32];
+    for (i, byte) in r.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&R_HEX[2 * i..2 * i + 2], 16).expect("hex digits");
+    }
+    // r ends in 0x01: r - 1 and r + 1 change its last byte alone.
+    let (mut r_minus, mut r_plus) = (r, r);
+    r_minus[31] -= 1;
+    r_plus[31] += 1;
+    let mut half = [0xff; 32];
+    half[0] = 0x7f;
+    [
+        Scalar::ZERO,
+        Scalar::ONE,
+        Scalar::from_be_bytes(r_minus),
+        Scalar::from_be_bytes(r),
+        Scalar::from_be_bytes(r_plus),
+        Scalar::from_be_bytes(half),
+        Scalar::from_be_bytes([0xff; 32]),
+    ]
+}
+
+/// MSM bases for `n` points: random ones, with the edge points first (P, -P, P again, the
+/// identity; rotated by `n` so that the small sizes meet different ones) and P again at
+/// every third position after them.
+fn msm_bases<C: Group>(n: usize, seed: u64) -> Vec<C::Affine> {
+    let mut points = measure::random_points::<C>(n + 1, seed);
+    let p = points.pop().expect("n + 1 points");
+    let edges = [p, C::neg(&p), p, C::identity()];
+    for (i, point) in points.iter_mut().enumerate() {
+        if i < edges.len() {
+            *point = edges[(i + n) % edges.len()];
+        } else if i % 3 == 0 {
+            *point = p;
+        }
+    }
+    points
+}
+
+/// MSM scalars for `n` points: the edge scalars at the even positions (rotated by `n`),
+/// random 256-bit ones at the odd.
+fn msm_scalars(n: usize, seed: u64) -> Vec<Scalar> {
+    let edges = edge_scalars();
+    let mut k = measure::random_scalars(n, seed);
+    for (i, k) in k.iter_mut().enumerate().step_by(2) {
+        *k = edges[(i / 2 + n) % edges.len()];
+    }
+    k
+}
+
+/// `Some` of an outcome, or `None` after a `FAIL` line naming what failed and why.
+fn outcome<T, E: std::fmt::Display>(what: &str, r: Result<T, E>) -> Option<T> {
+    r.map_err(|e| println!("FAIL {what}: {e}")).ok()
+}
+
+/// One comparison of two MSM results, as encoded affine points; a missing side (it failed,
+/// and said so) is a mismatch.
+fn sum_check(
+    group: &'static str,
+    name: String,
+    n: usize,
+    got: Option<&Vec<u8>>,
+    want: Option<&Vec<u8>>,
+) -> Check {
+    let same = matches!((got, want), (Some(g), Some(w)) if g == w);
+    Check {
+        name,
+        group,
+        mismatches: usize::from(!same),
+        len: 1,
+        unit: "sums",
+        inputs: n,
+    }
+}
+
+/// The curve checks of one group: MSM on the CPU against the `blst` crate's own Pippenger
+/// and, with a GPU, the GPU's MSM against both, at every size in [`MSM_SIZES`] (and
+/// [`LARGE_G1_MSM`] with `--large`), with every scalar equal, and repeated; the GPU's batch
+/// operations against the CPU's. A GPU whose kernels do not build is a failure.
+fn curve_checks<C: Group>(
+    ctx: Option<Arc<Context>>,
+    opts: &VerifyOptions,
+    checks: &mut Vec<Check>,
+) {
+    let g = C::NAME;
+    let gpu = match ctx.map(C::new_gpu) {
+        None => None,
+        Some(Ok(gpu)) => Some(gpu),
+        Some(Err(e)) => {
+            println!("FAIL {g} GPU kernels: {e}");
+            checks.push(sum_check(g, format!("{g} GPU kernels"), 0, None, None));
+            None
+        }
+    };
+    let large = opts.large && g == "G1";
+    let sizes = MSM_SIZES
+        .iter()
+        .copied()
+        .chain(large.then_some(LARGE_G1_MSM))
+        .filter(|&n| opts.allows(n));
+    let encoded = |r: Option<C::Projective>| r.map(|p| C::encode_one(&p));
+    // One MSM on every route, compared as encoded affine points.
+    let mut msm = |label: &str, points: &[C::Affine], k: &[Scalar]| {
+        let n = points.len();
+        let what = |who: &str| format!("{g} msm {who}, n = {n}{label}");
+        let cpu = encoded(outcome(&what("cpu"), C::cpu_msm(points, k)));
+        let peer = encoded(outcome(&what(C::PEER), C::peer_msm(points, k)));
+        checks.push(sum_check(
+            g,
+            what(&format!("cpu vs {}", C::PEER)),
+            n,
+            cpu.as_ref(),
+            peer.as_ref(),
+        ));
+        let Some(gpu) = &gpu else {
+            return None;
+        };
+        let on_gpu = encoded(outcome(&what("gpu"), C::gpu_msm(gpu, points, k)));
+        checks.push(sum_check(
+            g,
+            what("gpu vs cpu"),
+            n,
+            on_gpu.as_ref(),
+            cpu.as_ref(),
+        ));
+        checks.push(sum_check(
+            g,
+            what(&format!("gpu vs {}", C::PEER)),
+            n,
+            on_gpu.as_ref(),
+            peer.as_ref(),
+        ));
+        on_gpu
+    };
+    for (i, n) in sizes.enumerate() {
+        let seed = 100 + i as u64;
+        msm("", &msm_bases::<C>(n, seed), &msm_scalars(n, seed));
+    }
+    // Every scalar equal: each window's digits all fall in one bucket.
+    let crowded = opts.max_size.map_or(CROWDED_MSM, |m| m.min(CROWDED_MSM));
+    let points = msm_bases::<C>(crowded, 200);
+    let random = measure::random_scalars(1, 201)[0];
+    for (label, k) in [
+        ("5", Scalar::from_u64(5)),
+        ("0", Scalar::ZERO),
+        ("2^256-1", Scalar::from_be_bytes([0xff; 32])),
+        ("random", random),
+    ] {
+        msm(
+            &format!(", every scalar {label}"),
+            &points,
+            &vec![k; crowded],
+        );
+    }
+    // The same MSM again: the same sum every time.
+    let k = msm_scalars(crowded, 202);
+    let first = msm(", repeated", &points, &k);
+    let Some(gpu) = &gpu else {
+        return;
+    };
+    let differ = (0..REPEATS)
+        .filter(|_| {
+            let again = encoded(outcome(
+                &format!("{g} msm gpu rerun, n = {crowded}"),
+                C::gpu_msm(gpu, &points, &k),
+            ));
+            first.is_none() || again != first
+        })
+        .count();
+    checks.push(Check {
+        name: format!("{g} msm gpu reruns vs the first run, n = {crowded}"),
+        group: g,
+        mismatches: differ,
+        len: REPEATS,
+        unit: "runs",
+        inputs: REPEATS * crowded,
+    });
+    // Batch operations, element by element: P + P, P + (-P) and the identity among them.
+    for (i, &n) in CURVE_BATCH_SIZES.iter().enumerate() {
+        if !opts.allows(n) {
+            continue;
+        }
+        let seed = 300 + 2 * i as u64;
+        let bases = msm_bases::<C>(n, seed);
+        let others = measure::random_points::<C>(n, seed + 1);
+        let a: Vec<C::Projective> = bases.iter().map(C::to_projective).collect();
+        let b: Vec<C::Projective> = (0..n)
+            .map(|j| {
+                C::to_projective(&match j % 4 {
+                    0 => bases[j],
+                    1 => C::neg(&bases[j]),
+                    2 => C::identity(),
+                    _ => others[j],
+                })
+            })
+            .collect();
+        let k = msm_scalars(n, seed + 1);
+        for op in BatchOp::ALL {
+            let what = format!("{g} gpu {} vs cpu, n = {n}", op.name());
+            let want = outcome(
+                &format!("{g} cpu {}", op.name()),
+                C::cpu_batch(op, &a, &b, &k),
+            );
+            let got = outcome(&what, C::gpu_batch(gpu, op, &a, &b, &k));
+            let mismatches = match (got, want) {
+                (Some(got), Some(want)) if got.len() == want.len() => {
+                    let (got, want) = (C::encode_all(&got), C::encode_all(&want));
+                    got.iter().zip(&want).filter(|(x, y)| x != y).count()
+                }
+                _ => n.max(1),
+            };
+            checks.push(Check {
+                name: what,
+                group: g,
+                mismatches,
+                len: n,
+                unit: "elements",
+                inputs: n,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use curve_bls12::{G1Affine, G1Projective};
+    use vk_backend::test_support::test_context;
+    use vk_backend::{Error, FaultStage};
+
+    #[test]
+    fn edge_scalars_are_the_issue_values() {
+        let [zero, one, r_minus, r, r_plus, half, max] = edge_scalars();
+        let g = G1Projective::generator();
+        assert!(zero.is_zero() && one == Scalar::ONE);
+        assert_eq!(r.to_be_bytes()[..4], [0x73, 0xed, 0xa7, 0x53]);
+        assert!(g.mul(&r).is_identity(), "r is the group order");
+        assert_eq!(g.mul(&r_plus), g);
+        assert_eq!(g.mul(&r_minus), g.neg());
+        assert_eq!(half.to_be_bytes()[0], 0x7f);
+        assert_eq!(max.to_le_bytes(), [0xff; 32]);
+    }
+
+    #[test]
+    fn msm_inputs_hold_the_edge_cases() {
+        let points = msm_bases::<G1>(33, 1);
+        let p = points[6]; // every third point after the edges is P
+        let count = |q: G1Affine| points.iter().filter(|x| **x == q).count();
+        assert_eq!(count(G1Affine::identity()), 1);
+        assert_eq!(count(p.neg()), 1);
+        assert!(count(p) > 10, "P repeated");
+        let k = msm_scalars(33, 1);
+        for e in edge_scalars() {
+            assert!(k.contains(&e), "{e:?}");
+        }
+        assert_eq!(msm_bases::<G1>(1000, 1), msm_bases::<G1>(1000, 1));
+        assert_ne!(msm_scalars(10, 1)[1], msm_scalars(10, 2)[1]);
+    }
+
+    #[test]
+    fn sums_compare_as_encodings() {
+        let (a, b) = (vec![1u8], vec![2u8]);
+        assert_eq!(
+            sum_check("G1", "x".into(), 3, Some(&a), Some(&a)).mismatches,
+            0
+        );
+        assert_eq!(
+            sum_check("G1", "x".into(), 3, Some(&a), Some(&b)).mismatches,
+            1
+        );
+        assert_eq!(sum_check("G1", "x".into(), 3, None, Some(&a)).mismatches, 1);
+    }
+
+    #[test]
+    fn every_check_passes_on_the_test_device_at_small_sizes() {
+        let Some(ctx) = test_context("verify::every_check_passes") else {
+            return;
+        };
+        let fq = FqGpu::new(ctx.arc()).unwrap();
+        // G2's GPU MSM is slow on lavapipe: 33 points at most.
+        let opts = VerifyOptions {
+            large: false,
+            max_size: Some(33),
+        };
+        assert!(run(Some(&fq), &opts).unwrap());
+        // G1 further: past 256 points (the CPU's tiled split, wider windows).
+        let mut checks = Vec::new();
+        let opts = VerifyOptions {
+            large: true,
+            max_size: Some(257),
+        };
+        curve_checks::<G1>(Some(ctx.arc()), &opts, &mut checks);
+        assert!(checks.iter().all(|c| c.mismatches == 0));
+        assert!(checks
+            .iter()
+            .any(|c| c.name == "G1 msm gpu vs cpu, n = 257"));
+        drop(fq);
+        ctx.assert_no_validation_messages();
+    }
+
+    #[test]
+    fn a_gpu_failure_is_a_failed_check() {
+        let Some(ctx) = test_context("verify::a_gpu_failure_is_a_failed_check") else {
+            return;
+        };
+        let mut checks = Vec::new();
+        let opts = VerifyOptions {
+            large: false,
+            max_size: Some(1),
+        };
+        ctx.inject_fault(
+            FaultStage::Compute,
+            Error::OutOfDeviceMemory { call: "injected" },
+        );
+        curve_checks::<G1>(Some(ctx.arc()), &opts, &mut checks);
+        let failed: Vec<&str> = checks
+            .iter()
+            .filter(|c| c.mismatches > 0)
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(
+            failed,
+            [
+                "G1 msm gpu vs cpu, n = 1",
+                "G1 msm gpu vs blst p1_affines::mult, n = 1"
+            ]
+        );
+        // Without a device: the CPU against blst only.
+        let mut cpu_only = Vec::new();
+        curve_checks::<G1>(None, &opts, &mut cpu_only);
+        assert!(cpu_only
+            .iter()
+            .all(|c| c.mismatches == 0 && c.name.contains("cpu vs")));
+        ctx.assert_no_validation_messages();
+    }
 }

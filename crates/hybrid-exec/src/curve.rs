@@ -1,0 +1,251 @@
+//! G1 and G2 as the curve parts of `verify` and `scan` use them: one trait over both groups
+//! with the CPU route (curve-bls12, on blst), the `blst` crate's own multi-threaded
+//! Pippenger (the peer) and the GPU (`G1Gpu`, `G2Gpu`), so that every check and every
+//! timing is written once for both groups.
+
+use std::sync::Arc;
+
+use curve_bls12::{
+    batch, msm_g1, msm_g2, CurveError, G1Affine, G1Gpu, G1Projective, G2Affine, G2Gpu,
+    G2Projective, GpuError, Scalar,
+};
+use vk_backend::Context;
+
+/// An element-wise batch operation, on the CPU (`curve_bls12::batch`) or the GPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BatchOp {
+    /// `a[i] + b[i]`.
+    Add,
+    /// `a[i] + b[i]`, `b` affine.
+    AddAffine,
+    /// `2 a[i]`.
+    Double,
+    /// `-a[i]`.
+    Neg,
+    /// `[k[i]] a[i]`.
+    Mul,
+}
+
+impl BatchOp {
+    pub(crate) const ALL: [BatchOp; 5] = [
+        BatchOp::Add,
+        BatchOp::AddAffine,
+        BatchOp::Double,
+        BatchOp::Neg,
+        BatchOp::Mul,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            BatchOp::Add => "add",
+            BatchOp::AddAffine => "add_affine",
+            BatchOp::Double => "double",
+            BatchOp::Neg => "neg",
+            BatchOp::Mul => "mul",
+        }
+    }
+}
+
+/// One group: its points, its routes and how results are compared.
+pub(crate) trait Group {
+    /// `G1` or `G2`, as reports name the group.
+    const NAME: &'static str;
+    /// The peer's call, as reports name it.
+    const PEER: &'static str;
+    /// Largest MSM that `scan` times for this group.
+    const SCAN_MAX: usize;
+    /// The MSM job's name in `scan`'s report.
+    const MSM_JOB: &'static str;
+    type Affine: Copy + Send + Sync;
+    type Projective: Copy + Send + Sync;
+    type Gpu;
+
+    /// The group's GPU kernels on `ctx`.
+    fn new_gpu(ctx: Arc<Context>) -> Result<Self::Gpu, GpuError>;
+    fn generator() -> Self::Projective;
+    fn identity() -> Self::Affine;
+    fn add(a: &Self::Projective, b: &Self::Projective) -> Self::Projective;
+    fn mul(p: &Self::Projective, k: &Scalar) -> Self::Projective;
+    fn neg(p: &Self::Affine) -> Self::Affine;
+    fn to_projective(p: &Self::Affine) -> Self::Projective;
+    /// Affine forms, on all cores.
+    fn to_affine(points: &[Self::Projective]) -> Vec<Self::Affine>;
+    /// The uncompressed encoding of the affine point: the form results are compared in.
+    fn encode(p: &Self::Affine) -> Vec<u8>;
+
+    /// curve-bls12's CPU MSM (`msm_g1`, `msm_g2`).
+    fn cpu_msm(points: &[Self::Affine], k: &[Scalar]) -> Result<Self::Projective, CurveError>;
+    /// The `blst` crate's multi-threaded Pippenger (`p1_affines::mult`, `p2_affines::mult`,
+    /// 256-bit scalars); the identity for no points, which it does not take. Right for
+    /// points of the prime-order subgroup (below 32 points it sums single
+    /// multiplications, whose GLV path assumes the subgroup).
+    fn peer_msm(points: &[Self::Affine], k: &[Scalar]) -> Result<Self::Projective, CurveError>;
+    /// The GPU's MSM (`G1Gpu::msm`, `G2Gpu::msm`).
+    fn gpu_msm(
+        gpu: &Self::Gpu,
+        points: &[Self::Affine],
+        k: &[Scalar],
+    ) -> Result<Self::Projective, GpuError>;
+
+    /// `op` on the CPU (`b` unread by the unary operations, `k` read by `Mul` only).
+    fn cpu_batch(
+        op: BatchOp,
+        a: &[Self::Projective],
+        b: &[Self::Projective],
+        k: &[Scalar],
+    ) -> Result<Vec<Self::Projective>, CurveError>;
+    /// `op` on the GPU, as [`cpu_batch`](Self::cpu_batch).
+    fn gpu_batch(
+        gpu: &Self::Gpu,
+        op: BatchOp,
+        a: &[Self::Projective],
+        b: &[Self::Projective],
+        k: &[Scalar],
+    ) -> Result<Vec<Self::Projective>, GpuError>;
+
+    /// Encodings of a slice of projective points (one batch conversion).
+    fn encode_all(points: &[Self::Projective]) -> Vec<Vec<u8>> {
+        Self::to_affine(points).iter().map(Self::encode).collect()
+    }
+
+    /// The encoding of one projective point.
+    fn encode_one(p: &Self::Projective) -> Vec<u8> {
+        Self::encode_all(std::slice::from_ref(p)).remove(0)
+    }
+}
+
+/// G1.
+#[derive(Debug)]
+pub(crate) struct G1;
+
+/// G2.
+#[derive(Debug)]
+pub(crate) struct G2;
+
+macro_rules! group {
+    (
+        $G:ident, $name:literal, $scan_max:expr, $Affine:ident, $Projective:ident, $Gpu:ident,
+        $batch:ident, $msm:ident, $blst:ident, $table:ident
+    ) => {
+        impl Group for $G {
+            const NAME: &'static str = $name;
+            const PEER: &'static str = concat!("blst ", stringify!($table), "::mult");
+            const SCAN_MAX: usize = $scan_max;
+            const MSM_JOB: &'static str = concat!($name, " msm");
+            type Affine = $Affine;
+            type Projective = $Projective;
+            type Gpu = $Gpu;
+
+            fn new_gpu(ctx: Arc<Context>) -> Result<$Gpu, GpuError> {
+                $Gpu::new(ctx)
+            }
+            fn generator() -> $Projective {
+                $Projective::generator()
+            }
+            fn identity() -> $Affine {
+                $Affine::identity()
+            }
+            fn add(a: &$Projective, b: &$Projective) -> $Projective {
+                a.add(b)
+            }
+            fn mul(p: &$Projective, k: &Scalar) -> $Projective {
+                p.mul(k)
+            }
+            fn neg(p: &$Affine) -> $Affine {
+                p.neg()
+            }
+            fn to_projective(p: &$Affine) -> $Projective {
+                p.to_projective()
+            }
+            fn to_affine(points: &[$Projective]) -> Vec<$Affine> {
+                batch::$batch::to_affine(points)
+            }
+            fn encode(p: &$Affine) -> Vec<u8> {
+                p.to_uncompressed().to_vec()
+            }
+            fn cpu_msm(points: &[$Affine], k: &[Scalar]) -> Result<$Projective, CurveError> {
+                $msm(points, k)
+            }
+            fn peer_msm(points: &[$Affine], k: &[Scalar]) -> Result<$Projective, CurveError> {
+                if points.len() != k.len() {
+                    return Err(CurveError::LengthMismatch {
+                        op: stringify!($table),
+                        left: points.len(),
+                        right: k.len(),
+                    });
+                }
+                if points.is_empty() {
+                    return Ok($Projective::identity());
+                }
+                let projective: Vec<blst::$blst> = points
+                    .iter()
+                    .map(|&p| blst::$blst::from($Projective::from(p)))
+                    .collect();
+                let bytes: Vec<u8> = k.iter().flat_map(Scalar::to_le_bytes).collect();
+                $Projective::try_from(blst::$table::from(&projective).mult(&bytes, 256))
+            }
+            fn gpu_msm(
+                gpu: &$Gpu,
+                points: &[$Affine],
+                k: &[Scalar],
+            ) -> Result<$Projective, GpuError> {
+                gpu.msm(points, k)
+            }
+            fn cpu_batch(
+                op: BatchOp,
+                a: &[$Projective],
+                b: &[$Projective],
+                k: &[Scalar],
+            ) -> Result<Vec<$Projective>, CurveError> {
+                use batch::$batch as cpu;
+                match op {
+                    BatchOp::Add => cpu::add(a, b),
+                    BatchOp::AddAffine => cpu::add_affine(a, &cpu::to_affine(b)),
+                    BatchOp::Double => Ok(cpu::double(a)),
+                    BatchOp::Neg => Ok(cpu::neg(a)),
+                    BatchOp::Mul => cpu::mul(a, k),
+                }
+            }
+            fn gpu_batch(
+                gpu: &$Gpu,
+                op: BatchOp,
+                a: &[$Projective],
+                b: &[$Projective],
+                k: &[Scalar],
+            ) -> Result<Vec<$Projective>, GpuError> {
+                match op {
+                    BatchOp::Add => gpu.add(a, b),
+                    BatchOp::AddAffine => gpu.add_affine(a, &batch::$batch::to_affine(b)),
+                    BatchOp::Double => gpu.double(a),
+                    BatchOp::Neg => gpu.neg(a),
+                    BatchOp::Mul => gpu.mul(a, k),
+                }
+            }
+        }
+    };
+}
+
+group!(
+    G1,
+    "G1",
+    1 << 20,
+    G1Affine,
+    G1Projective,
+    G1Gpu,
+    g1,
+    msm_g1,
+    blst_p1,
+    p1_affines
+);
+group!(
+    G2,
+    "G2",
+    1 << 16,
+    G2Affine,
+    G2Projective,
+    G2Gpu,
+    g2,
+    msm_g2,
+    blst_p2,
+    p2_affines
+);
