@@ -85,6 +85,27 @@ fn embedded_module(spirv: &'static [u8]) -> SpirvModule {
     unsafe { SpirvModule::from_bytes_unchecked(spirv) }
 }
 
+/// A fingerprint of every GPU kernel this crate embeds (FNV-1a over the SPIR-V): anything
+/// measured with one build of the kernels (a router's calibration profile, say) is stale
+/// with another.
+pub fn kernels_fingerprint() -> u64 {
+    let shared: [&[u8]; 2] = [spirv!("msm_sort"), spirv!("msm_scan")];
+    let all = G1::KERNELS
+        .iter()
+        .chain(&G2::KERNELS)
+        .map(|k| k.2)
+        .chain(G1::MSM_KERNELS)
+        .chain(G2::MSM_KERNELS)
+        .chain(shared);
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for spirv in all {
+        for &b in spirv {
+            h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    h
+}
+
 /// Operation indices into a group's kernels (the order of [`Group::KERNELS`]).
 const ADD: usize = 0;
 const ADD_AFFINE: usize = 1;

@@ -738,8 +738,8 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
     Ok(figures)
 }
 
-/// Multi-scalar multiplication on the CPU, curve-bls12's route (blst's Pippenger on rayon
-/// chunks, every point handled whether or not it is in the subgroup) beside the `blst`
+/// Multi-scalar multiplication on the CPU, curve-bls12's route (blst's Pippenger tiles on
+/// rayon, every point handled whether or not it is in the subgroup) beside the `blst`
 /// crate's own multi-threaded Pippenger (`p1_affines::mult`, all cores), the peer, on the
 /// same points and full 256-bit scalars: G1 at 2^10, 2^16 and 2^20 points, G2 at 2^10 and
 /// 2^16 (sizes above `large` are left out); and the GPU's (`G1Gpu::msm`, `G2Gpu::msm`, from
@@ -754,39 +754,8 @@ fn msm_figures(
     large: usize,
     mont_rate: f64,
 ) -> Result<()> {
-    use curve_bls12::{batch, G1Gpu, G1Projective, G2Gpu, G2Projective, Scalar};
-    use rand::{RngCore as _, SeedableRng as _};
+    use curve_bls12::{G1Gpu, G1Projective, G2Gpu, G2Projective};
 
-    let mut rng = rand::rngs::StdRng::seed_from_u64(2537);
-    let scalars = |n: usize, rng: &mut rand::rngs::StdRng| -> Vec<Scalar> {
-        (0..n)
-            .map(|_| {
-                let mut b = [0u8; 32];
-                rng.fill_bytes(&mut b);
-                Scalar::from_le_bytes(b)
-            })
-            .collect()
-    };
-    // Consecutive multiples of the generator, made on all cores: each chunk starts at a
-    // multiplication and continues by additions.
-    macro_rules! points {
-        ($Projective:ident, $batch:ident, $n:expr) => {{
-            const CHUNK: usize = 4096;
-            let g = $Projective::generator();
-            let projective: Vec<$Projective> = (0..$n.div_ceil(CHUNK))
-                .into_par_iter()
-                .flat_map_iter(|c| {
-                    let mut p = g.mul(&Scalar::from_u64((c * CHUNK + 1) as u64));
-                    (0..CHUNK.min($n - c * CHUNK)).map(move |_| {
-                        let q = p;
-                        p = p.add(&g);
-                        q
-                    })
-                })
-                .collect();
-            batch::$batch::to_affine(&projective)
-        }};
-    }
     let samples = few.max(3);
     let millis = |f: &mut dyn FnMut() -> Result<()>| -> Result<Vec<f64>> {
         sample(1, samples, || Ok(secs(&mut *f)?.1 * 1e3))
@@ -795,7 +764,7 @@ fn msm_figures(
     let g2_gpu = G2Gpu::new(Arc::clone(ctx))?;
     macro_rules! msm_rows {
         (
-            $group:literal, $Projective:ident, $batch:ident, $blst:ident, $table:ident,
+            $group:literal, $G:ident, $Projective:ident, $blst:ident, $table:ident,
             $msm:ident, $gpu:ident, $products:literal, $point_bytes:literal, $logs:expr
         ) => {
             for log in $logs {
@@ -803,8 +772,8 @@ fn msm_figures(
                 if n > large {
                     continue;
                 }
-                let points = points!($Projective, $batch, n);
-                let k = scalars(n, &mut rng);
+                let points = crate::measure::random_points::<crate::curve::$G>(n, 2537);
+                let k = crate::measure::random_scalars(n, 2538);
                 let blst_points: Vec<blst::$blst> = points
                     .iter()
                     .map(|&p| blst::$blst::from($Projective::from(p)))
@@ -859,8 +828,8 @@ fn msm_figures(
     }
     msm_rows!(
         "G1",
+        G1,
         G1Projective,
-        g1,
         blst_p1,
         p1_affines,
         msm_g1,
@@ -871,8 +840,8 @@ fn msm_figures(
     );
     msm_rows!(
         "G2",
+        G2,
         G2Projective,
-        g2,
         blst_p2,
         p2_affines,
         msm_g2,

@@ -9,6 +9,7 @@ use curve_bls12::{
     batch, msm_g1, msm_g2, CurveError, G1Affine, G1Gpu, G1Projective, G2Affine, G2Gpu,
     G2Projective, GpuError, Scalar,
 };
+use hybrid_exec::{MsmGroup, Policy, Route, Router, RouterError};
 use vk_backend::Context;
 
 /// An element-wise batch operation, on the CPU (`curve_bls12::batch`) or the GPU.
@@ -80,6 +81,16 @@ pub(crate) trait Group {
     /// points of the prime-order subgroup (below 32 points it sums single
     /// multiplications, whose GLV path assumes the subgroup).
     fn peer_msm(points: &[Self::Affine], k: &[Scalar]) -> Result<Self::Projective, CurveError>;
+    /// The router's MSM on `route` (`Router::execute_msm_g1`, ...), or under `Policy::Auto`
+    /// for `None`; returns the route that ran.
+    fn router_msm(
+        router: &Router,
+        route: Option<Route>,
+        points: &[Self::Affine],
+        k: &[Scalar],
+    ) -> Result<(Self::Projective, Route), RouterError>;
+    /// The router's name for this group's MSMs.
+    const MSM_GROUP: MsmGroup;
     /// The GPU's MSM (`G1Gpu::msm`, `G2Gpu::msm`).
     fn gpu_msm(
         gpu: &Self::Gpu,
@@ -125,7 +136,7 @@ pub(crate) struct G2;
 macro_rules! group {
     (
         $G:ident, $name:literal, $scan_max:expr, $Affine:ident, $Projective:ident, $Gpu:ident,
-        $batch:ident, $msm:ident, $blst:ident, $table:ident
+        $batch:ident, $msm:ident, $blst:ident, $table:ident, $execute:ident, $with:ident
     ) => {
         impl Group for $G {
             const NAME: &'static str = $name;
@@ -184,6 +195,18 @@ macro_rules! group {
                 let bytes: Vec<u8> = k.iter().flat_map(Scalar::to_le_bytes).collect();
                 $Projective::try_from(blst::$table::from(&projective).mult(&bytes, 256))
             }
+            fn router_msm(
+                router: &Router,
+                route: Option<Route>,
+                points: &[$Affine],
+                k: &[Scalar],
+            ) -> Result<($Projective, Route), RouterError> {
+                match route {
+                    Some(route) => router.$execute(route, points, k),
+                    None => router.$with(Policy::Auto, points, k),
+                }
+            }
+            const MSM_GROUP: MsmGroup = MsmGroup::$G;
             fn gpu_msm(
                 gpu: &$Gpu,
                 points: &[$Affine],
@@ -235,7 +258,9 @@ group!(
     g1,
     msm_g1,
     blst_p1,
-    p1_affines
+    p1_affines,
+    execute_msm_g1,
+    msm_g1_with
 );
 group!(
     G2,
@@ -247,5 +272,7 @@ group!(
     g2,
     msm_g2,
     blst_p2,
-    p2_affines
+    p2_affines,
+    execute_msm_g2,
+    msm_g2_with
 );

@@ -331,11 +331,43 @@ fn calibrate(runs: usize) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    calibrate_msm::<curve::G1>(&router, runs, &[1 << 8, 1 << 12, 1 << 16, 1 << 20])?;
+    calibrate_msm::<curve::G2>(&router, runs, &[1 << 8, 1 << 12, 1 << 16])?;
     match router.save_profile() {
         Ok(path) => println!("saved {}", path.display()),
         Err(why) => println!("not saved: {why}"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `C`'s MSM at `sizes` on both routes `runs` times each, so that the router's model
+/// learns both (the GPU's MSM cost has no cold-start figure), and prints its predictions.
+fn calibrate_msm<C: curve::Group>(
+    router: &Router,
+    runs: usize,
+    sizes: &[usize],
+) -> anyhow::Result<()> {
+    let largest = sizes.iter().copied().max().unwrap_or(0);
+    let points = measure::random_points::<C>(largest, 5);
+    let scalars = measure::random_scalars(largest, 6);
+    for &n in sizes {
+        for _ in 0..runs {
+            for route in [Route::Cpu, Route::Gpu] {
+                C::router_msm(router, Some(route), &points[..n], &scalars[..n])?;
+            }
+        }
+        let (c, g) = router.predict_msm(C::MSM_GROUP, n);
+        println!(
+            "{:<12} {n:>9} {:>11.1} us {:>14}",
+            C::MSM_JOB,
+            c.as_secs_f64() * 1e6,
+            g.map_or("unknown".to_owned(), |g| format!(
+                "{:.1} us",
+                g.as_secs_f64() * 1e6
+            ))
+        );
+    }
+    Ok(())
 }
 
 fn devices() -> anyhow::Result<ExitCode> {

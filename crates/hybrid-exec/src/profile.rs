@@ -13,8 +13,8 @@
 //! ```
 //!
 //! A sample without `op` is an Fq job's; MSM samples (`"op": "msm_g1"` or `"msm_g2"`) time
-//! one point (`ns_per_elem`). The key's kernel fingerprint covers the Fq kernels only
-//! (`field_bls12::kernels_fingerprint`), not the curve crate's MSM kernels.
+//! one point (`ns_per_elem`). The key's kernel fingerprint covers the Fq and the curve
+//! kernels (`field_bls12::kernels_fingerprint`, `curve_bls12::kernels_fingerprint`).
 
 use std::path::{Path, PathBuf};
 
@@ -107,7 +107,8 @@ pub(crate) struct ProfileKey {
     driver_version: u32,
     /// This crate's version.
     crate_version: String,
-    /// `field_bls12::kernels_fingerprint()`.
+    /// `field_bls12::kernels_fingerprint()` combined with
+    /// `curve_bls12::kernels_fingerprint()`.
     kernels: u64,
 }
 

@@ -536,7 +536,9 @@ impl Router {
                 let key = ProfileKey::new(
                     info.uuid,
                     info.driver_version,
-                    field_bls12::kernels_fingerprint(),
+                    // Either crate's kernels changing makes saved timings stale.
+                    field_bls12::kernels_fingerprint()
+                        ^ curve_bls12::kernels_fingerprint().rotate_left(32),
                 );
                 Some((key.path_in(dir), key))
             }

@@ -7,7 +7,6 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
@@ -76,10 +75,6 @@ pub(crate) fn run(
     } else {
         vec![("cpu", Some(Route::Cpu)), ("auto", None)]
     };
-    // The MSM kernels, built before anything is timed.
-    let ctx = router.gpu().map(|g| Arc::clone(g.context()));
-    let g1 = (ctx.clone().map(G1::new_gpu).transpose()).context("building the G1 kernels")?;
-    let g2 = (ctx.map(G2::new_gpu).transpose()).context("building the G2 kernels")?;
     let (g1_sizes, g2_sizes) = (msm_sizes(G1::SCAN_MAX, max), msm_sizes(G2::SCAN_MAX, max));
     let mut jobs: Vec<Job> = programs
         .iter()
@@ -98,7 +93,7 @@ pub(crate) fn run(
     }
 
     let [a, b] = crate::measure::random_pair(max, 11);
-    let msm_routes = if has_gpu { 2 } else { 1 };
+    let msm_routes = routes.len();
     let total = programs.len() * sizes.len() * routes.len()
         + (g1_sizes.len() + g2_sizes.len()) * msm_routes;
     let mut points = Vec::with_capacity(total);
@@ -152,8 +147,8 @@ pub(crate) fn run(
             bar.set_position(points.len() as u64);
         }
     }
-    msm_points::<G1>(g1.as_ref(), &g1_sizes, samples, &mut points, &bar)?;
-    msm_points::<G2>(g2.as_ref(), &g2_sizes, samples, &mut points, &bar)?;
+    msm_points::<G1>(router, &g1_sizes, samples, &mut points, &bar)?;
+    msm_points::<G2>(router, &g2_sizes, samples, &mut points, &bar)?;
     bar.finish_and_clear();
     std::fs::create_dir_all(out).with_context(|| out.display().to_string())?;
     std::fs::write(out.join("scan.csv"), csv(&points))?;
@@ -287,7 +282,7 @@ fn msm_sizes(largest: usize, max: usize) -> Vec<usize> {
 /// cores) and, with `gpu`, the GPU's, on seeded random points and full 256-bit scalars,
 /// and adds a point per size and route.
 fn msm_points<C: Group>(
-    gpu: Option<&C::Gpu>,
+    router: &Router,
     sizes: &[usize],
     samples: usize,
     points: &mut Vec<Point>,
@@ -298,28 +293,49 @@ fn msm_points<C: Group>(
     };
     let bases = crate::measure::random_points::<C>(largest, 21);
     let scalars = crate::measure::random_scalars(largest, 22);
-    let routes: &[&'static str] = if gpu.is_some() {
-        &["cpu", "gpu"]
+    // The router's forced routes and Auto, as for the Fq jobs.
+    let routes: &[(&'static str, Option<Route>)] = if router.gpu().is_some() {
+        &[
+            ("cpu", Some(Route::Cpu)),
+            ("gpu", Some(Route::Gpu)),
+            ("auto", None),
+        ]
     } else {
-        &["cpu"]
+        &[("cpu", Some(Route::Cpu)), ("auto", None)]
     };
     for &n in sizes {
         let (p, k) = (&bases[..n], &scalars[..n]);
+        let auto_routes = RefCell::new(BTreeMap::<String, u32>::new());
         let once = |r: usize| -> Result<()> {
-            match (routes[r], gpu) {
-                ("gpu", Some(gpu)) => drop(C::gpu_msm(gpu, p, k)?),
-                _ => drop(C::cpu_msm(p, k)?),
+            let (_, went) = C::router_msm(router, routes[r].1, p, k)?;
+            if routes[r].1.is_none() {
+                *auto_routes
+                    .borrow_mut()
+                    .entry(crate::route_label(&went))
+                    .or_default() += 1;
             }
             Ok(())
         };
-        let (calls, stats) = time_routes(routes.len(), samples, once, || {})?;
-        for (route, stats) in routes.iter().zip(stats) {
+        let (calls, stats) = time_routes(routes.len(), samples, once, || {
+            auto_routes.borrow_mut().clear();
+        })?;
+        let went = auto_routes
+            .into_inner()
+            .iter()
+            .map(|(route, calls)| format!("{route} {calls}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        for ((route, forced), stats) in routes.iter().zip(stats) {
             points.push(Point {
                 job: C::MSM_JOB,
                 size: n,
                 route,
                 calls,
-                went: String::new(),
+                went: if forced.is_none() {
+                    went.clone()
+                } else {
+                    String::new()
+                },
                 stats,
             });
         }
@@ -554,13 +570,14 @@ mod tests {
         let Some(ctx) = vk_backend::test_support::test_context("scan::msm_is_timed") else {
             return;
         };
-        let g1 = G1::new_gpu(ctx.arc()).unwrap();
-        let g2 = G2::new_gpu(ctx.arc()).unwrap();
+        let config = hybrid_exec::RouterConfig::default();
+        let router = Router::with_gpu(&config, Some(field_bls12::FqGpu::new(ctx.arc()).unwrap()));
+        let cpu_only = Router::with_gpu(&config, None);
         let mut points = Vec::new();
         let bar = ProgressBar::hidden();
-        msm_points::<G1>(Some(&g1), &[1, 3], 1, &mut points, &bar).unwrap();
-        msm_points::<G2>(Some(&g2), &[2], 1, &mut points, &bar).unwrap();
-        msm_points::<G2>(None, &[1], 1, &mut points, &bar).unwrap();
+        msm_points::<G1>(&router, &[1, 3], 1, &mut points, &bar).unwrap();
+        msm_points::<G2>(&router, &[2], 1, &mut points, &bar).unwrap();
+        msm_points::<G2>(&cpu_only, &[1], 1, &mut points, &bar).unwrap();
         let got: Vec<(&str, usize, &str)> =
             points.iter().map(|p| (p.job, p.size, p.route)).collect();
         assert_eq!(
@@ -568,15 +585,19 @@ mod tests {
             [
                 ("G1 msm", 1, "cpu"),
                 ("G1 msm", 1, "gpu"),
+                ("G1 msm", 1, "auto"),
                 ("G1 msm", 3, "cpu"),
                 ("G1 msm", 3, "gpu"),
+                ("G1 msm", 3, "auto"),
                 ("G2 msm", 2, "cpu"),
                 ("G2 msm", 2, "gpu"),
+                ("G2 msm", 2, "auto"),
                 ("G2 msm", 1, "cpu"),
+                ("G2 msm", 1, "auto"),
             ]
         );
         assert!(points.iter().all(|p| p.stats.samples == 1 && p.calls >= 1));
-        drop((g1, g2));
+        drop((router, cpu_only));
         ctx.assert_no_validation_messages();
     }
 
