@@ -347,17 +347,24 @@ struct CurveGpus {
 /// One group's MSM on either device, for the router's one MSM path.
 trait Msm {
     type Affine: Sync;
-    type Projective: Send;
+    type Projective: Send + Sync;
     type Gpu: Sync;
     const GROUP: MsmGroup;
     /// The op in errors, as `curve_bls12`'s CPU MSM names it.
     const NAME: &'static str;
+    /// The batch's op in errors.
+    const BATCH_NAME: &'static str;
     fn cpu(points: &[Self::Affine], scalars: &[Scalar]) -> Result<Self::Projective, CurveError>;
     fn gpu(
         gpu: &Self::Gpu,
         points: &[Self::Affine],
         scalars: &[Scalar],
     ) -> Result<Self::Projective, GpuError>;
+    /// Many MSMs in one GPU submission.
+    fn gpu_batch(
+        gpu: &Self::Gpu,
+        msms: &[(&[Self::Affine], &[Scalar])],
+    ) -> Result<Vec<Self::Projective>, GpuError>;
     fn build(ctx: Arc<Context>) -> Result<Self::Gpu, GpuError>;
     fn slot(gpus: &CurveGpus) -> &OnceLock<Result<Self::Gpu, String>>;
     fn sum(a: &Self::Projective, b: &Self::Projective) -> Self::Projective;
@@ -374,6 +381,7 @@ macro_rules! msm_group {
             type Gpu = $Gpu;
             const GROUP: MsmGroup = MsmGroup::$G;
             const NAME: &'static str = stringify!($cpu);
+            const BATCH_NAME: &'static str = concat!(stringify!($cpu), "_batch");
             fn cpu(points: &[$Affine], scalars: &[Scalar]) -> Result<$Projective, CurveError> {
                 curve_bls12::$cpu(points, scalars)
             }
@@ -383,6 +391,12 @@ macro_rules! msm_group {
                 scalars: &[Scalar],
             ) -> Result<$Projective, GpuError> {
                 gpu.msm(points, scalars)
+            }
+            fn gpu_batch(
+                gpu: &$Gpu,
+                msms: &[(&[$Affine], &[Scalar])],
+            ) -> Result<Vec<$Projective>, GpuError> {
+                gpu.msm_batch(msms)
             }
             fn build(ctx: Arc<Context>) -> Result<$Gpu, GpuError> {
                 $Gpu::new(ctx)
@@ -1059,6 +1073,70 @@ impl Router {
         Ok(self.msm_with::<G2>(self.policy, points, scalars)?.0)
     }
 
+    /// Many independent G1 MSMs (one per transaction or precompile call, say), each
+    /// `(points, scalars)`, under the router's policy: result `m` is MSM `m`'s. On the GPU
+    /// they run as one submission ([`G1Gpu::msm_batch`]); on the CPU side by side on all
+    /// cores. A GPU failure recomputes the whole batch on the CPU.
+    ///
+    /// ```no_run
+    /// use curve_bls12::{msm_g1, G1Affine, Scalar};
+    /// use hybrid_exec::{Router, RouterConfig};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let router = Router::new(&RouterConfig::from_env()?);
+    /// let g = G1Affine::generator();
+    /// let (one, two) = ([Scalar::ONE], [Scalar::from_u64(2), Scalar::from_u64(3)]);
+    /// let sums = router.msm_batch_g1(&[(&[g], &one), (&[g, g], &two)])?;
+    /// assert_eq!(sums[1], msm_g1(&[g, g], &two)?);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`RouterError::Curve`] with [`CurveError::BatchLengthMismatch`] (op
+    /// `msm_g1_batch`) naming the first MSM whose points and scalars differ in number;
+    /// nothing runs then.
+    pub fn msm_batch_g1(
+        &self,
+        msms: &[(&[G1Affine], &[Scalar])],
+    ) -> Result<Vec<G1Projective>, RouterError> {
+        Ok(self.msm_batch_with::<G1>(self.policy, msms)?.0)
+    }
+
+    /// [`Router::msm_batch_g1`] in G2.
+    ///
+    /// # Errors
+    /// As [`Router::msm_batch_g1`] (op `msm_g2_batch`).
+    pub fn msm_batch_g2(
+        &self,
+        msms: &[(&[G2Affine], &[Scalar])],
+    ) -> Result<Vec<G2Projective>, RouterError> {
+        Ok(self.msm_batch_with::<G2>(self.policy, msms)?.0)
+    }
+
+    /// [`Router::msm_batch_g1`] under `policy` for this call, with the route that ran
+    /// ([`Route::Gpu`], [`Route::Cpu`], or [`Route::CpuFallback`] after a GPU failure).
+    ///
+    /// # Errors
+    /// As [`Router::msm_batch_g1`].
+    pub fn msm_batch_g1_with(
+        &self,
+        policy: Policy,
+        msms: &[(&[G1Affine], &[Scalar])],
+    ) -> Result<(Vec<G1Projective>, Route), RouterError> {
+        self.msm_batch_with::<G1>(policy, msms)
+    }
+
+    /// [`Router::msm_batch_g1_with`] in G2.
+    ///
+    /// # Errors
+    /// As [`Router::msm_batch_g2`].
+    pub fn msm_batch_g2_with(
+        &self,
+        policy: Policy,
+        msms: &[(&[G2Affine], &[Scalar])],
+    ) -> Result<(Vec<G2Projective>, Route), RouterError> {
+        self.msm_batch_with::<G2>(policy, msms)
+    }
+
     /// [`Router::msm_g1`] under `policy` for this call, with the route that ran
     /// ([`Route::CpuFallback`] when the GPU failed and the CPU recomputed its share).
     /// [`Policy::Gpu`] is also how the model learns a GPU MSM's cost before
@@ -1301,6 +1379,86 @@ impl Router {
         };
         self.count(ran);
         Ok((out, ran))
+    }
+
+    fn msm_batch_with<G: Msm>(
+        &self,
+        policy: Policy,
+        msms: &[(&[G::Affine], &[Scalar])],
+    ) -> Result<(Vec<G::Projective>, Route), RouterError> {
+        for (index, (points, scalars)) in msms.iter().enumerate() {
+            if points.len() != scalars.len() {
+                return Err(CurveError::BatchLengthMismatch {
+                    op: G::BATCH_NAME,
+                    index,
+                    points: points.len(),
+                    scalars: scalars.len(),
+                }
+                .into());
+            }
+        }
+        let route = match policy {
+            Policy::Cpu => Route::Cpu,
+            Policy::Gpu => Route::Gpu,
+            Policy::Auto => self.plan_msm_batch::<G>(msms),
+        };
+        let claimed = if route == Route::Gpu {
+            self.claim_msm::<G>()
+        } else {
+            None
+        };
+        let on_cpu = || -> Result<Vec<G::Projective>, RouterError> {
+            use rayon::prelude::*;
+            Ok(msms
+                .par_iter()
+                .map(|(points, scalars)| G::cpu(points, scalars))
+                .collect::<Result<_, _>>()?)
+        };
+        let (out, ran) = match claimed {
+            None => (on_cpu()?, Route::Cpu),
+            // Not timed into the model: a batch's cost is not a single MSM's of its points.
+            Some((gpu, pass)) => match G::gpu_batch(gpu, msms) {
+                Ok(sums) => {
+                    self.gpu_succeeded(pass);
+                    (sums, Route::Gpu)
+                }
+                Err(e) => {
+                    self.record_failure(&e, Some(pass));
+                    (on_cpu()?, Route::CpuFallback)
+                }
+            },
+        };
+        self.count(ran);
+        Ok((out, ran))
+    }
+
+    /// Where a batch of MSMs goes under [`Policy::Auto`]: the GPU when the model knows the
+    /// GPU's cost of one MSM of all the batch's points together and that is below the
+    /// CPU's predicted cost of the MSMs one after another (an approximation on both sides:
+    /// one submission sorts every point once, and the CPU runs small MSMs side by side).
+    fn plan_msm_batch<G: Msm>(&self, msms: &[(&[G::Affine], &[Scalar])]) -> Route {
+        let total: usize = msms.iter().map(|(p, _)| p.len()).sum();
+        if total < MIN_GPU_LEN
+            || self.gpu().is_none()
+            || !self.breaker.routable()
+            || self.msm_gpu_failed(G::GROUP).is_some()
+        {
+            return Route::Cpu;
+        }
+        let m = lock(&self.model);
+        let whole = JobShape::msm(G::GROUP.op(), total);
+        if !m.known(Device::Gpu, whole) {
+            return Route::Cpu;
+        }
+        let cpu: Duration = msms
+            .iter()
+            .map(|(p, _)| m.predict(Device::Cpu, JobShape::msm(G::GROUP.op(), p.len())))
+            .sum();
+        if m.predict(Device::Gpu, whole) < cpu {
+            Route::Gpu
+        } else {
+            Route::Cpu
+        }
     }
 
     fn msm_on_cpu<G: Msm>(

@@ -493,3 +493,66 @@ fn without_a_gpu_every_msm_runs_on_the_cpu() {
     assert_eq!(stats.cpu_jobs, 3 * G1_SIZES.len() as u64 + 1, "{stats:?}");
     assert_eq!(jobs(&stats), stats.cpu_jobs);
 }
+
+/// Batches of MSMs (`msm_batch_g1`, `msm_batch_g2`): every policy gives each MSM's own CPU
+/// result, in order, with the route that ran; a GPU failure recomputes the batch on the
+/// CPU and says so; a mismatched MSM is a typed error naming it, and nothing runs.
+#[test]
+fn msm_batches_match_the_cpu_on_every_policy_and_fall_back() {
+    let Some(ctx) = test_context("msm_batches_match_the_cpu_on_every_policy_and_fall_back") else {
+        return;
+    };
+    let sizes = [0usize, 1, 3, 33, 12, 1];
+    let g1: Vec<(Vec<G1Affine>, Vec<Scalar>)> = sizes
+        .iter()
+        .map(|&n| (g1_points(n, 7 + n as u64), scalars(n, 70 + n as u64)))
+        .collect();
+    let g2: Vec<(Vec<G2Affine>, Vec<Scalar>)> = sizes[..4]
+        .iter()
+        .map(|&n| (g2_points(n, 9 + n as u64), scalars(n, 90 + n as u64)))
+        .collect();
+    let g1_msms: Vec<(&[G1Affine], &[Scalar])> = g1.iter().map(|(p, k)| (&p[..], &k[..])).collect();
+    let g2_msms: Vec<(&[G2Affine], &[Scalar])> = g2.iter().map(|(p, k)| (&p[..], &k[..])).collect();
+    let g1_want: Vec<G1Projective> = g1.iter().map(|(p, k)| msm_g1(p, k).unwrap()).collect();
+    let g2_want: Vec<G2Projective> = g2.iter().map(|(p, k)| msm_g2(p, k).unwrap()).collect();
+    let router = router_on(&ctx, &no_breaker());
+    for (policy, route) in [
+        (Policy::Cpu, Route::Cpu),
+        (Policy::Gpu, Route::Gpu),
+        // 50 points in all: below the model's smallest size, the CPU.
+        (Policy::Auto, Route::Cpu),
+    ] {
+        assert_eq!(
+            router.msm_batch_g1_with(policy, &g1_msms).unwrap(),
+            (g1_want.clone(), route),
+            "{policy:?}"
+        );
+        assert_eq!(
+            router.msm_batch_g2_with(policy, &g2_msms).unwrap(),
+            (g2_want.clone(), route),
+            "{policy:?}"
+        );
+    }
+    let before = router.stats();
+    ctx.inject_fault(FaultStage::Compute, injected_oom());
+    assert_eq!(
+        router.msm_batch_g1_with(Policy::Gpu, &g1_msms).unwrap(),
+        (g1_want.clone(), Route::CpuFallback)
+    );
+    assert_eq!(router.stats().fallback_jobs, before.fallback_jobs + 1);
+    let mut bad = g1_msms.clone();
+    bad[2].1 = &bad[2].1[1..];
+    let before = jobs(&router.stats());
+    assert!(matches!(
+        router.msm_batch_g1(&bad),
+        Err(RouterError::Curve(CurveError::BatchLengthMismatch {
+            op: "msm_g1_batch",
+            index: 2,
+            points: 3,
+            scalars: 2
+        }))
+    ));
+    assert_eq!(jobs(&router.stats()), before);
+    drop(router);
+    ctx.assert_no_validation_messages();
+}
