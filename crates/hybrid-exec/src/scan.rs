@@ -106,44 +106,12 @@ pub(crate) fn run(
     for (job, program) in &programs {
         for &n in &sizes {
             let ins = [&a[..n], &b[..n]];
-            // Where Auto's timed calls went: calls per route.
-            let auto_routes = RefCell::new(BTreeMap::<String, u32>::new());
-            let once = |r: usize| -> Result<()> {
-                match routes[r].1 {
-                    Some(forced) => drop(router.execute(forced, program, &ins)?),
-                    None => {
-                        let (_, route) = router.run_with(Policy::Auto, program, &ins)?;
-                        *auto_routes
-                            .borrow_mut()
-                            .entry(crate::route_label(&route))
-                            .or_default() += 1;
-                    }
-                }
-                Ok(())
-            };
-            // Auto's settling runs are not counted.
-            let (calls, stats) = time_routes(routes.len(), samples, once, || {
-                auto_routes.borrow_mut().clear();
+            time_job(job, n, &routes, samples, &mut points, |forced| {
+                Ok(match forced {
+                    Some(route) => router.execute(route, program, &ins)?.1,
+                    None => router.run_with(Policy::Auto, program, &ins)?.1,
+                })
             })?;
-            let went = auto_routes
-                .into_inner()
-                .iter()
-                .map(|(route, calls)| format!("{route} {calls}"))
-                .collect::<Vec<_>>()
-                .join(" ");
-            for ((route, forced), stats) in routes.iter().zip(stats) {
-                points.push(Point {
-                    job,
-                    size: n,
-                    route,
-                    calls,
-                    went: match forced {
-                        Some(_) => String::new(),
-                        None => went.clone(),
-                    },
-                    stats,
-                });
-            }
             bar.set_position(points.len() as u64);
         }
     }
@@ -213,6 +181,56 @@ pub(crate) fn run(
         out.join("scan.csv").display(),
         out.join("scan.html").display()
     );
+    Ok(())
+}
+
+/// Times job `job` at size `n` on each of `routes` (a forced route, or `None` for Auto:
+/// `run(route)` makes one call and returns the route that ran) and adds a point per route;
+/// Auto's point says where its timed calls went.
+fn time_job(
+    job: &'static str,
+    n: usize,
+    routes: &[(&'static str, Option<Route>)],
+    samples: usize,
+    points: &mut Vec<Point>,
+    run: impl Fn(Option<Route>) -> Result<Route>,
+) -> Result<()> {
+    // Where Auto's timed calls went: calls per route.
+    let auto_routes = RefCell::new(BTreeMap::<String, u32>::new());
+    let once = |r: usize| -> Result<()> {
+        let went = run(routes[r].1)?;
+        if routes[r].1.is_none() {
+            *auto_routes
+                .borrow_mut()
+                .entry(crate::route_label(&went))
+                .or_default() += 1;
+        }
+        Ok(())
+    };
+    // Auto's settling runs are not counted.
+    let (calls, stats) = time_routes(routes.len(), samples, once, || {
+        auto_routes.borrow_mut().clear();
+    })?;
+    let went = auto_routes
+        .into_inner()
+        .iter()
+        .map(|(route, calls)| format!("{route} {calls}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    for ((route, forced), stats) in routes.iter().zip(stats) {
+        points.push(Point {
+            job,
+            size: n,
+            route,
+            calls,
+            went: if forced.is_none() {
+                went.clone()
+            } else {
+                String::new()
+            },
+            stats,
+        });
+    }
     Ok(())
 }
 
@@ -305,40 +323,9 @@ fn msm_points<C: Group>(
     };
     for &n in sizes {
         let (p, k) = (&bases[..n], &scalars[..n]);
-        let auto_routes = RefCell::new(BTreeMap::<String, u32>::new());
-        let once = |r: usize| -> Result<()> {
-            let (_, went) = C::router_msm(router, routes[r].1, p, k)?;
-            if routes[r].1.is_none() {
-                *auto_routes
-                    .borrow_mut()
-                    .entry(crate::route_label(&went))
-                    .or_default() += 1;
-            }
-            Ok(())
-        };
-        let (calls, stats) = time_routes(routes.len(), samples, once, || {
-            auto_routes.borrow_mut().clear();
+        time_job(C::MSM_JOB, n, routes, samples, points, |forced| {
+            Ok(C::router_msm(router, forced, p, k)?.1)
         })?;
-        let went = auto_routes
-            .into_inner()
-            .iter()
-            .map(|(route, calls)| format!("{route} {calls}"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        for ((route, forced), stats) in routes.iter().zip(stats) {
-            points.push(Point {
-                job: C::MSM_JOB,
-                size: n,
-                route,
-                calls,
-                went: if forced.is_none() {
-                    went.clone()
-                } else {
-                    String::new()
-                },
-                stats,
-            });
-        }
         bar.set_position(points.len() as u64);
     }
     Ok(())

@@ -416,18 +416,29 @@ impl<'c> Batch<'c> {
         let raws: Vec<vk::Buffer> = buffers.iter().map(|b| b.raw).collect();
         let (reads, write) = raws.split_at(raws.len() - 1);
         self.barrier_for(reads, write, vk::PipelineStageFlags::COMPUTE_SHADER);
+        self.record_bound(k, plan, &infos, &plan.push_constants(), buffers)
+    }
+
+    /// Records a dispatch of `k` whose barrier is in place: the first dispatch's
+    /// timestamp, the dispatch, and the batch's hold on `buffers` and the kernel.
+    fn record_bound(
+        &mut self,
+        k: &Arc<RawKernel>,
+        plan: &DispatchPlan,
+        infos: &[vk::DescriptorBufferInfo],
+        push: &[u8],
+        buffers: &[&Arc<RawBuffer>],
+    ) -> Result<(), Error> {
         if !self.dispatched {
             self.dispatched = true;
             self.rec
                 .timestamp(1, vk::PipelineStageFlags::BOTTOM_OF_PIPE);
         }
-        // SAFETY: recording; the buffers are live, large enough (checked by the caller)
-        // and kept alive by this batch until its submission completes (use_buffer below).
-        unsafe {
-            self.rec
-                .record_dispatch(k, plan, &infos, &plan.push_constants())
-        }
-        .inspect_err(|_| self.broken = true)?;
+        // SAFETY: recording; the callers checked that every buffer is a live buffer of
+        // this device, large enough for its descriptor, and the batch keeps them alive
+        // until its submission completes (use_buffer below).
+        unsafe { self.rec.record_dispatch(k, plan, infos, push) }
+            .inspect_err(|_| self.broken = true)?;
         for b in buffers {
             self.use_buffer(b);
         }
@@ -511,25 +522,8 @@ impl<'c> Batch<'c> {
             .collect();
         let raws: Vec<vk::Buffer> = buffers.iter().map(|b| b.buf.raw).collect();
         self.barrier_for(&raws, &raws, vk::PipelineStageFlags::COMPUTE_SHADER);
-        if !self.dispatched {
-            self.dispatched = true;
-            self.rec
-                .timestamp(1, vk::PipelineStageFlags::BOTTOM_OF_PIPE);
-        }
-        // SAFETY: recording; the buffers are live buffers of this device bound within their
-        // sizes, kept alive by this batch until its submission completes (use_buffer below).
-        unsafe {
-            self.rec
-                .record_dispatch(k, &plan, &infos, &plan.general_push_constants(args))
-        }
-        .inspect_err(|_| self.broken = true)?;
-        for b in buffers {
-            self.use_buffer(&b.buf);
-        }
-        if !self.kernels.iter().any(|x| Arc::ptr_eq(x, k)) {
-            self.kernels.push(Arc::clone(k));
-        }
-        Ok(())
+        let held: Vec<&Arc<RawBuffer>> = buffers.iter().map(|b| &b.buf).collect();
+        self.record_bound(k, &plan, &infos, &plan.general_push_constants(args), &held)
     }
 
     /// Sets every word of `buf` to zero on the device (`vkCmdFillBuffer`), ordered with the
