@@ -15,6 +15,7 @@ use curve_bls12::{
     msm_g1, msm_g2, CurveError, G1Affine, G1Gpu, G1Projective, G2Affine, G2Gpu, G2Projective,
     GpuError, Scalar,
 };
+use proptest::prelude::*;
 use rand::RngCore;
 use std::time::Duration;
 
@@ -304,3 +305,43 @@ group_tests!(
     g2_oracle_eip,
     10
 );
+
+/// One device for the property test's cases (a context per case would dominate its time).
+fn shared_g1() -> Option<&'static (vk_backend::test_support::TestContext, G1Gpu)> {
+    static GPU: std::sync::OnceLock<Option<(vk_backend::test_support::TestContext, G1Gpu)>> =
+        std::sync::OnceLock::new();
+    GPU.get_or_init(|| {
+        let ctx = test_context_with("gpu_msm::random_g1_msm_matches_the_cpu", |c| {
+            c.with_timeout(Duration::from_secs(120))
+        })?;
+        let gpu = G1Gpu::new(ctx.arc()).unwrap();
+        Some((ctx, gpu))
+    })
+    .as_ref()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+    /// Random sizes, points (some repeated or negated), scalars (some small, so buckets
+    /// collide) and window widths: the GPU equals the CPU.
+    #[test]
+    fn random_g1_msm_matches_the_cpu(seed in any::<u64>(), n in 0usize..40, c in 1u32..=10) {
+        let Some((ctx, gpu)) = shared_g1() else {
+            return Ok(());
+        };
+        let mut rng = rng(seed);
+        let mut points: Vec<G1Affine> = (0..n).map(|_| random_g1(&mut rng)).collect();
+        for i in (2..n).step_by(5) {
+            points[i] = if i % 2 == 0 { points[i - 1] } else { points[i - 2].neg() };
+        }
+        let k: Vec<Scalar> = (0..n)
+            .map(|i| match i % 3 {
+                0 => Scalar::from_u64(rng.next_u64() % 8),
+                _ => random_scalar(&mut rng),
+            })
+            .collect();
+        let got = gpu.msm_with_window(&points, &k, c).unwrap();
+        prop_assert_eq!(got, msm_g1(&points, &k).unwrap());
+        prop_assert!(ctx.take_validation_messages().is_empty());
+    }
+}
