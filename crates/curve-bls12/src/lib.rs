@@ -8,6 +8,10 @@
 //!   never panic and say what is wrong and where ([`CurveError`]).
 //! - [`batch`]: element-wise operations and checks over slices, on all cores.
 //! - [`msm_g1`], [`msm_g2`]: multi-scalar multiplication (blst's Pippenger, on rayon's threads).
+//! - [`pairing_check`]: whether a product of pairings is 1 (Miller loops on rayon's
+//!   threads, one final exponentiation).
+//! - [`map_fp_to_g1`], [`map_fp2_to_g2`]: EIP-2537's (RFC 9380's) maps of field elements to
+//!   subgroup points (SSWU, isogeny, cofactor clearing).
 //! - [`G1Gpu`], [`G2Gpu`]: batch addition, doubling, negation and scalar multiplication on a
 //!   Vulkan device, with complete formulas, equal to the CPU's results.
 //!
@@ -44,7 +48,9 @@ mod g1;
 mod g2;
 mod gpu;
 mod gpu_msm;
+mod map;
 mod msm;
+mod pairing;
 mod scalar;
 
 pub use encoding::{
@@ -56,5 +62,7 @@ pub use g1::{G1Affine, G1Projective};
 pub use g2::{G2Affine, G2Projective};
 pub use gpu::{kernels_fingerprint, G1Gpu, G2Gpu, GpuBases, GpuError};
 pub use gpu_msm::window_bits as msm_window_bits;
+pub use map::{map_fp2_to_g2, map_fp_to_g1};
 pub use msm::{msm_g1, msm_g2};
+pub use pairing::pairing_check;
 pub use scalar::{Scalar, SCALAR_BYTES};
