@@ -1,8 +1,9 @@
 //! [`call`]: the precompiles on the CPU.
 
 use curve_bls12::{
-    map_fp2_to_g2, map_fp_to_g1, msm_g1, msm_g2, pairing_check, CurveError, G1Affine, G2Affine,
-    Scalar, SubgroupCheck, G1_EIP2537_BYTES, G2_EIP2537_BYTES, SCALAR_BYTES,
+    map_fp2_to_g2, map_fp_to_g1, msm_g1, msm_g2, pairing_check, CurveError, G1Affine, G1Projective,
+    G2Affine, G2Projective, Scalar, SubgroupCheck, G1_EIP2537_BYTES, G2_EIP2537_BYTES,
+    SCALAR_BYTES,
 };
 use field_bls12::{Fq, Fq2, FQ_BYTES};
 use rayon::prelude::*;
@@ -38,14 +39,7 @@ const MIN_PAIRS_PER_TASK: usize = 4;
 /// [`PrecompileError::FieldElementNotCanonical`], [`PrecompileError::NotOnCurve`],
 /// [`PrecompileError::NotInSubgroup`] (MSM and pairing inputs only).
 pub fn call(precompile: Precompile, input: &[u8]) -> Result<Vec<u8>, PrecompileError> {
-    let expected = precompile.input_length();
-    if !expected.accepts(input.len()) {
-        return Err(PrecompileError::InvalidInputLength {
-            precompile,
-            expected,
-            got: input.len(),
-        });
-    }
+    check_length(precompile, input)?;
     Ok(match precompile {
         Precompile::G1Add => add::<G1>(input)?,
         Precompile::G2Add => add::<G2>(input)?,
@@ -154,7 +148,56 @@ fn decode_pairs<T: Send>(
     results.into_iter().collect()
 }
 
+/// A G1MSM input, checked and decoded as [`call`] does (length, then every point on the
+/// curve and in the subgroup, in input order): its points and scalars, for callers that
+/// run many MSMs together (a block engine). [`encode_g1`] turns the sum into the output.
+///
+/// # Errors
+/// As [`call`] for [`Precompile::G1Msm`].
+pub fn decode_g1_msm(input: &[u8]) -> Result<(Vec<G1Affine>, Vec<Scalar>), PrecompileError> {
+    check_length(Precompile::G1Msm, input)?;
+    decode_msm::<G1>(input)
+}
+
+/// [`decode_g1_msm`] for G2MSM; [`encode_g2`] turns the sum into the output.
+///
+/// # Errors
+/// As [`call`] for [`Precompile::G2Msm`].
+pub fn decode_g2_msm(input: &[u8]) -> Result<(Vec<G2Affine>, Vec<Scalar>), PrecompileError> {
+    check_length(Precompile::G2Msm, input)?;
+    decode_msm::<G2>(input)
+}
+
+/// The output of a G1 precompile for result `p`: 128 bytes, all zero for infinity.
+pub fn encode_g1(p: &G1Projective) -> Vec<u8> {
+    p.to_affine().to_eip2537().to_vec()
+}
+
+/// The output of a G2 precompile for result `p`: 256 bytes, all zero for infinity.
+pub fn encode_g2(p: &G2Projective) -> Vec<u8> {
+    p.to_affine().to_eip2537().to_vec()
+}
+
+fn check_length(precompile: Precompile, input: &[u8]) -> Result<(), PrecompileError> {
+    let expected = precompile.input_length();
+    if expected.accepts(input.len()) {
+        Ok(())
+    } else {
+        Err(PrecompileError::InvalidInputLength {
+            precompile,
+            expected,
+            got: input.len(),
+        })
+    }
+}
+
 fn msm<C: Curve>(input: &[u8]) -> Result<Vec<u8>, PrecompileError> {
+    let (points, scalars) = decode_msm::<C>(input)?;
+    Ok(C::msm_encoded(&points, &scalars))
+}
+
+#[allow(clippy::type_complexity)]
+fn decode_msm<C: Curve>(input: &[u8]) -> Result<(Vec<C::Affine>, Vec<Scalar>), PrecompileError> {
     let pair_bytes = C::POINT_BYTES + SCALAR_BYTES;
     let pairs = decode_pairs(input, pair_bytes, |index, offset| {
         let point = decode_at::<C>(input, offset, index, SubgroupCheck::Yes)?;
@@ -163,8 +206,7 @@ fn msm<C: Curve>(input: &[u8]) -> Result<Vec<u8>, PrecompileError> {
         scalar.copy_from_slice(&input[scalar_at..scalar_at + SCALAR_BYTES]);
         Ok((point, Scalar::from_be_bytes(scalar)))
     })?;
-    let (points, scalars): (Vec<C::Affine>, Vec<Scalar>) = pairs.into_iter().unzip();
-    Ok(C::msm_encoded(&points, &scalars))
+    Ok(pairs.into_iter().unzip())
 }
 
 fn pairing(input: &[u8]) -> Result<Vec<u8>, PrecompileError> {

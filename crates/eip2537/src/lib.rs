@@ -7,6 +7,9 @@
 //!   MSM discount tables are in [`mod@gas`].
 //! - [`Precompile`]: the seven precompiles, their addresses (0x0b to 0x11), names and
 //!   input lengths.
+//! - [`decode_g1_msm`], [`decode_g2_msm`], [`encode_g1`], [`encode_g2`]: the MSM
+//!   precompiles' checks and encodings without the MSM itself, for engines that run many
+//!   calls' MSMs together (hybrid-exec's block engine).
 //!
 //! The curve arithmetic is [`curve_bls12`]'s, through blst: on-curve and subgroup checks,
 //! Pippenger MSMs and pairings on rayon's threads, the SSWU maps.
@@ -59,7 +62,7 @@ mod error;
 pub mod gas;
 mod precompile;
 
-pub use call::call;
+pub use call::{call, decode_g1_msm, decode_g2_msm, encode_g1, encode_g2};
 pub use error::{Group, InputPoint, PrecompileError};
 pub use gas::gas;
 pub use precompile::{

@@ -4,8 +4,11 @@
 //!
 //! [`Router`] is the front door: single operations ([`Router::add`], [`Router::mul`], ...)
 //! and fused programs ([`Router::run`]) over slices, programs over host vectors
-//! ([`Router::run_host`]), and G1 and G2 MSMs ([`Router::msm_g1`], [`Router::msm_g2`]). The library logs through `tracing` (GPU failures, the breaker,
-//! calibration profiles) and never prints; install a subscriber to see it.
+//! ([`Router::run_host`]), G1 and G2 MSMs ([`Router::msm_g1`], [`Router::msm_g2`], and
+//! batches of them), and the EIP-2537 precompiles, one call ([`Router::precompile`]) or a
+//! block of calls whose MSMs run together ([`Router::execute_block`]). The library logs
+//! through `tracing` (GPU failures, the breaker, calibration profiles) and never prints;
+//! install a subscriber to see it.
 //!
 //! ```
 //! use field_bls12::{Fq, FqProgram};
@@ -31,6 +34,7 @@
 mod breaker;
 mod cost;
 pub mod jobs;
+mod precompiles;
 mod profile;
 mod router;
 

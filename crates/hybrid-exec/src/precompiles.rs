@@ -1,0 +1,148 @@
+//! The EIP-2537 precompiles through the router: single calls, and blocks of calls whose
+//! MSMs run together.
+
+use curve_bls12::{G1Affine, G2Affine, Scalar};
+use eip2537::{Precompile, PrecompileError};
+use rayon::prelude::*;
+
+use crate::Router;
+
+/// One call of a block, checked and decoded: its output (or failure) already, or the MSM
+/// it still needs.
+enum Decoded {
+    Done(Result<Vec<u8>, PrecompileError>),
+    G1Msm(Vec<G1Affine>, Vec<Scalar>),
+    G2Msm(Vec<G2Affine>, Vec<Scalar>),
+}
+
+impl Router {
+    /// Runs one EIP-2537 precompile call: exactly [`eip2537::call`]'s output or error, with
+    /// G1MSM and G2MSM routed ([`Router::msm_g1`], [`Router::msm_g2`]: CPU, GPU or both,
+    /// by the cost model) and the others on the CPU. Price calls with [`eip2537::gas`].
+    ///
+    /// ```
+    /// use eip2537::Precompile;
+    /// use hybrid_exec::{Router, RouterConfig};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let router = Router::new(&RouterConfig::default());
+    /// let g = curve_bls12::G1Affine::generator().to_eip2537();
+    /// let mut input = g.to_vec();
+    /// input.extend_from_slice(&[0u8; 31]);
+    /// input.push(2); // [2]G
+    /// assert_eq!(
+    ///     router.precompile(Precompile::G1Msm, &input)?,
+    ///     eip2537::call(Precompile::G1Msm, &input)?
+    /// );
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// The [`PrecompileError`] that [`eip2537::call`] returns for the same input.
+    pub fn precompile(
+        &self,
+        precompile: Precompile,
+        input: &[u8],
+    ) -> Result<Vec<u8>, PrecompileError> {
+        match precompile {
+            Precompile::G1Msm => {
+                let (points, scalars) = eip2537::decode_g1_msm(input)?;
+                match self.msm_g1(&points, &scalars) {
+                    Ok(sum) => Ok(eip2537::encode_g1(&sum)),
+                    // Not reached (the decoder pairs every point with a scalar); the
+                    // CPU path still answers.
+                    Err(_) => eip2537::call(precompile, input),
+                }
+            }
+            Precompile::G2Msm => {
+                let (points, scalars) = eip2537::decode_g2_msm(input)?;
+                match self.msm_g2(&points, &scalars) {
+                    Ok(sum) => Ok(eip2537::encode_g2(&sum)),
+                    Err(_) => eip2537::call(precompile, input),
+                }
+            }
+            _ => eip2537::call(precompile, input),
+        }
+    }
+
+    /// Runs a block's precompile calls and returns one result per call, in order, each
+    /// exactly what [`eip2537::call`] returns for that call alone.
+    ///
+    /// Every input is checked and decoded first, on all cores; calls that fail do so
+    /// alone. Then the block's G1MSMs run as one batch ([`Router::msm_batch_g1`]: one GPU
+    /// submission, or side by side on the CPU, by the cost model; a GPU failure
+    /// recomputes the batch on the CPU), its G2MSMs likewise, and the other calls (adds,
+    /// pairings, maps) on the CPU cores.
+    ///
+    /// ```
+    /// use eip2537::Precompile;
+    /// use hybrid_exec::{Router, RouterConfig};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let router = Router::new(&RouterConfig::default());
+    /// let g = curve_bls12::G1Affine::generator().to_eip2537();
+    /// let add = [g.as_slice(), g.as_slice()].concat();
+    /// let msm = [g.as_slice(), &[7u8; 32]].concat();
+    /// let calls = [
+    ///     (Precompile::G1Add, &add[..]),
+    ///     (Precompile::G1Msm, &msm[..]),
+    ///     (Precompile::G1Msm, &msm[..5]), // too short: fails alone
+    /// ];
+    /// let results = router.execute_block(&calls);
+    /// for ((precompile, input), result) in calls.iter().zip(&results) {
+    ///     assert_eq!(result, &eip2537::call(*precompile, input));
+    /// }
+    /// assert!(results[2].is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn execute_block(
+        &self,
+        calls: &[(Precompile, &[u8])],
+    ) -> Vec<Result<Vec<u8>, PrecompileError>> {
+        let decoded: Vec<Decoded> = calls
+            .par_iter()
+            .map(|&(precompile, input)| match precompile {
+                Precompile::G1Msm => match eip2537::decode_g1_msm(input) {
+                    Ok((p, k)) => Decoded::G1Msm(p, k),
+                    Err(e) => Decoded::Done(Err(e)),
+                },
+                Precompile::G2Msm => match eip2537::decode_g2_msm(input) {
+                    Ok((p, k)) => Decoded::G2Msm(p, k),
+                    Err(e) => Decoded::Done(Err(e)),
+                },
+                _ => Decoded::Done(eip2537::call(precompile, input)),
+            })
+            .collect();
+        let g1: Vec<(&[G1Affine], &[Scalar])> = decoded
+            .iter()
+            .filter_map(|d| match d {
+                Decoded::G1Msm(p, k) => Some((&p[..], &k[..])),
+                _ => None,
+            })
+            .collect();
+        let g2: Vec<(&[G2Affine], &[Scalar])> = decoded
+            .iter()
+            .filter_map(|d| match d {
+                Decoded::G2Msm(p, k) => Some((&p[..], &k[..])),
+                _ => None,
+            })
+            .collect();
+        // Not expected to fail (every MSM's points and scalars pair up); if it did, the
+        // calls go one by one through the CPU path below.
+        let mut g1_sums = self.msm_batch_g1(&g1).ok().map(Vec::into_iter);
+        let mut g2_sums = self.msm_batch_g2(&g2).ok().map(Vec::into_iter);
+        decoded
+            .into_iter()
+            .zip(calls)
+            .map(|(d, &(precompile, input))| match d {
+                Decoded::Done(result) => result,
+                Decoded::G1Msm(..) => match g1_sums.as_mut().and_then(Iterator::next) {
+                    Some(sum) => Ok(eip2537::encode_g1(&sum)),
+                    None => eip2537::call(precompile, input),
+                },
+                Decoded::G2Msm(..) => match g2_sums.as_mut().and_then(Iterator::next) {
+                    Some(sum) => Ok(eip2537::encode_g2(&sum)),
+                    None => eip2537::call(precompile, input),
+                },
+            })
+            .collect()
+    }
+}
