@@ -31,6 +31,8 @@ pub(crate) enum Unit {
     GElemsPerSec,
     /// Milliseconds per call (lower is better).
     Millis,
+    /// Gas processed per second, in millions (higher is better): a VM's throughput.
+    MgasPerSec,
 }
 
 impl Unit {
@@ -43,11 +45,15 @@ impl Unit {
             Unit::TBps => "TB/s",
             Unit::GElemsPerSec => "Gelem/s",
             Unit::Millis => "ms",
+            Unit::MgasPerSec => "Mgas/s",
         }
     }
 
     fn higher_is_better(self) -> bool {
-        matches!(self, Unit::GBps | Unit::TBps | Unit::GElemsPerSec)
+        matches!(
+            self,
+            Unit::GBps | Unit::TBps | Unit::GElemsPerSec | Unit::MgasPerSec
+        )
     }
 }
 
@@ -735,6 +741,7 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
         );
     }
     msm_figures(fq.context(), &mut figures, few, large, mont_rate)?;
+    precompile_figures(fq.context(), &mut figures, few, large)?;
     Ok(figures)
 }
 
@@ -849,6 +856,180 @@ fn msm_figures(
         39,
         288,
         [10u32, 16]
+    );
+    Ok(())
+}
+
+/// EIP-2537 blocks, in Mgas/s (the block's gas by the EIP's schedule over its time): the
+/// one-call-at-a-time CPU path (`eip2537::call` per call in order, as clients run
+/// precompiles today: the peer), and the router's block engine (`Router::execute_block`:
+/// inputs checked on all cores, the block's MSMs batched) under the CPU, GPU and Auto
+/// policies. Before the Auto row the router runs the block four times with the GPU forced,
+/// which teaches it the GPU's cost of such a batch. Blocks: 256
+/// G1MSM and 256 G2MSM calls of 128 points, 10,000 G1ADD calls, 64 two-pair pairing checks
+/// and 1,000 MAP_FP_TO_G1 calls (an eighth of each when `large` is below 2^24). A single
+/// G1MSM call of 128 points on the engine's CPU route beside `eip2537::call` shows the
+/// engine's own overhead.
+fn precompile_figures(
+    ctx: &Arc<Context>,
+    figures: &mut Vec<Figure>,
+    few: usize,
+    large: usize,
+) -> Result<()> {
+    use eip2537::Precompile;
+    use hybrid_exec::{Policy, Router, RouterConfig};
+
+    let scale = if large >= 1 << 24 { 1 } else { 8 };
+    let samples = few.max(3);
+    let millis = |f: &mut dyn FnMut() -> Result<()>| -> Result<Vec<f64>> {
+        sample(1, samples, || Ok(secs(&mut *f)?.1 * 1e3))
+    };
+    let router = |policy: Policy| -> Result<Router> {
+        let mut config = RouterConfig::default();
+        config.policy = policy;
+        config.profile_dir = None;
+        Ok(Router::with_gpu(
+            &config,
+            Some(FqGpu::new(Arc::clone(ctx))?),
+        ))
+    };
+    let msm_inputs = |g2: bool, calls: usize, points: usize| -> Vec<Vec<u8>> {
+        let k = crate::measure::random_scalars(calls * points, 77);
+        let encoded: Vec<Vec<u8>> = if g2 {
+            crate::measure::random_points::<crate::curve::G2>(calls * points, 78)
+                .iter()
+                .map(|p| p.to_eip2537().to_vec())
+                .collect()
+        } else {
+            crate::measure::random_points::<crate::curve::G1>(calls * points, 79)
+                .iter()
+                .map(|p| p.to_eip2537().to_vec())
+                .collect()
+        };
+        (0..calls)
+            .map(|c| {
+                (c * points..(c + 1) * points)
+                    .flat_map(|i| [&encoded[i][..], &k[i].to_be_bytes()[..]].concat())
+                    .collect()
+            })
+            .collect()
+    };
+    let g1 = crate::measure::random_points::<crate::curve::G1>(2 * 10_000 / scale, 80);
+    let g2 = crate::measure::random_points::<crate::curve::G2>(64 / scale, 81);
+    let workloads: Vec<(String, Precompile, Vec<Vec<u8>>, bool)> = vec![
+        (
+            format!("{} G1MSM calls of 128 points", 256 / scale),
+            Precompile::G1Msm,
+            msm_inputs(false, 256 / scale, 128),
+            true,
+        ),
+        (
+            format!("{} G2MSM calls of 128 points", 256 / scale),
+            Precompile::G2Msm,
+            msm_inputs(true, 256 / scale, 128),
+            true,
+        ),
+        (
+            format!("{} G1ADD calls", 10_000 / scale),
+            Precompile::G1Add,
+            g1.chunks_exact(2)
+                .map(|p| [p[0].to_eip2537(), p[1].to_eip2537()].concat())
+                .collect(),
+            false,
+        ),
+        (
+            format!("{} PAIRING_CHECK calls of 2 pairs", 64 / scale),
+            Precompile::PairingCheck,
+            (0..64 / scale)
+                .map(|i| {
+                    let (p, q) = (g1[i], g2[i]);
+                    // e(P, Q) e(-P, Q) = 1: a passing check.
+                    [
+                        &p.to_eip2537()[..],
+                        &q.to_eip2537()[..],
+                        &p.neg().to_eip2537()[..],
+                        &q.to_eip2537()[..],
+                    ]
+                    .concat()
+                })
+                .collect(),
+            false,
+        ),
+        (
+            format!("{} MAP_FP_TO_G1 calls", 1000 / scale),
+            Precompile::MapFpToG1,
+            g1[..1000 / scale]
+                .iter()
+                .map(|p| p.to_eip2537()[..64].to_vec())
+                .collect(),
+            false,
+        ),
+    ];
+    for (name, precompile, inputs, is_msm) in &workloads {
+        let calls: Vec<(Precompile, &[u8])> =
+            inputs.iter().map(|i| (*precompile, &i[..])).collect();
+        let gas: u64 = inputs
+            .iter()
+            .map(|i| eip2537::gas(*precompile, i.len()))
+            .sum::<Result<u64, _>>()?;
+        let mgas =
+            |ms: Vec<f64>| -> Vec<f64> { ms.iter().map(|ms| gas as f64 / (ms * 1e3)).collect() };
+        let one_by_one = mgas(millis(&mut || {
+            for (p, input) in &calls {
+                std::hint::black_box(eip2537::call(*p, input)?);
+            }
+            Ok(())
+        })?);
+        let peer = median(&one_by_one);
+        push_figure(
+            figures,
+            &format!("EIP-2537 {name}: one call at a time, CPU (eip2537::call)"),
+            Unit::MgasPerSec,
+            one_by_one,
+            None,
+        );
+        for policy in [Policy::Cpu, Policy::Gpu, Policy::Auto] {
+            let r = router(policy)?;
+            if policy == Policy::Auto && *is_msm {
+                // Auto weighs a batch on the GPU once it has seen some.
+                for _ in 0..4 {
+                    for result in r.execute_block_with(Policy::Gpu, &calls) {
+                        std::hint::black_box(result?);
+                    }
+                }
+            }
+            let block = mgas(millis(&mut || {
+                for result in r.execute_block(&calls) {
+                    std::hint::black_box(result?);
+                }
+                Ok(())
+            })?);
+            push_figure(
+                figures,
+                &format!("EIP-2537 {name}: block engine, {policy:?} policy"),
+                Unit::MgasPerSec,
+                block,
+                Some(("one call at a time", peer)),
+            );
+        }
+    }
+    // The engine's own overhead on one call.
+    let input = &workloads[0].2[0];
+    let direct = millis(&mut || {
+        std::hint::black_box(eip2537::call(Precompile::G1Msm, input)?);
+        Ok(())
+    })?;
+    let cpu = router(Policy::Cpu)?;
+    let routed = millis(&mut || {
+        std::hint::black_box(cpu.precompile(Precompile::G1Msm, input)?);
+        Ok(())
+    })?;
+    push_figure(
+        figures,
+        "EIP-2537 one G1MSM call of 128 points: engine, CPU route",
+        Unit::Millis,
+        routed,
+        Some(("eip2537::call", median(&direct))),
     );
     Ok(())
 }

@@ -70,6 +70,11 @@ pub(crate) enum Op {
     MsmG1,
     /// A G2 multi-scalar multiplication: priced by its number of points (`len`).
     MsmG2,
+    /// A batch of G1 MSMs in one GPU submission: priced by its points in all (`len`). The
+    /// GPU's cost is known only once observed; its CPU stand-in is one MSM's.
+    MsmBatchG1,
+    /// A batch of G2 MSMs, as [`Op::MsmBatchG1`].
+    MsmBatchG2,
 }
 
 impl Op {
@@ -345,8 +350,8 @@ impl CostModel {
         let n = s.len as f64;
         let msm = match s.op {
             Op::Fq => None,
-            Op::MsmG1 => Some(0),
-            Op::MsmG2 => Some(1),
+            Op::MsmG1 | Op::MsmBatchG1 => Some(0),
+            Op::MsmG2 | Op::MsmBatchG2 => Some(1),
         };
         if let Some(g) = msm {
             let cost = match device {
@@ -383,6 +388,7 @@ impl CostModel {
         match (device, shape.op) {
             (Device::Gpu, Op::MsmG1) => self.params.gpu_msm[0].is_some(),
             (Device::Gpu, Op::MsmG2) => self.params.gpu_msm[1].is_some(),
+            (Device::Gpu, Op::MsmBatchG1 | Op::MsmBatchG2) => false,
             _ => true,
         }
     }

@@ -5,7 +5,7 @@ use curve_bls12::{G1Affine, G2Affine, Scalar};
 use eip2537::{Precompile, PrecompileError};
 use rayon::prelude::*;
 
-use crate::Router;
+use crate::{Policy, Router};
 
 /// One call of a block, checked and decoded: its output (or failure) already, or the MSM
 /// it still needs.
@@ -97,6 +97,16 @@ impl Router {
         &self,
         calls: &[(Precompile, &[u8])],
     ) -> Vec<Result<Vec<u8>, PrecompileError>> {
+        self.execute_block_with(self.policy, calls)
+    }
+
+    /// [`Router::execute_block`] with the block's MSM batches under `policy` (for
+    /// example [`Policy::Gpu`] to teach [`Policy::Auto`] what a GPU batch costs).
+    pub fn execute_block_with(
+        &self,
+        policy: Policy,
+        calls: &[(Precompile, &[u8])],
+    ) -> Vec<Result<Vec<u8>, PrecompileError>> {
         let decoded: Vec<Decoded> = calls
             .par_iter()
             .map(|&(precompile, input)| match precompile {
@@ -127,8 +137,14 @@ impl Router {
             .collect();
         // Not expected to fail (every MSM's points and scalars pair up); if it did, the
         // calls go one by one through the CPU path below.
-        let mut g1_sums = self.msm_batch_g1(&g1).ok().map(Vec::into_iter);
-        let mut g2_sums = self.msm_batch_g2(&g2).ok().map(Vec::into_iter);
+        let mut g1_sums = self
+            .msm_batch_g1_with(policy, &g1)
+            .ok()
+            .map(|(sums, _)| sums.into_iter());
+        let mut g2_sums = self
+            .msm_batch_g2_with(policy, &g2)
+            .ok()
+            .map(|(sums, _)| sums.into_iter());
         decoded
             .into_iter()
             .zip(calls)

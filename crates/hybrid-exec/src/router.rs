@@ -268,6 +268,13 @@ impl MsmGroup {
             MsmGroup::G2 => Op::MsmG2,
         }
     }
+
+    fn batch_op(self) -> Op {
+        match self {
+            MsmGroup::G1 => Op::MsmBatchG1,
+            MsmGroup::G2 => Op::MsmBatchG2,
+        }
+    }
 }
 
 impl fmt::Display for MsmGroup {
@@ -418,7 +425,7 @@ msm_group!(G2, G2Affine, G2Projective, G2Gpu, msm_g2, g2);
 /// `Send + Sync`: share it between threads.
 #[derive(Debug)]
 pub struct Router {
-    policy: Policy,
+    pub(crate) policy: Policy,
     gpu: Option<FqGpu>,
     /// The MSM kernels, on `gpu`'s context, built on first use.
     curve: CurveGpus,
@@ -1076,7 +1083,9 @@ impl Router {
     /// Many independent G1 MSMs (one per transaction or precompile call, say), each
     /// `(points, scalars)`, under the router's policy: result `m` is MSM `m`'s. On the GPU
     /// they run as one submission ([`G1Gpu::msm_batch`]); on the CPU side by side on all
-    /// cores. A GPU failure recomputes the whole batch on the CPU.
+    /// cores. A GPU failure recomputes the whole batch on the CPU. [`Policy::Auto`] sends
+    /// a batch to the GPU only once GPU batches of about its size have been observed
+    /// (run some with [`Router::msm_batch_g1_with`] and [`Policy::Gpu`]).
     ///
     /// ```no_run
     /// use curve_bls12::{msm_g1, G1Affine, Scalar};
@@ -1416,8 +1425,12 @@ impl Router {
         };
         let (out, ran) = match claimed {
             None => (on_cpu()?, Route::Cpu),
-            // Not timed into the model: a batch's cost is not a single MSM's of its points.
-            Some((gpu, pass)) => match G::gpu_batch(gpu, msms) {
+            // Timed as a batch of its points in all: the shape Auto weighs batches by.
+            Some((gpu, pass)) => match self.timed(
+                Device::Gpu,
+                JobShape::msm(G::GROUP.batch_op(), msms.iter().map(|(p, _)| p.len()).sum()),
+                || G::gpu_batch(gpu, msms),
+            ) {
                 Ok(sums) => {
                     self.gpu_succeeded(pass);
                     (sums, Route::Gpu)
@@ -1432,10 +1445,10 @@ impl Router {
         Ok((out, ran))
     }
 
-    /// Where a batch of MSMs goes under [`Policy::Auto`]: the GPU when the model knows the
-    /// GPU's cost of one MSM of all the batch's points together and that is below the
-    /// CPU's predicted cost of the MSMs one after another (an approximation on both sides:
-    /// one submission sorts every point once, and the CPU runs small MSMs side by side).
+    /// Where a batch of MSMs goes under [`Policy::Auto`]: the GPU when the model has
+    /// observed GPU batches of about as many points in all (forced GPU batches teach it)
+    /// and predicts them faster than the CPU's MSMs one after another (an upper bound on
+    /// the CPU's side, which runs small MSMs side by side).
     fn plan_msm_batch<G: Msm>(&self, msms: &[(&[G::Affine], &[Scalar])]) -> Route {
         let total: usize = msms.iter().map(|(p, _)| p.len()).sum();
         if total < MIN_GPU_LEN
@@ -1446,7 +1459,7 @@ impl Router {
             return Route::Cpu;
         }
         let m = lock(&self.model);
-        let whole = JobShape::msm(G::GROUP.op(), total);
+        let whole = JobShape::msm(G::GROUP.batch_op(), total);
         if !m.known(Device::Gpu, whole) {
             return Route::Cpu;
         }

@@ -545,6 +545,27 @@ fn msm_batches_match_the_cpu_on_every_policy_and_fall_back() {
             "{policy:?}"
         );
     }
+    // Above the model's smallest size: Auto keeps batches on the CPU until GPU batches of
+    // about their size have been seen, then weighs both (either route, the same sums).
+    let big: Vec<(Vec<G1Affine>, Vec<Scalar>)> = (0..3)
+        .map(|m| (g1_points(100, 40 + m), scalars(100, 50 + m)))
+        .collect();
+    let big_msms: Vec<(&[G1Affine], &[Scalar])> =
+        big.iter().map(|(p, k)| (&p[..], &k[..])).collect();
+    let big_want: Vec<G1Projective> = big.iter().map(|(p, k)| msm_g1(p, k).unwrap()).collect();
+    assert_eq!(
+        router.msm_batch_g1_with(Policy::Auto, &big_msms).unwrap(),
+        (big_want.clone(), Route::Cpu)
+    );
+    for _ in 0..4 {
+        assert_eq!(
+            router.msm_batch_g1_with(Policy::Gpu, &big_msms).unwrap(),
+            (big_want.clone(), Route::Gpu)
+        );
+    }
+    let (sums, route) = router.msm_batch_g1_with(Policy::Auto, &big_msms).unwrap();
+    assert_eq!(sums, big_want);
+    assert!(matches!(route, Route::Cpu | Route::Gpu), "{route:?}");
     let before = router.stats();
     ctx.inject_fault(FaultStage::Compute, injected_oom());
     assert_eq!(
