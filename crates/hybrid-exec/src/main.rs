@@ -4,6 +4,7 @@
 
 mod bench;
 mod curve;
+mod eip2537_runner;
 mod measure;
 mod scan;
 mod soak;
@@ -117,6 +118,27 @@ enum Command {
         #[arg(long)]
         json: Option<std::path::PathBuf>,
     },
+    /// Conformance: run EIP-2537 test-vector files (the EIP's JSON) through the router's
+    /// precompiles; check every output, every Gas and that every ExpectedError vector
+    /// fails; print PASS or FAIL per file and a summary; exit non-zero on any failure.
+    Eip2537 {
+        /// Where MSMs run (default: HYBRID_EXEC_BACKEND, else auto).
+        #[arg(long, value_enum)]
+        policy: Option<eip2537_runner::PolicyArg>,
+        /// Run every vector of every file as one block (Router::execute_block: the
+        /// block's MSMs batched), not one call at a time.
+        #[arg(long)]
+        block: bool,
+        /// The precompile of every file, by name (G1MSM, BLS12_PAIRING_CHECK) or address
+        /// (0x0c); default: from each file's name (add_G1*, mul_G1*, msm_G1*, ...,
+        /// pairing_check*, map_fp_to_G1*, map_fp2_to_G2*, optionally fail-*).
+        #[arg(long, value_parser = eip2537_runner::parse_precompile)]
+        precompile: Option<eip2537::Precompile>,
+        /// Vector files (JSON arrays of {Input, Name, Expected, Gas} or {Input, Name,
+        /// ExpectedError}).
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -164,6 +186,12 @@ fn main() -> ExitCode {
             json,
         })
         .map(passed),
+        Command::Eip2537 {
+            policy,
+            block,
+            precompile,
+            files,
+        } => run_eip2537(policy, block, precompile, &files),
     };
     match result {
         Ok(code) => code,
@@ -301,6 +329,25 @@ fn run_scan(max_size: usize, samples: usize, out: &std::path::Path) -> anyhow::R
     println!("gpu   : {gpu}");
     scan::run(&router, &gpu, max_size, samples, out)?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn run_eip2537(
+    policy: Option<eip2537_runner::PolicyArg>,
+    block: bool,
+    precompile: Option<eip2537::Precompile>,
+    files: &[std::path::PathBuf],
+) -> anyhow::Result<ExitCode> {
+    // Every file's precompile is known before the GPU is opened.
+    let files = eip2537_runner::resolve(files, precompile)?;
+    let mut config = RouterConfig::from_env()?;
+    if let Some(p) = policy {
+        config.policy = p.into();
+    }
+    let router = Router::new(&config);
+    let gpu = router_gpu_line(&router);
+    println!("gpu   : {gpu}");
+    let mut out = std::io::stdout().lock();
+    eip2537_runner::run(&router, config.policy, &files, block, &gpu, &mut out).map(passed)
 }
 
 fn calibrate(runs: usize) -> anyhow::Result<ExitCode> {
