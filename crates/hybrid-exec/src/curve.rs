@@ -91,6 +91,12 @@ pub(crate) trait Group {
     ) -> Result<(Self::Projective, Route), RouterError>;
     /// The router's name for this group's MSMs.
     const MSM_GROUP: MsmGroup;
+    /// The router's batch of MSMs under `policy` (`Router::msm_batch_g1_with`, ...).
+    fn router_msm_batch(
+        router: &Router,
+        policy: Policy,
+        msms: &[(&[Self::Affine], &[Scalar])],
+    ) -> Result<(Vec<Self::Projective>, Route), RouterError>;
     /// The GPU's MSM (`G1Gpu::msm`, `G2Gpu::msm`).
     fn gpu_msm(
         gpu: &Self::Gpu,
@@ -136,7 +142,7 @@ pub(crate) struct G2;
 macro_rules! group {
     (
         $G:ident, $name:literal, $scan_max:expr, $Affine:ident, $Projective:ident, $Gpu:ident,
-        $batch:ident, $msm:ident, $blst:ident, $table:ident, $execute:ident, $with:ident
+        $batch:ident, $msm:ident, $blst:ident, $table:ident, $execute:ident, $with:ident, $batch_with:ident
     ) => {
         impl Group for $G {
             const NAME: &'static str = $name;
@@ -207,6 +213,13 @@ macro_rules! group {
                 }
             }
             const MSM_GROUP: MsmGroup = MsmGroup::$G;
+            fn router_msm_batch(
+                router: &Router,
+                policy: Policy,
+                msms: &[(&[$Affine], &[Scalar])],
+            ) -> Result<(Vec<$Projective>, Route), RouterError> {
+                router.$batch_with(policy, msms)
+            }
             fn gpu_msm(
                 gpu: &$Gpu,
                 points: &[$Affine],
@@ -260,7 +273,8 @@ group!(
     blst_p1,
     p1_affines,
     execute_msm_g1,
-    msm_g1_with
+    msm_g1_with,
+    msm_batch_g1_with
 );
 group!(
     G2,
@@ -274,5 +288,6 @@ group!(
     blst_p2,
     p2_affines,
     execute_msm_g2,
-    msm_g2_with
+    msm_g2_with,
+    msm_batch_g2_with
 );

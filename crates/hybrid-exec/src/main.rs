@@ -414,6 +414,28 @@ fn calibrate_msm<C: curve::Group>(
             ))
         );
     }
+    // Batches (a block's MSMs in one submission) are a shape of their own: 64 MSMs of
+    // 128 points, the EIP-2537 block shape.
+    if points.len() >= 64 * 128 {
+        let msms: Vec<(&[C::Affine], &[curve_bls12::Scalar])> = (0..64)
+            .map(|m| {
+                (
+                    &points[m * 128..(m + 1) * 128],
+                    &scalars[m * 128..(m + 1) * 128],
+                )
+            })
+            .collect();
+        for _ in 0..runs {
+            for policy in [hybrid_exec::Policy::Cpu, hybrid_exec::Policy::Gpu] {
+                C::router_msm_batch(router, policy, &msms)?;
+            }
+        }
+        println!(
+            "{:<12} {:>9} (64 MSMs of 128 points: GPU batches observed)",
+            C::MSM_JOB,
+            64 * 128
+        );
+    }
     Ok(())
 }
 
