@@ -16,7 +16,8 @@
 //
 // Buffers: 0 bases (affine), 1 sorted indices, 2 input keys, 3 input points, 4 lengths,
 // 5 output keys, 6 output points, 7 final points by key.
-// Arguments: 0 input length slot, 1 output length slot, 2 segment size (>= 3), 3 affine.
+// Arguments: 0 input length slot, 1 output length slot, 2 segment size (the host passes
+// 4 or more, so that every level shortens the list; below 3 counts as 3), 3 affine.
 
 #extension GL_GOOGLE_include_directive : require
 #include "msm.glsl"

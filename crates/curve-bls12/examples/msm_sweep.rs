@@ -1,12 +1,15 @@
-//! Times GPU MSM (G1 and G2) against blst's multi-threaded Pippenger over sizes and window
-//! widths, checking every GPU result against blst's: a tuning aid for the window choice.
+//! Times GPU MSM (G1 and G2) against blst's multi-threaded Pippenger over sizes, window
+//! widths and the other `MsmTuning` knobs, checking every GPU result against blst's: a
+//! tuning aid for the defaults.
 //! `cargo run --release --example msm_sweep -- [max log2 size]`; the figures of record come
 //! from `hybrid-exec bench`.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use curve_bls12::{batch, msm_window_bits, G1Gpu, G1Projective, G2Gpu, G2Projective, Scalar};
+use curve_bls12::{
+    batch, msm_window_bits, G1Gpu, G1Projective, G2Gpu, G2Projective, MsmTuning, Scalar,
+};
 use rand::{RngCore, SeedableRng};
 use rayon::prelude::*;
 use vk_backend::{Context, ContextConfig};
@@ -67,16 +70,30 @@ macro_rules! sweep {
                 (auto + 1).min(16),
             ];
             cs.dedup();
-            for c in cs {
-                let got = $gpu.msm_with_window(&points, &k, c).expect("gpu msm");
-                assert_eq!(got, want, "{} 2^{log} c = {c}: GPU != blst", $name);
+            // Window widths around the chosen one, then the chunk and segment sizes at it.
+            let mut tunings: Vec<MsmTuning> = cs
+                .iter()
+                .map(|&c| MsmTuning::default().with_window_bits(c))
+                .collect();
+            for chunk in [8, 16, 64] {
+                tunings.push(MsmTuning::default().with_window_bits(auto).with_chunk(chunk));
+            }
+            for segment in [8, 32, 64] {
+                tunings.push(MsmTuning::default().with_window_bits(auto).with_segment(segment));
+            }
+            for t in tunings {
+                let got = $gpu.msm_tuned(&points, &k, &t).expect("gpu msm");
+                assert_eq!(got, want, "{} 2^{log} {t:?}: GPU != blst", $name);
                 let ms = time_ms(5, || {
-                    std::hint::black_box($gpu.msm_with_window(&points, &k, c).unwrap());
+                    std::hint::black_box($gpu.msm_tuned(&points, &k, &t).unwrap());
                 });
                 println!(
-                    "{} 2^{log:<2} c = {c:2}{}: GPU {ms:9.2} ms, blst {blst_ms:9.2} ms, {:6.2}x",
+                    "{} 2^{log:<2} c = {:2}{} chunk {:3} segment {:3}: GPU {ms:9.2} ms, blst {blst_ms:9.2} ms, {:6.2}x",
                     $name,
-                    if c == auto { "*" } else { " " },
+                    t.window_bits.unwrap_or(auto),
+                    if t == MsmTuning::default().with_window_bits(auto) { "*" } else { " " },
+                    t.chunk,
+                    t.segment,
                     blst_ms / ms
                 );
             }

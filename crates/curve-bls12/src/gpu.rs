@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use vk_backend::{Context, DeviceBuffer, Kernel, KernelDesc, SpirvModule};
 
 use crate::error::check_lengths;
-use crate::gpu_msm::{self, Bases, MsmJob, MsmKernels, MsmOutput, Pairs, MAX_WINDOW_BITS};
+use crate::gpu_msm::{self, Bases, MsmJob, MsmKernels, MsmOutput, MsmTuning, Pairs};
 use crate::{ffi, CurveError, G1Affine, G1Projective, G2Affine, G2Projective, Scalar};
 
 /// u64 limbs per Fq element.
@@ -54,6 +54,14 @@ pub enum GpuError {
     WindowBits {
         /// The width asked for.
         bits: u32,
+    },
+    /// Another [`MsmTuning`] setting outside its range (see its fields).
+    #[error("MSM tuning: {what} = {value} is outside its range")]
+    Tuning {
+        /// The setting.
+        what: &'static str,
+        /// Its value.
+        value: u32,
     },
 }
 
@@ -343,9 +351,15 @@ impl<G: Group> PointKernels<G> {
     fn run_msms(
         &self,
         mut job: MsmJob<'_>,
-        window_bits: Option<u32>,
+        tuning: &MsmTuning,
     ) -> Result<Vec<G::Projective>, GpuError> {
-        let c = window_bits.unwrap_or_else(|| {
+        if let Some((what, value)) = tuning.invalid() {
+            return Err(match what {
+                "window_bits" => GpuError::WindowBits { bits: value },
+                _ => GpuError::Tuning { what, value },
+            });
+        }
+        let c = tuning.window_bits.unwrap_or_else(|| {
             gpu_msm::batch_window_bits(
                 job.scalars.len(),
                 job.msms,
@@ -353,13 +367,12 @@ impl<G: Group> PointKernels<G> {
                 self.ctx.max_kernel_buffer_bytes(),
             )
         });
-        if !(1..=MAX_WINDOW_BITS).contains(&c) {
-            return Err(GpuError::WindowBits { bits: c });
-        }
         if job.scalars.is_empty() {
             return Ok(vec![G::identity(); job.msms]);
         }
         job.c = c;
+        job.segment = tuning.segment as usize;
+        job.chunk = tuning.chunk as usize;
         let kernels = self.msm_kernels()?;
         let points = |words: &[u64]| {
             words
@@ -388,7 +401,7 @@ impl<G: Group> PointKernels<G> {
         &self,
         points: &[G::Affine],
         scalars: &[Scalar],
-        window_bits: Option<u32>,
+        tuning: &MsmTuning,
     ) -> Result<G::Projective, GpuError> {
         check_lengths("msm", points.len(), scalars.len())?;
         let write = |i: usize, words: &mut [u64]| G::write_affine(&points[i], words);
@@ -402,14 +415,16 @@ impl<G: Group> PointKernels<G> {
             msms: 1,
             point_words: G::WORDS as u32,
             c: 0,
+            segment: 0,
+            chunk: 0,
         };
-        Ok(self.run_msms(job, window_bits)?[0])
+        Ok(self.run_msms(job, tuning)?[0])
     }
 
     fn msm_batch(
         &self,
         msms: &[(&[G::Affine], &[Scalar])],
-        window_bits: Option<u32>,
+        tuning: &MsmTuning,
     ) -> Result<Vec<G::Projective>, GpuError> {
         for (index, (p, k)) in msms.iter().enumerate() {
             if p.len() != k.len() {
@@ -441,8 +456,10 @@ impl<G: Group> PointKernels<G> {
             msms: msms.len(),
             point_words: G::WORDS as u32,
             c: 0,
+            segment: 0,
+            chunk: 0,
         };
-        self.run_msms(job, window_bits)
+        self.run_msms(job, tuning)
     }
 
     fn upload_bases(&self, points: &[G::Affine]) -> Result<DeviceBuffer, GpuError> {
@@ -464,7 +481,7 @@ impl<G: Group> PointKernels<G> {
         bases: &DeviceBuffer,
         len: usize,
         scalars: &[&[Scalar]],
-        window_bits: Option<u32>,
+        tuning: &MsmTuning,
     ) -> Result<Vec<G::Projective>, GpuError> {
         for (index, k) in scalars.iter().enumerate() {
             if k.len() != len {
@@ -485,8 +502,10 @@ impl<G: Group> PointKernels<G> {
             msms: scalars.len(),
             point_words: G::WORDS as u32,
             c: 0,
+            segment: 0,
+            chunk: 0,
         };
-        self.run_msms(job, window_bits)
+        self.run_msms(job, tuning)
     }
 
     fn add(
@@ -670,7 +689,7 @@ macro_rules! gpu_batch_type {
             /// differ; [`GpuError::Backend`] when the device fails or the MSM does not fit
             /// its buffers; [`GpuError::InvalidResult`] for a result off the curve.
             pub fn msm(&self, points: &[$Affine], scalars: &[Scalar]) -> Result<$Projective, GpuError> {
-                self.0.msm(points, scalars, None)
+                self.0.msm(points, scalars, &MsmTuning::default())
             }
 
             /// [`msm`](Self::msm) with signed-digit windows of `window_bits` bits (1..=16)
@@ -684,7 +703,22 @@ macro_rules! gpu_batch_type {
                 scalars: &[Scalar],
                 window_bits: u32,
             ) -> Result<$Projective, GpuError> {
-                self.0.msm(points, scalars, Some(window_bits))
+                self.0.msm(points, scalars, &MsmTuning::default().with_window_bits(window_bits))
+            }
+
+            /// [`msm`](Self::msm) with every [`MsmTuning`] knob set: for measurements (the
+            /// `msm_sweep` example) and tuning on a new device.
+            ///
+            /// # Errors
+            /// As [`msm`](Self::msm); [`GpuError::WindowBits`] or [`GpuError::Tuning`] for
+            /// a setting outside its range.
+            pub fn msm_tuned(
+                &self,
+                points: &[$Affine],
+                scalars: &[Scalar],
+                tuning: &MsmTuning,
+            ) -> Result<$Projective, GpuError> {
+                self.0.msm(points, scalars, tuning)
             }
 
             /// Many independent MSMs of any sizes (one per transaction or precompile
@@ -699,7 +733,7 @@ macro_rules! gpu_batch_type {
                 &self,
                 msms: &[(&[$Affine], &[Scalar])],
             ) -> Result<Vec<$Projective>, GpuError> {
-                self.0.msm_batch(msms, None)
+                self.0.msm_batch(msms, &MsmTuning::default())
             }
 
             /// [`msm_batch`](Self::msm_batch) with windows of `window_bits` bits (1..=16).
@@ -712,7 +746,7 @@ macro_rules! gpu_batch_type {
                 msms: &[(&[$Affine], &[Scalar])],
                 window_bits: u32,
             ) -> Result<Vec<$Projective>, GpuError> {
-                self.0.msm_batch(msms, Some(window_bits))
+                self.0.msm_batch(msms, &MsmTuning::default().with_window_bits(window_bits))
             }
 
             /// Uploads `points` once as bases for [`msm_fixed`](Self::msm_fixed).
@@ -740,7 +774,7 @@ macro_rules! gpu_batch_type {
                 bases: &GpuBases<$Affine>,
                 scalars: &[&[Scalar]],
             ) -> Result<Vec<$Projective>, GpuError> {
-                self.0.msm_fixed(&bases.buf, bases.len, scalars, None)
+                self.0.msm_fixed(&bases.buf, bases.len, scalars, &MsmTuning::default())
             }
         }
     };

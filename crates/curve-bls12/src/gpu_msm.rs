@@ -26,10 +26,75 @@ use crate::Scalar;
 /// The widest window: the scan handles up to 1024 blocks of 1024 bucket counts, and
 /// `ceil(257 / 16) * 2^15` is 557,056.
 pub(crate) const MAX_WINDOW_BITS: u32 = 16;
-/// Entries each invocation of a level sums (at least 3, so every level shortens the list).
+/// Knobs of the GPU MSM, for measurements and tuning; [`MsmTuning::default`] is what
+/// [`G1Gpu::msm`](crate::G1Gpu::msm) and [`G2Gpu::msm`](crate::G2Gpu::msm) use.
+///
+/// ```
+/// use curve_bls12::MsmTuning;
+/// let t = MsmTuning::default().with_window_bits(13).with_chunk(8);
+/// assert_eq!((t.window_bits, t.segment, t.chunk), (Some(13), 16, 8));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MsmTuning {
+    /// Signed-digit window width, 1..=16; `None` chooses one by size
+    /// ([`msm_window_bits`](crate::msm_window_bits)).
+    pub window_bits: Option<u32>,
+    /// Sorted entries each invocation of a reduction level sums, 4..=1024 (from 4 on, every
+    /// level shortens the list): longer segments mean fewer levels and less parallelism.
+    pub segment: u32,
+    /// Buckets per invocation of the window kernel, 1..=32768: longer chunks mean fewer,
+    /// longer running sums.
+    pub chunk: u32,
+}
+
+impl Default for MsmTuning {
+    fn default() -> Self {
+        Self {
+            window_bits: None,
+            segment: 16,
+            chunk: 32,
+        }
+    }
+}
+
+impl MsmTuning {
+    /// The same with windows of `bits` bits.
+    pub fn with_window_bits(mut self, bits: u32) -> Self {
+        self.window_bits = Some(bits);
+        self
+    }
+
+    /// The same with segments of `entries` entries.
+    pub fn with_segment(mut self, entries: u32) -> Self {
+        self.segment = entries;
+        self
+    }
+
+    /// The same with chunks of `buckets` buckets.
+    pub fn with_chunk(mut self, buckets: u32) -> Self {
+        self.chunk = buckets;
+        self
+    }
+
+    /// The first setting outside its range, as (name, value).
+    pub(crate) fn invalid(&self) -> Option<(&'static str, u32)> {
+        match *self {
+            MsmTuning {
+                window_bits: Some(c),
+                ..
+            } if !(1..=MAX_WINDOW_BITS).contains(&c) => Some(("window_bits", c)),
+            MsmTuning { segment, .. } if !(4..=1024).contains(&segment) => {
+                Some(("segment", segment))
+            }
+            MsmTuning { chunk, .. } if !(1..=32768).contains(&chunk) => Some(("chunk", chunk)),
+            _ => None,
+        }
+    }
+}
+
+/// The default segment, for sizing buffers when choosing a window width.
 const SEGMENT: usize = 16;
-/// Buckets per invocation of the window kernel.
-const CHUNK: usize = 32;
 /// Workgroup size of the scan (fixed in `msm_scan.comp`).
 const SCAN_WORKGROUP: u32 = 256;
 /// Counts per scan block.
@@ -101,7 +166,7 @@ pub(crate) fn batch_window_bits(
         let keys = msms * w * (1 << (c - 1));
         let largest = [
             keys.saturating_mul(point_bytes),
-            next_len(w * pairs).saturating_mul(point_bytes),
+            next_len(w * pairs, SEGMENT).saturating_mul(point_bytes),
             4 * w * pairs,
         ];
         keys <= u32::MAX as usize && largest.iter().all(|&b| b as u64 <= max_buffer_bytes)
@@ -139,9 +204,10 @@ struct LevelBuffers<'a> {
     lengths: &'a DeviceBuffer,
 }
 
-/// The number of entries the next level can have after a level over `len` entries.
-fn next_len(len: usize) -> usize {
-    2 * len.div_ceil(SEGMENT)
+/// The number of entries the next level can have after a level over `len` entries in
+/// segments of `segment`.
+fn next_len(len: usize, segment: usize) -> usize {
+    2 * len.div_ceil(segment)
 }
 
 /// Records the levels that reduce the list `first` (`bound` entries at most, its length in
@@ -157,6 +223,7 @@ fn record_levels(
     lists: &[List; 2],
     out: &DeviceBuffer,
     bound: usize,
+    segment: usize,
     mut slot: u32,
     mut affine: bool,
 ) -> Result<u32, Error> {
@@ -184,15 +251,23 @@ fn record_levels(
                 &dst.points,
                 out,
             ],
-            len.div_ceil(SEGMENT).max(1),
-            &[slot, slot + 1, SEGMENT as u32, u32::from(affine)],
+            len.div_ceil(segment).max(1),
+            &[slot, slot + 1, segment as u32, u32::from(affine)],
         )?;
         slot += 1;
         affine = false;
-        if len <= SEGMENT {
+        if len <= segment {
             return Ok(slot);
         }
-        len = next_len(len);
+        let next = next_len(len, segment);
+        // Shorter every level (segment >= 4, checked by MsmTuning): a level that did not
+        // shorten the list would repeat forever.
+        if next >= len || slot as usize + 2 >= LENGTH_SLOTS {
+            return Err(Error::InvalidArgument(format!(
+                "MSM reduction with segments of {segment} does not converge"
+            )));
+        }
+        len = next;
         in_keys = &dst.keys;
         in_points = &dst.points;
         target = 1 - target;
@@ -232,6 +307,9 @@ pub(crate) struct MsmJob<'a> {
     pub(crate) point_words: u32,
     /// Window bits, 1..=MAX_WINDOW_BITS.
     pub(crate) c: u32,
+    /// Entries per reduction invocation (3..=1024) and buckets per window invocation.
+    pub(crate) segment: usize,
+    pub(crate) chunk: usize,
 }
 
 /// Up to this many MSMs in a call the host combines the window sums (at most 129 points
@@ -258,6 +336,8 @@ pub(crate) fn run(
         c,
         scalars,
         msms,
+        segment,
+        chunk,
         ..
     } = *job;
     let pairs = scalars.len();
@@ -274,10 +354,10 @@ pub(crate) fn run(
     if pairs >= 1 << 31 || entries > u32::MAX as usize {
         return Err(too_large());
     }
-    let chunks = per_window.div_ceil(CHUNK);
+    let chunks = per_window.div_ceil(chunk);
     let all_windows = msms * w;
     let shares = all_windows * chunks;
-    let list_entries = next_len(entries).max(next_len(shares));
+    let list_entries = next_len(entries, segment).max(next_len(shares, segment));
     let blocks = keys.div_ceil(SCAN_BLOCK);
 
     let uploaded;
@@ -380,6 +460,7 @@ pub(crate) fn run(
         &lists,
         &buckets,
         entries,
+        segment,
         0,
         true,
     )?;
@@ -389,7 +470,7 @@ pub(crate) fn run(
         shares,
         &[
             per_window as u32,
-            CHUNK as u32,
+            chunk as u32,
             chunks as u32,
             all_windows as u32,
             slot,
@@ -403,6 +484,7 @@ pub(crate) fn run(
         &lists,
         &sums,
         shares,
+        segment,
         slot,
         false,
     )?;

@@ -13,7 +13,7 @@ use common::oracle::Point;
 use common::*;
 use curve_bls12::{
     msm_g1, msm_g2, CurveError, G1Affine, G1Gpu, G1Projective, G2Affine, G2Gpu, G2Projective,
-    GpuError, Scalar,
+    GpuError, MsmTuning, Scalar,
 };
 use proptest::prelude::*;
 use rand::RngCore;
@@ -151,6 +151,42 @@ macro_rules! group_tests {
                             let got = gpu.msm_with_window(&points, &same, c).unwrap();
                         assert_eq!(encoded(&got), want, "k = {k:?}, c = {c}");
                     }
+                }
+                drop(gpu);
+                ctx.assert_no_validation_messages();
+            }
+
+            /// Segment and chunk sizes at their limits give the same sums (more levels,
+            /// longer running sums); settings out of range are typed errors.
+            #[test]
+            fn tuning_changes_nothing_but_speed() {
+                let Some((ctx, gpu)) = gpu("tuning_changes_nothing_but_speed") else {
+                    return;
+                };
+                let mut rng = rng(18);
+                let points = bases(200, &mut rng);
+                let k = scalars(200, &mut rng);
+                let want = encoded(&$cpu_msm(&points, &k).unwrap());
+                for tuning in [
+                    MsmTuning::default().with_segment(4).with_chunk(1).with_window_bits(6),
+                    MsmTuning::default().with_segment(200).with_chunk(32768),
+                    MsmTuning::default().with_segment(5).with_chunk(3).with_window_bits(9),
+                ] {
+                    let got = gpu.msm_tuned(&points, &k, &tuning).unwrap();
+                    assert_eq!(encoded(&got), want, "{tuning:?}");
+                }
+                for (tuning, what) in [
+                    (MsmTuning::default().with_segment(3), "segment"),
+                    (MsmTuning::default().with_segment(1025), "segment"),
+                    (MsmTuning::default().with_chunk(0), "chunk"),
+                ] {
+                    assert!(
+                        matches!(
+                            gpu.msm_tuned(&points, &k, &tuning),
+                            Err(GpuError::Tuning { what: w, .. }) if w == what
+                        ),
+                        "{tuning:?}"
+                    );
                 }
                 drop(gpu);
                 ctx.assert_no_validation_messages();
