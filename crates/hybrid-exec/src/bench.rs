@@ -91,8 +91,23 @@ impl Figure {
 pub(crate) struct BenchOptions {
     /// Timed samples per figure (large transfers use a third of this, at least 3).
     pub(crate) samples: usize,
-    /// Elements of the large figures (16Mi by default).
+    /// Elements of the large figures (16Mi by default); also the most (point, scalar) pairs
+    /// of an MSM figure.
     pub(crate) large: usize,
+    /// The sections to run (all when empty).
+    pub(crate) only: Vec<Section>,
+}
+
+/// A section of `hybrid-exec bench`, as `--only` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Section {
+    /// Latency, PCIe, device memory, Fq add/mul/chain, the router's rows, seed 001's
+    /// compositions.
+    Fq,
+    /// Multi-scalar multiplication: single MSMs, batches of MSMs and fixed-base MSMs.
+    Msm,
+    /// EIP-2537 blocks through the router's block engine.
+    Eip,
 }
 
 /// [`gpu_core::sample`] of values in a figure's unit (the closures' `?` then knows the
@@ -114,11 +129,88 @@ fn par_copy(dst: &mut [u64], src: &[u64]) {
         .for_each(|(d, s)| d.copy_from_slice(s));
 }
 
-/// Measures every figure on `ctx`, using `fq` for the Fq kernels.
+/// Measures the figures of the sections `opts` selects on `ctx`, using `fq` for the Fq
+/// kernels.
 pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<Figure>> {
     let n = opts.samples.max(3);
     let few = (n / 3).max(3);
     let large = opts.large;
+    let runs = |s: Section| opts.only.is_empty() || opts.only.contains(&s);
+    let mut figures = Vec::new();
+    let mut mont_rate = None;
+    if runs(Section::Fq) {
+        let (fq_figures, rate) = fq_figures(ctx, fq, n, few, large)?;
+        figures = fq_figures;
+        mont_rate = Some(rate);
+    }
+    if runs(Section::Msm) {
+        // The MSM ceilings are priced at the Montgomery rate: measured alone when the Fq
+        // section, which reports it, is skipped.
+        let mont_rate = match mont_rate {
+            Some(rate) => rate,
+            None => {
+                let (a, b) = resident_inputs(large);
+                median(&ResidentFq::upload(ctx, &a, &b)?.montgomery_rate(ctx, fq, few)?)
+            }
+        };
+        msm_figures(fq.context(), &mut figures, few, large, mont_rate)?;
+    }
+    if runs(Section::Eip) {
+        precompile_figures(fq.context(), &mut figures, few, large)?;
+    }
+    Ok(figures)
+}
+
+/// The inputs of the resident Fq figures: two random vectors of `large` elements.
+fn resident_inputs(large: usize) -> (Vec<Fq>, Vec<Fq>) {
+    (random(large, 3), random(large, 4))
+}
+
+/// Two Fq vectors and an output of the same length in device memory, for kernel figures
+/// that leave the bus out.
+struct ResidentFq {
+    a: DeviceBuffer,
+    b: DeviceBuffer,
+    out: DeviceBuffer,
+    len: usize,
+}
+
+impl ResidentFq {
+    fn upload(ctx: &Context, a: &[Fq], b: &[Fq]) -> Result<Self> {
+        Ok(Self {
+            a: upload_fq(ctx, a)?,
+            b: upload_fq(ctx, b)?,
+            out: ctx.alloc(a.len(), 6)?,
+            len: a.len(),
+        })
+    }
+
+    /// ns per dispatch of `op` over the vectors.
+    fn dispatch_ns(&self, ctx: &Context, fq: &FqGpu, op: FqOp, few: usize) -> Result<Vec<f64>> {
+        gpu_sample(ctx, few, |batch| {
+            batch.dispatch(fq.kernel(op), &[&self.a, &self.b], &self.out)?;
+            Ok(())
+        })
+    }
+
+    /// One Montgomery product per element, in G elements/s: the data already in Montgomery
+    /// form, as a chain of multiplications keeps it (canonical values < p are valid
+    /// Montgomery forms).
+    fn montgomery_rate(&self, ctx: &Context, fq: &FqGpu, few: usize) -> Result<Vec<f64>> {
+        let ns = self.dispatch_ns(ctx, fq, FqOp::MontMul, few)?;
+        Ok(ns.iter().map(|&t| self.len as f64 / t).collect())
+    }
+}
+
+/// The Fq section: every figure before the MSMs, and the resident Montgomery rate (G/s)
+/// that prices the MSM ceilings.
+fn fq_figures(
+    ctx: &Context,
+    fq: &FqGpu,
+    n: usize,
+    few: usize,
+    large: usize,
+) -> Result<(Vec<Figure>, f64)> {
     let mut figures = Vec::new();
     let push = push_figure;
 
@@ -305,19 +397,9 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
     drop((src, dst));
 
     // Resident Fq add: 144 bytes per element (two 48-byte reads, one write).
-    let (a, b) = (random(large, 3), random(large, 4));
-    let (da, db, dout) = (
-        upload_fq(ctx, &a)?,
-        upload_fq(ctx, &b)?,
-        ctx.alloc(large, 6)?,
-    );
-    // ns per dispatch of `op` over the resident inputs.
-    let resident = |op: FqOp| {
-        gpu_sample(ctx, few, |batch| {
-            batch.dispatch(fq.kernel(op), &[&da, &db], &dout)?;
-            Ok(())
-        })
-    };
+    let (a, b) = resident_inputs(large);
+    let resident_fq = ResidentFq::upload(ctx, &a, &b)?;
+    let resident = |op: FqOp| resident_fq.dispatch_ns(ctx, fq, op, few);
     let per_elem = |ns: Vec<f64>, scale: f64| ns.iter().map(|&t| scale / t).collect();
     let elem_ceiling = Some(("144 B/elem at compute copy", mem_ceiling * 1e3 / 144.0));
     push(
@@ -335,9 +417,7 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
         per_elem(resident(FqOp::Mul)?, large as f64),
         elem_ceiling,
     );
-    // One Montgomery product per element: the data already in Montgomery form, as a chain of
-    // multiplications keeps it (canonical values < p are valid Montgomery forms).
-    let mont_mul: Vec<f64> = per_elem(resident(FqOp::MontMul)?, large as f64);
+    let mont_mul = resident_fq.montgomery_rate(ctx, fq, few)?;
     let mont_rate = median(&mont_mul);
     push(
         &mut figures,
@@ -346,7 +426,7 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
         mont_mul,
         elem_ceiling,
     );
-    drop((da, db, dout));
+    drop(resident_fq);
 
     // Jobs from slices move every byte twice on the host as well as over the bus: the
     // inputs into GPU-visible memory and the results out of it (the caller's memory cannot
@@ -740,9 +820,7 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
             Some(("submit + PCIe time", floor_us)),
         );
     }
-    msm_figures(fq.context(), &mut figures, few, large, mont_rate)?;
-    precompile_figures(fq.context(), &mut figures, few, large)?;
-    Ok(figures)
+    Ok((figures, mont_rate))
 }
 
 /// Multi-scalar multiplication on the CPU, curve-bls12's route (blst's Pippenger tiles on
@@ -753,7 +831,19 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
 /// host slices, everything included) beside a compute ceiling: the bucket additions alone
 /// (one mixed addition per non-zero signed digit, ceil(257 / c) per point, 13 Montgomery
 /// products each in G1 and 39 in G2) at the Montgomery rate `mont_rate` (G/s) measured in
-/// the same run.
+/// the same run ([`bucket_ceiling_ms`]).
+///
+/// Then many MSMs per call, each GPU result checked against blst's once (untimed) and the
+/// bench failed on any difference: a block's worth of small independent MSMs
+/// (`msm_batch`: 4096 MSMs of 64 points in G1, 1024 in G2) beside blst's `mult` on each
+/// MSM, the MSMs spread over all cores by rayon; and scalar sets over the same resident
+/// bases, the KZG-commitment shape (`msm_fixed`: 64 MSMs of 4096 points in G1, 16 in G2,
+/// the bases uploaded once, untimed) beside blst's `mult` once per set on one table (each
+/// call on all cores). Where those pairs in all exceed `large` a row runs fewer and, below
+/// one MSM's size, smaller MSMs ([`shape_within`]; the row's name gives its shape), so that
+/// a slow device still checks and times every call. Their ceilings are the same bucket
+/// additions over all pairs, at the window width the GPU chooses for the call
+/// ([`batch_window_bits`]).
 fn msm_figures(
     ctx: &Arc<Context>,
     figures: &mut Vec<Figure>,
@@ -761,7 +851,7 @@ fn msm_figures(
     large: usize,
     mont_rate: f64,
 ) -> Result<()> {
-    use curve_bls12::{G1Gpu, G1Projective, G2Gpu, G2Projective};
+    use curve_bls12::{G1Affine, G1Gpu, G1Projective, G2Affine, G2Gpu, G2Projective, Scalar};
 
     let samples = few.max(3);
     let millis = |f: &mut dyn FnMut() -> Result<()>| -> Result<Vec<f64>> {
@@ -819,7 +909,6 @@ fn msm_figures(
                 })?;
                 let c =
                     curve_bls12::msm_window_bits(n, $point_bytes, ctx.max_kernel_buffer_bytes());
-                let products = (257usize.div_ceil(c as usize) * n * $products) as f64;
                 push_figure(
                     figures,
                     &name(&format!("curve-bls12 GPU (c = {c}; blst {peer_ms:.2} ms)")),
@@ -827,7 +916,7 @@ fn msm_figures(
                     gpu,
                     Some((
                         "bucket additions at the Montgomery rate",
-                        products / mont_rate / 1e6,
+                        bucket_ceiling_ms(n, c, $products, mont_rate),
                     )),
                 );
             }
@@ -857,6 +946,225 @@ fn msm_figures(
         288,
         [10u32, 16]
     );
+
+    // Points per MSM of the batch rows and of the fixed-base rows.
+    const BATCH_POINTS: usize = 64;
+    const FIXED_POINTS: usize = 4096;
+    macro_rules! msm_many_rows {
+        (
+            $group:literal, $G:ident, $Affine:ident, $Projective:ident, $blst:ident,
+            $table:ident, $gpu:ident, $products:literal, $point_bytes:literal,
+            batch: $batch_msms:expr, fixed: $fixed_msms:expr
+        ) => {{
+            let to_blst = |points: &[$Affine]| -> Vec<blst::$blst> {
+                points
+                    .iter()
+                    .map(|&p| blst::$blst::from($Projective::from(p)))
+                    .collect()
+            };
+            let to_points = |peer: Vec<blst::$blst>| -> Result<Vec<$Projective>> {
+                Ok(peer
+                    .into_iter()
+                    .map($Projective::try_from)
+                    .collect::<Result<_, _>>()?)
+            };
+            let max_buffer = ctx.max_kernel_buffer_bytes();
+
+            let (msms, size) = shape_within($batch_msms, BATCH_POINTS, large);
+            let pairs = msms * size;
+            if msms > 0 {
+                let points = crate::measure::random_points::<crate::curve::$G>(pairs, 2539);
+                let k = crate::measure::random_scalars(pairs, 2540);
+                let batch: Vec<(&[$Affine], &[Scalar])> =
+                    points.chunks(size).zip(k.chunks(size)).collect();
+                let tables: Vec<blst::$table> = points
+                    .chunks(size)
+                    .map(|p| blst::$table::from(&to_blst(p)))
+                    .collect();
+                let k_bytes: Vec<u8> = k.iter().flat_map(|s| s.to_le_bytes()).collect();
+                // A CPU client's batch: one blst call per MSM, the MSMs spread over rayon's
+                // threads.
+                let peer_call = || -> Vec<blst::$blst> {
+                    tables
+                        .par_iter()
+                        .zip(k_bytes.par_chunks(size * 32))
+                        .map(|(table, k)| table.mult(k, 256))
+                        .collect()
+                };
+                let name = |who: &str| format!("{} MSM batch {msms} x {size}, {who}", $group);
+                // Once untimed: the check, and the pipelines and the pool's first buffers.
+                check_msms(
+                    &name("msm_batch"),
+                    &$gpu.msm_batch(&batch)?,
+                    &to_points(peer_call())?,
+                )?;
+                let peer = millis(&mut || {
+                    std::hint::black_box(peer_call());
+                    Ok(())
+                })?;
+                let gpu = millis(&mut || {
+                    std::hint::black_box($gpu.msm_batch(&batch)?);
+                    Ok(())
+                })?;
+                let peer_ms = median(&peer);
+                let c = batch_window_bits(msms, size, $point_bytes, max_buffer);
+                push_figure(
+                    figures,
+                    &name(concat!(
+                        "blst ",
+                        stringify!($table),
+                        "::mult per MSM (rayon par_iter, all cores)"
+                    )),
+                    Unit::Millis,
+                    peer,
+                    None,
+                );
+                push_figure(
+                    figures,
+                    &name(&format!(
+                        "curve-bls12 GPU (msm_batch, c = {c}; blst {peer_ms:.2} ms)"
+                    )),
+                    Unit::Millis,
+                    gpu,
+                    Some((
+                        "bucket additions at the Montgomery rate",
+                        bucket_ceiling_ms(pairs, c, $products, mont_rate),
+                    )),
+                );
+            }
+
+            let (msms, size) = shape_within($fixed_msms, FIXED_POINTS, large);
+            let pairs = msms * size;
+            if msms > 0 {
+                let points = crate::measure::random_points::<crate::curve::$G>(size, 2541);
+                let k = crate::measure::random_scalars(pairs, 2542);
+                let sets: Vec<&[Scalar]> = k.chunks(size).collect();
+                let table = blst::$table::from(&to_blst(&points));
+                let k_bytes: Vec<u8> = k.iter().flat_map(|s| s.to_le_bytes()).collect();
+                let peer_call = || -> Vec<blst::$blst> {
+                    k_bytes
+                        .chunks(size * 32)
+                        .map(|k| table.mult(k, 256))
+                        .collect()
+                };
+                let bases = $gpu.upload_bases(&points)?;
+                let name = |who: &str| {
+                    format!(
+                        "{} MSM fixed-base {msms} x {size}, resident bases, {who}",
+                        $group
+                    )
+                };
+                // Once untimed: the check, and the pipelines and the pool's first buffers.
+                check_msms(
+                    &name("msm_fixed"),
+                    &$gpu.msm_fixed(&bases, &sets)?,
+                    &to_points(peer_call())?,
+                )?;
+                let peer = millis(&mut || {
+                    std::hint::black_box(peer_call());
+                    Ok(())
+                })?;
+                let gpu = millis(&mut || {
+                    std::hint::black_box($gpu.msm_fixed(&bases, &sets)?);
+                    Ok(())
+                })?;
+                let peer_ms = median(&peer);
+                let c = batch_window_bits(msms, size, $point_bytes, max_buffer);
+                push_figure(
+                    figures,
+                    &name(concat!(
+                        "blst ",
+                        stringify!($table),
+                        "::mult per MSM (one after another, each on all cores)"
+                    )),
+                    Unit::Millis,
+                    peer,
+                    None,
+                );
+                push_figure(
+                    figures,
+                    &name(&format!(
+                        "curve-bls12 GPU (msm_fixed, c = {c}; blst {peer_ms:.2} ms)"
+                    )),
+                    Unit::Millis,
+                    gpu,
+                    Some((
+                        "bucket additions at the Montgomery rate",
+                        bucket_ceiling_ms(pairs, c, $products, mont_rate),
+                    )),
+                );
+            }
+        }};
+    }
+    msm_many_rows!(
+        "G1",
+        G1,
+        G1Affine,
+        G1Projective,
+        blst_p1,
+        p1_affines,
+        g1_gpu,
+        13,
+        144,
+        batch: 4096,
+        fixed: 64
+    );
+    // G2's additions cost three times G1's: fewer MSMs keep the rows' time alike.
+    msm_many_rows!(
+        "G2",
+        G2,
+        G2Affine,
+        G2Projective,
+        blst_p2,
+        p2_affines,
+        g2_gpu,
+        39,
+        288,
+        batch: 1024,
+        fixed: 16
+    );
+    Ok(())
+}
+
+/// The shape of a many-MSM row, (MSMs, pairs each): `msms` MSMs of `points` pairs, or
+/// where that exceeds `large` pairs in all, as many MSMs as fit of at most `large` pairs
+/// each.
+fn shape_within(msms: usize, points: usize, large: usize) -> (usize, usize) {
+    let points = points.min(large);
+    if points == 0 {
+        return (0, 0);
+    }
+    (msms.min(large / points), points)
+}
+
+/// The compute ceiling of an MSM's bucket additions, in ms: one mixed addition per
+/// non-zero signed digit, ceil(257 / c) per (point, scalar) pair, `products` Montgomery
+/// products each, at `mont_rate` G products/s.
+fn bucket_ceiling_ms(pairs: usize, c: u32, products: usize, mont_rate: f64) -> f64 {
+    (257usize.div_ceil(c as usize) * pairs * products) as f64 / mont_rate / 1e6
+}
+
+/// The window width `msm_batch` and `msm_fixed` choose for `msms` MSMs of `points` pairs
+/// each, from curve-bls12's public choice for one MSM: a call's additions and buffers are
+/// `msms` times one MSM's, so one MSM on a `msms`-th of the buffer limit has the same best
+/// width (the two can part only through rounding at the edge of a buffer limit).
+fn batch_window_bits(msms: usize, points: usize, point_bytes: usize, max_buffer: u64) -> u32 {
+    curve_bls12::msm_window_bits(points, point_bytes, max_buffer / msms.max(1) as u64)
+}
+
+/// Fails the bench when a GPU call's results differ from the peer's: a wrong result's time
+/// is no figure.
+fn check_msms<P: PartialEq>(row: &str, gpu: &[P], peer: &[P]) -> Result<()> {
+    if gpu.len() != peer.len() {
+        anyhow::bail!(
+            "{row}: the GPU returned {} results, blst {}",
+            gpu.len(),
+            peer.len()
+        );
+    }
+    if let Some(i) = gpu.iter().zip(peer).position(|(g, p)| g != p) {
+        anyhow::bail!("{row}: the GPU's MSM {i} differs from blst's");
+    }
     Ok(())
 }
 
@@ -1239,5 +1547,35 @@ mod tests {
         assert_eq!(f["ceiling_name"], "GPU copy time");
         let empty = &v["figures"][1];
         assert!(empty["median"].is_null() && empty["ceiling"].is_null());
+    }
+
+    #[test]
+    fn many_msm_rows_shrink_to_large() {
+        assert_eq!(shape_within(4096, 64, 1 << 24), (4096, 64));
+        assert_eq!(shape_within(4096, 64, 1024), (16, 64));
+        assert_eq!(shape_within(4096, 64, 1000), (15, 64));
+        assert_eq!(shape_within(64, 4096, 1024), (1, 1024));
+        assert_eq!(shape_within(64, 4096, 0), (0, 0));
+    }
+
+    #[test]
+    fn one_msm_ceiling_and_window_are_the_single_rows() {
+        // 2^20 pairs at c = 16: 17 windows, 13 products each, at 1 G products/s.
+        let ms = bucket_ceiling_ms(1 << 20, 16, 13, 1.0);
+        assert!((ms - ((17 * 13) << 20) as f64 / 1e6).abs() < 1e-9);
+        for n in [1usize << 10, 1 << 16, 1 << 20] {
+            assert_eq!(
+                batch_window_bits(1, n, 144, 1 << 32),
+                curve_bls12::msm_window_bits(n, 144, 1 << 32)
+            );
+        }
+    }
+
+    #[test]
+    fn a_differing_msm_fails_the_check() {
+        assert!(check_msms("row", &[1, 2], &[1, 2]).is_ok());
+        let err = check_msms("row", &[1, 3], &[1, 2]).unwrap_err().to_string();
+        assert!(err.contains("MSM 1"), "{err}");
+        assert!(check_msms("row", &[1], &[1, 2]).is_err());
     }
 }
