@@ -75,7 +75,7 @@ macro_rules! sweep {
                 .iter()
                 .map(|&c| MsmTuning::default().with_window_bits(c))
                 .collect();
-            for chunk in [8, 16, 64] {
+            for chunk in [8, 16, 32, 64] {
                 tunings.push(MsmTuning::default().with_window_bits(auto).with_chunk(chunk));
             }
             for segment in [8, 32, 64] {
@@ -88,11 +88,11 @@ macro_rules! sweep {
                     std::hint::black_box($gpu.msm_tuned(&points, &k, &t).unwrap());
                 });
                 println!(
-                    "{} 2^{log:<2} c = {:2}{} chunk {:3} segment {:3}: GPU {ms:9.2} ms, blst {blst_ms:9.2} ms, {:6.2}x",
+                    "{} 2^{log:<2} c = {:2}{} chunk {:>4} segment {:3}: GPU {ms:9.2} ms, blst {blst_ms:9.2} ms, {:6.2}x",
                     $name,
                     t.window_bits.unwrap_or(auto),
                     if t == MsmTuning::default().with_window_bits(auto) { "*" } else { " " },
-                    t.chunk,
+                    t.chunk.map_or("auto".to_owned(), |c| c.to_string()),
                     t.segment,
                     blst_ms / ms
                 );

@@ -372,7 +372,7 @@ impl<G: Group> PointKernels<G> {
         }
         job.c = c;
         job.segment = tuning.segment as usize;
-        job.chunk = tuning.chunk as usize;
+        job.chunk = tuning.chunk.unwrap_or(gpu_msm::default_chunk(c)) as usize;
         let kernels = self.msm_kernels()?;
         let points = |words: &[u64]| {
             words
