@@ -156,7 +156,22 @@ fn decode_pairs<T: Send>(
 /// As [`call`] for [`Precompile::G1Msm`].
 pub fn decode_g1_msm(input: &[u8]) -> Result<(Vec<G1Affine>, Vec<Scalar>), PrecompileError> {
     check_length(Precompile::G1Msm, input)?;
-    decode_msm::<G1>(input)
+    decode_msm::<G1>(input, SubgroupCheck::Yes)
+}
+
+/// [`decode_g1_msm`] without the subgroup checks, for a block engine that checks the
+/// points of many calls together (on a GPU, say). Every point is still checked on the
+/// curve. The caller must check the subgroup, and for a call with a point outside it (or
+/// whose decoding here fails) take [`call`]'s result: only `call` knows which error comes
+/// first in input order.
+///
+/// # Errors
+/// As [`call`] for [`Precompile::G1Msm`], less [`PrecompileError::NotInSubgroup`].
+pub fn decode_g1_msm_unchecked(
+    input: &[u8],
+) -> Result<(Vec<G1Affine>, Vec<Scalar>), PrecompileError> {
+    check_length(Precompile::G1Msm, input)?;
+    decode_msm::<G1>(input, SubgroupCheck::No)
 }
 
 /// [`decode_g1_msm`] for G2MSM; [`encode_g2`] turns the sum into the output.
@@ -165,7 +180,18 @@ pub fn decode_g1_msm(input: &[u8]) -> Result<(Vec<G1Affine>, Vec<Scalar>), Preco
 /// As [`call`] for [`Precompile::G2Msm`].
 pub fn decode_g2_msm(input: &[u8]) -> Result<(Vec<G2Affine>, Vec<Scalar>), PrecompileError> {
     check_length(Precompile::G2Msm, input)?;
-    decode_msm::<G2>(input)
+    decode_msm::<G2>(input, SubgroupCheck::Yes)
+}
+
+/// [`decode_g1_msm_unchecked`] for G2MSM.
+///
+/// # Errors
+/// As [`call`] for [`Precompile::G2Msm`], less [`PrecompileError::NotInSubgroup`].
+pub fn decode_g2_msm_unchecked(
+    input: &[u8],
+) -> Result<(Vec<G2Affine>, Vec<Scalar>), PrecompileError> {
+    check_length(Precompile::G2Msm, input)?;
+    decode_msm::<G2>(input, SubgroupCheck::No)
 }
 
 /// The output of a G1 precompile for result `p`: 128 bytes, all zero for infinity.
@@ -192,15 +218,18 @@ fn check_length(precompile: Precompile, input: &[u8]) -> Result<(), PrecompileEr
 }
 
 fn msm<C: Curve>(input: &[u8]) -> Result<Vec<u8>, PrecompileError> {
-    let (points, scalars) = decode_msm::<C>(input)?;
+    let (points, scalars) = decode_msm::<C>(input, SubgroupCheck::Yes)?;
     Ok(C::msm_encoded(&points, &scalars))
 }
 
 #[allow(clippy::type_complexity)]
-fn decode_msm<C: Curve>(input: &[u8]) -> Result<(Vec<C::Affine>, Vec<Scalar>), PrecompileError> {
+fn decode_msm<C: Curve>(
+    input: &[u8],
+    check: SubgroupCheck,
+) -> Result<(Vec<C::Affine>, Vec<Scalar>), PrecompileError> {
     let pair_bytes = C::POINT_BYTES + SCALAR_BYTES;
     let pairs = decode_pairs(input, pair_bytes, |index, offset| {
-        let point = decode_at::<C>(input, offset, index, SubgroupCheck::Yes)?;
+        let point = decode_at::<C>(input, offset, index, check)?;
         let scalar_at = offset + C::POINT_BYTES;
         let mut scalar = [0u8; SCALAR_BYTES];
         scalar.copy_from_slice(&input[scalar_at..scalar_at + SCALAR_BYTES]);

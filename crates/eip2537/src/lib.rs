@@ -62,7 +62,10 @@ mod error;
 pub mod gas;
 mod precompile;
 
-pub use call::{call, decode_g1_msm, decode_g2_msm, encode_g1, encode_g2};
+pub use call::{
+    call, decode_g1_msm, decode_g1_msm_unchecked, decode_g2_msm, decode_g2_msm_unchecked, encode_g1,
+    encode_g2,
+};
 pub use error::{Group, InputPoint, PrecompileError};
 pub use gas::gas;
 pub use precompile::{

@@ -1123,6 +1123,37 @@ fn msm_figures(
         batch: 1024,
         fixed: 16
     );
+
+    // Subgroup checks of the points of a block of EIP-2537 MSM calls (256 calls of 128
+    // points), which the block engine runs together: blst on all cores against one GPU
+    // submission.
+    macro_rules! subgroup_rows {
+        ($group:literal, $G:ident, $batch:ident, $gpu:ident, $n:expr) => {{
+            let n = ($n as usize).min(large);
+            let points = crate::measure::random_points::<crate::curve::$G>(n, 2541);
+            let name = |who: &str| format!("{} subgroup check, {n} points, {who}", $group);
+            let peer = millis(&mut || Ok(curve_bls12::batch::$batch::check_subgroup(&points)?))?;
+            $gpu.check_subgroup(&points)?;
+            let gpu = millis(&mut || Ok($gpu.check_subgroup(&points)?))?;
+            let peer_ms = median(&peer);
+            push_figure(
+                figures,
+                &name("blst on all cores (batch::check_subgroup)"),
+                Unit::Millis,
+                peer,
+                None,
+            );
+            push_figure(
+                figures,
+                &name("curve-bls12 GPU (check_subgroup)"),
+                Unit::Millis,
+                gpu,
+                Some(("blst, all cores", peer_ms)),
+            );
+        }};
+    }
+    subgroup_rows!("G1", G1, g1, g1_gpu, 1 << 15);
+    subgroup_rows!("G2", G2, g2, g2_gpu, 1 << 15);
     Ok(())
 }
 

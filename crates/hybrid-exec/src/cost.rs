@@ -75,6 +75,11 @@ pub(crate) enum Op {
     MsmBatchG1,
     /// A batch of G2 MSMs, as [`Op::MsmBatchG1`].
     MsmBatchG2,
+    /// Subgroup checks of G1 points: priced by points. Neither device has a default: a
+    /// route is chosen only once both have been observed.
+    SubgroupG1,
+    /// Subgroup checks of G2 points, as [`Op::SubgroupG1`].
+    SubgroupG2,
 }
 
 impl Op {
@@ -352,6 +357,9 @@ impl CostModel {
             Op::Fq => None,
             Op::MsmG1 | Op::MsmBatchG1 => Some(0),
             Op::MsmG2 | Op::MsmBatchG2 => Some(1),
+            // A stand-in that only sizes work in flight: about blst's check of a point
+            // (tens of microseconds) on one core of 16.
+            Op::SubgroupG1 | Op::SubgroupG2 => return 2_000.0 * n,
         };
         if let Some(g) = msm {
             let cost = match device {
@@ -389,6 +397,7 @@ impl CostModel {
             (Device::Gpu, Op::MsmG1) => self.params.gpu_msm[0].is_some(),
             (Device::Gpu, Op::MsmG2) => self.params.gpu_msm[1].is_some(),
             (Device::Gpu, Op::MsmBatchG1 | Op::MsmBatchG2) => false,
+            (_, Op::SubgroupG1 | Op::SubgroupG2) => false,
             _ => true,
         }
     }

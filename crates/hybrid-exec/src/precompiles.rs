@@ -107,20 +107,49 @@ impl Router {
         policy: Policy,
         calls: &[(Precompile, &[u8])],
     ) -> Vec<Result<Vec<u8>, PrecompileError>> {
-        let decoded: Vec<Decoded> = calls
+        // Decoded without subgroup checks, which run below for all MSM calls together; a
+        // call whose decoding fails, or with a point outside the subgroup, takes the
+        // single-call path, the only one that knows which of its errors comes first.
+        let mut decoded: Vec<Decoded> = calls
             .par_iter()
             .map(|&(precompile, input)| match precompile {
-                Precompile::G1Msm => match eip2537::decode_g1_msm(input) {
+                Precompile::G1Msm => match eip2537::decode_g1_msm_unchecked(input) {
                     Ok((p, k)) => Decoded::G1Msm(p, k),
-                    Err(e) => Decoded::Done(Err(e)),
+                    Err(_) => Decoded::Done(eip2537::call(precompile, input)),
                 },
-                Precompile::G2Msm => match eip2537::decode_g2_msm(input) {
+                Precompile::G2Msm => match eip2537::decode_g2_msm_unchecked(input) {
                     Ok((p, k)) => Decoded::G2Msm(p, k),
-                    Err(e) => Decoded::Done(Err(e)),
+                    Err(_) => Decoded::Done(eip2537::call(precompile, input)),
                 },
                 _ => Decoded::Done(eip2537::call(precompile, input)),
             })
             .collect();
+        let (g1_at, g1_points): (Vec<usize>, Vec<&[G1Affine]>) = decoded
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| match d {
+                Decoded::G1Msm(p, _) => Some((i, &p[..])),
+                _ => None,
+            })
+            .unzip();
+        let (g2_at, g2_points): (Vec<usize>, Vec<&[G2Affine]>) = decoded
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| match d {
+                Decoded::G2Msm(p, _) => Some((i, &p[..])),
+                _ => None,
+            })
+            .unzip();
+        let g1_flags = self.subgroup_flags::<crate::router::G1>(policy, &g1_points);
+        let g2_flags = self.subgroup_flags::<crate::router::G2>(policy, &g2_points);
+        let outside: Vec<usize> = (g1_at.iter().zip(g1_flags))
+            .chain(g2_at.iter().zip(g2_flags))
+            .filter_map(|(&i, inside)| (!inside).then_some(i))
+            .collect();
+        for i in outside {
+            let (precompile, input) = calls[i];
+            decoded[i] = Decoded::Done(eip2537::call(precompile, input));
+        }
         let g1: Vec<(&[G1Affine], &[Scalar])> = decoded
             .iter()
             .filter_map(|d| match d {

@@ -275,6 +275,13 @@ impl MsmGroup {
             MsmGroup::G2 => Op::MsmBatchG2,
         }
     }
+
+    fn subgroup_op(self) -> Op {
+        match self {
+            MsmGroup::G1 => Op::SubgroupG1,
+            MsmGroup::G2 => Op::SubgroupG2,
+        }
+    }
 }
 
 impl fmt::Display for MsmGroup {
@@ -352,7 +359,7 @@ struct CurveGpus {
 }
 
 /// One group's MSM on either device, for the router's one MSM path.
-trait Msm {
+pub(crate) trait Msm {
     type Affine: Sync;
     type Projective: Send + Sync;
     type Gpu: Sync;
@@ -372,13 +379,20 @@ trait Msm {
         gpu: &Self::Gpu,
         msms: &[(&[Self::Affine], &[Scalar])],
     ) -> Result<Vec<Self::Projective>, GpuError>;
+    /// Whether a point is in the prime-order subgroup (blst's check).
+    fn in_subgroup(point: &Self::Affine) -> bool;
+    /// The GPU's subgroup check of every point: the first index outside, if any.
+    fn gpu_first_outside_subgroup(
+        gpu: &Self::Gpu,
+        points: &[Self::Affine],
+    ) -> Result<Option<usize>, GpuError>;
     fn build(ctx: Arc<Context>) -> Result<Self::Gpu, GpuError>;
     fn slot(gpus: &CurveGpus) -> &OnceLock<Result<Self::Gpu, String>>;
     fn sum(a: &Self::Projective, b: &Self::Projective) -> Self::Projective;
 }
 
-enum G1 {}
-enum G2 {}
+pub(crate) enum G1 {}
+pub(crate) enum G2 {}
 
 macro_rules! msm_group {
     ($G:ident, $Affine:ident, $Projective:ident, $Gpu:ident, $cpu:ident, $slot:ident) => {
@@ -404,6 +418,21 @@ macro_rules! msm_group {
                 msms: &[(&[$Affine], &[Scalar])],
             ) -> Result<Vec<$Projective>, GpuError> {
                 gpu.msm_batch(msms)
+            }
+            fn in_subgroup(point: &$Affine) -> bool {
+                point.is_in_subgroup()
+            }
+            fn gpu_first_outside_subgroup(
+                gpu: &$Gpu,
+                points: &[$Affine],
+            ) -> Result<Option<usize>, GpuError> {
+                match gpu.check_subgroup(points) {
+                    Ok(()) => Ok(None),
+                    Err(GpuError::Curve(CurveError::NotInSubgroup { index: Some(i) })) => {
+                        Ok(Some(i))
+                    }
+                    Err(e) => Err(e),
+                }
             }
             fn build(ctx: Arc<Context>) -> Result<$Gpu, GpuError> {
                 $Gpu::new(ctx)
@@ -1443,6 +1472,98 @@ impl Router {
         };
         self.count(ran);
         Ok((out, ran))
+    }
+
+    /// For each of `calls` (the points of one MSM call each), whether all its points are
+    /// in the prime-order subgroup: the checks of a block's MSM calls together, on the CPU
+    /// (blst, all cores) or in one GPU submission, by `policy` (Auto: the GPU once the
+    /// model has observed both devices on about as many points and predicts the GPU
+    /// faster). A GPU failure recomputes on the CPU.
+    pub(crate) fn subgroup_flags<G: Msm>(
+        &self,
+        policy: Policy,
+        calls: &[&[G::Affine]],
+    ) -> Vec<bool>
+    where
+        G::Affine: Copy,
+    {
+        use rayon::prelude::*;
+        let total: usize = calls.iter().map(|p| p.len()).sum();
+        let shape = JobShape::msm(G::GROUP.subgroup_op(), total);
+        let on_cpu = |calls: &[&[G::Affine]]| -> Vec<bool> {
+            calls
+                .par_iter()
+                .map(|points| points.par_iter().with_min_len(16).all(G::in_subgroup))
+                .collect()
+        };
+        let route = match policy {
+            Policy::Cpu => Route::Cpu,
+            Policy::Gpu => Route::Gpu,
+            Policy::Auto => self.plan_subgroup::<G>(shape),
+        };
+        if route == Route::Gpu && total > 0 {
+            if let Some((gpu, pass)) = self.claim_msm::<G>() {
+                let all: Vec<G::Affine> = calls.concat();
+                match self.timed(Device::Gpu, shape, || {
+                    G::gpu_first_outside_subgroup(gpu, &all)
+                }) {
+                    Ok(first) => {
+                        self.gpu_succeeded(pass);
+                        let Some(first) = first else {
+                            return vec![true; calls.len()];
+                        };
+                        // The calls before the first point outside pass, its call fails,
+                        // and the GPU said nothing about the rest: the CPU checks them.
+                        let mut start = 0;
+                        let failing = calls
+                            .iter()
+                            .position(|p| {
+                                start += p.len();
+                                first < start
+                            })
+                            .unwrap_or(calls.len() - 1);
+                        let mut flags = vec![true; failing];
+                        flags.push(false);
+                        flags.extend(on_cpu(&calls[failing + 1..]));
+                        return flags;
+                    }
+                    Err(e) => {
+                        self.record_failure(&e, Some(pass));
+                        return on_cpu(calls);
+                    }
+                }
+            }
+        }
+        if total == 0 {
+            return vec![true; calls.len()];
+        }
+        match self.timed(Device::Cpu, shape, || {
+            Ok::<_, std::convert::Infallible>(on_cpu(calls))
+        }) {
+            Ok(flags) => flags,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Where a block's subgroup checks go under [`Policy::Auto`]: the GPU only when the
+    /// model has observed both routes on `shape`'s size and predicts the GPU faster.
+    fn plan_subgroup<G: Msm>(&self, shape: JobShape) -> Route {
+        if shape.len < MIN_GPU_LEN
+            || self.gpu().is_none()
+            || !self.breaker.routable()
+            || self.msm_gpu_failed(G::GROUP).is_some()
+        {
+            return Route::Cpu;
+        }
+        let m = lock(&self.model);
+        if !m.known(Device::Gpu, shape) || !m.known(Device::Cpu, shape) {
+            return Route::Cpu;
+        }
+        if m.predict(Device::Gpu, shape) < m.predict(Device::Cpu, shape) {
+            Route::Gpu
+        } else {
+            Route::Cpu
+        }
     }
 
     /// Where a batch of MSMs goes under [`Policy::Auto`]: the GPU when the model has
