@@ -100,6 +100,89 @@ bool fq_is_zero(in uint a[12]) {
     return acc == 0u;
 }
 
+// Fixed exponents (little-endian 32-bit words) for CURVE_RUN_CHAIN, as array constructors
+// for a kernel's own const array (`const uint EXPONENT[] = CURVE_P_MINUS_2;`): macros
+// rather than consts here, so that the kernels which do not use them (every kernel includes
+// this file) keep their SPIR-V byte for byte (an unused const still takes result ids).
+//
+// p - 2: z^(p-2) = z^-1 for z != 0 (Fermat), and 0 for z = 0. Its top bit is bit 380.
+#define CURVE_P_MINUS_2 uint[12](                              \
+    0xffffaaa9u, 0xb9feffffu, 0xb153ffffu, 0x1eabfffeu,        \
+    0xf6b0f624u, 0x6730d2a0u, 0xf38512bfu, 0x64774b84u,        \
+    0x434bacd7u, 0x4b1ba7b6u, 0x397fe69au, 0x1a0111eau)
+#define CURVE_P_MINUS_2_TOP 380
+// -z = 0xd201000000010000 (z, the BLS parameter, is negative): top bit 63, 6 bits set.
+#define CURVE_MINUS_Z uint[2](0x00010000u, 0xd2010000u)
+#define CURVE_MINUS_Z_TOP 63
+// z^2 = 0xac45a4010001a4020000000100000000: top bit 127, 17 bits set. One chain over z^2
+// takes 127 doublings and 16 additions, about what two chains over -z take (126 and 10).
+#define CURVE_Z_SQUARED uint[4](0x00000000u, 0x00000001u, 0x0001a402u, 0xac45a401u)
+#define CURVE_Z_SQUARED_TOP 127
+
+// Whether bit `bit_` of the little-endian 32-bit words `words_` is set.
+#define CURVE_BIT(words_, bit_) (((words_[(bit_) >> 5] >> uint((bit_) & 31)) & 1u) != 0u)
+
+// A chain over a fixed exponent (square-and-multiply, double-and-add), MSB first, as ONE
+// loop around ONE call of STEP_ (the g1_step / g2_step interpreter; see curve.glsl's header
+// for why there must be only one): runs the steps of PRE_, then for each bit of EXP_ below
+// its top bit TOP_ (bit TOP_ - 1 down to 0) those of DBL_ and, where the bit is set, those
+// of ADD_, then those of POST_. PRE_ starts the accumulator at the base (the top bit's
+// share); POST_ uses the result. Each is a const uint array of at least one step; EXP_ is
+// a const uint array of 32-bit words, least significant first.
+//
+// Only the set bits pay for ADD_ (p - 2 has 229 of 381, -z 6 of 64), unlike the select of
+// g1_mul.comp, which pays for an addition every round: that kernel's scalar varies, these
+// exponents are constants. Every invocation runs the same steps.
+#define CURVE_RUN_CHAIN(STEP_, PRE_, DBL_, ADD_, POST_, EXP_, TOP_) {                        \
+    /* seg_: 0 PRE_, 1 DBL_, 2 ADD_, 3 POST_, 4 done; k_: step within it. */                 \
+    int seg_ = 0;                                                                            \
+    int k_ = 0;                                                                              \
+    int bit_ = (TOP_) - 1;                                                                   \
+    [[dont_unroll]] while (seg_ < 4) {                                                       \
+        uint insn_;                                                                          \
+        int len_;                                                                            \
+        if (seg_ == 0) {                                                                     \
+            insn_ = PRE_[k_];                                                                \
+            len_ = PRE_.length();                                                            \
+        } else if (seg_ == 1) {                                                              \
+            insn_ = DBL_[k_];                                                                \
+            len_ = DBL_.length();                                                            \
+        } else if (seg_ == 2) {                                                              \
+            insn_ = ADD_[k_];                                                                \
+            len_ = ADD_.length();                                                            \
+        } else {                                                                             \
+            insn_ = POST_[k_];                                                               \
+            len_ = POST_.length();                                                           \
+        }                                                                                    \
+        STEP_(insn_);                                                                        \
+        if (++k_ == len_) {                                                                  \
+            k_ = 0;                                                                          \
+            if (seg_ == 1 && CURVE_BIT(EXP_, bit_)) {                                        \
+                seg_ = 2;                                                                    \
+            } else if (seg_ == 3) {                                                          \
+                seg_ = 4;                                                                    \
+            } else {                                                                         \
+                /* After PRE_ (bit_ is already the first bit below the top), DBL_ of a */    \
+                /* clear bit, or ADD_: on to the next bit's DBL_, or to POST_. */            \
+                if (seg_ != 0) {                                                             \
+                    --bit_;                                                                  \
+                }                                                                            \
+                seg_ = bit_ >= 0 ? 1 : 3;                                                    \
+            }                                                                                \
+        }                                                                                    \
+    }                                                                                        \
+}
+
+#ifdef CURVE_KERNEL_INPUTS
+// Stores a flag as output element i: word 0 is 1 (true) or 0 (false), every other word 0.
+// The host accepts nothing else.
+void curve_store_flag(uint i, bool flag) {
+    for (uint v = 0u; v < CURVE_POINT_VEC4; ++v) {
+        out_r[CURVE_POINT_VEC4 * i + v] = uvec4(v == 0u && flag ? 1u : 0u, 0u, 0u, 0u);
+    }
+}
+#endif
+
 // The formulas as step lists over named registers, for a group's step macros ADD, SUB, MUL
 // (d = a op b), SELZ (d = c == 0 ? a : b) and COPY (d = a). Registers: X1 Y1 Z1 and X2 Y2 Z2
 // the operands, X3 Y3 Z3 the result, t0..t4 temporaries, b3 the curve constant 3b, ONE.

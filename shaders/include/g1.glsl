@@ -61,6 +61,17 @@ bool g1_flag = false;
 #define G1_PROGRAM_ADD_MIXED RCB_ADD_MIXED(G1_ADD, G1_SUB, G1_MUL, G1_SELZ, G1_COPY)
 #define G1_PROGRAM_DOUBLE RCB_DOUBLE(G1_ADD, G1_SUB, G1_MUL, G1_SELZ, G1_COPY)
 
+// beta, a cube root of unity in Fq, in Montgomery form: blst's `beta` (src/e1.c), whose
+// limbs are already Montgomery form (its comment gives the plain value 0x1a0111ea...aaac,
+// and beta^3 = 1). blst's endomorphism sigma(X, Y, Z) = (X, Y, beta Z) on Jacobian
+// coordinates maps affine (x, y) to (x / beta^2, y) = (beta x, y); so sigma^2 (x, y) =
+// (beta^2 x, y), in homogeneous coordinates (beta^2 X : Y : Z). An array constructor, not a
+// const, as curve.glsl's exponents (for the SPIR-V of the kernels that do not use it).
+#define G1_BETA uint[12](                                      \
+    0x8671f071u, 0xcd03c9e4u, 0x1fcda5d2u, 0x5dab2246u,        \
+    0xd3851b95u, 0x587042afu, 0x01bacb9eu, 0x8eb60ebeu,        \
+    0x83d050d2u, 0x03f97d6eu, 0x54638741u, 0x18f02065u)
+
 // Runs one step on the register file; every operand is canonical, and so is every result.
 void g1_step(uint insn) {
     uint op = insn & 31u;

@@ -86,6 +86,26 @@ bool g2_flag = false;
 #define G2_PROGRAM_ADD_MIXED RCB_ADD_MIXED(G2_ADD, G2_SUB, G2_MUL, G2_SELZ, G2_COPY)
 #define G2_PROGRAM_DOUBLE RCB_DOUBLE(G2_ADD, G2_SUB, G2_MUL, G2_SELZ, G2_COPY)
 
+// The coefficients of the endomorphism psi (untwist, Frobenius, twist): blst's
+// `frobenius_x` = 1/(1 + u)^((p-1)/3) and `frobenius_y` = 1/(1 + u)^((p-1)/2) (src/e2.c),
+// Fq2 elements whose limbs are already Montgomery form (blst's comments give the plain
+// values). psi(x, y) = (conj(x) frobenius_x, conj(y) frobenius_y) on affine coordinates;
+// blst conjugates Z too, which is a no-op for Z = 1 or 0 (affine points and the identity).
+// frobenius_x's c0 is 0. Array constructors, not consts, as curve.glsl's exponents (for
+// the SPIR-V of the kernels that do not use them).
+#define G2_PSI_X_C1 uint[12](                                  \
+    0x867545c3u, 0x890dc9e4u, 0x3285a5d5u, 0x2af32253u,        \
+    0x309b7e2cu, 0x50880866u, 0x7e881024u, 0xa20d1b8cu,        \
+    0xe2db9068u, 0x14e4f04fu, 0x1564853au, 0x14e56d3fu)
+#define G2_PSI_Y_C0 uint[12](                                  \
+    0xa55c9ad1u, 0x3e2f585du, 0x86c18183u, 0x4294213du,        \
+    0x8b623732u, 0x382844c8u, 0x19103e18u, 0x92ad2afdu,        \
+    0xac7cf0b9u, 0x1d794e4fu, 0x7d825ec8u, 0x0bd592fcu)
+#define G2_PSI_Y_C1 uint[12](                                  \
+    0x5aa30fdau, 0x7bcfa7a2u, 0x2a927e7cu, 0xdc17dec1u,        \
+    0x6b4ebef1u, 0x2f088dd8u, 0xda74d4a7u, 0xd1ca2087u,        \
+    0x96cebc1du, 0x2da25966u, 0xbbfd87d2u, 0x0e2b7eedu)
+
 // Runs one Fq step on the register file; every operand is canonical, and so is every
 // result.
 void g2_step(uint insn) {

@@ -11,8 +11,18 @@
 //! limbs; the kernels convert to and from homogeneous coordinates. Every result is checked on
 //! the host (canonical coordinates, on the curve) before it becomes a point.
 //!
+//! Beside the arithmetic, the GPU half of [`crate::batch`]'s conversions and checks, with the
+//! CPU's results bit for bit and its errors: `to_affine` (one inversion per point, by Fermat's
+//! `Z^(p-2)`), `from_xy` (the curve equation, one flag per pair) and `check_subgroup` (blst's
+//! endomorphism test, `sigma^2(P) = [-z^2] P` in G1 and `psi(P) = [z] P` in G2, never a
+//! multiplication by r). The host checks their results too: affine points on the curve, flags
+//! of exactly 0 or 1, and for the subgroup test a point on the curve that is the identity
+//! exactly for the subgroup's points.
+//!
 //! The formulas run as step lists through one interpreter loop per kernel
-//! (`shaders/include/curve.glsl` says why): correct first; not yet tuned for speed.
+//! (`shaders/include/curve.glsl` says why): correct first; not yet tuned for speed. Fixed
+//! exponents (`p - 2`, `-z`, `z^2`) run through the same kind of loop, a chain of steps
+//! driven by the exponent's bits (`CURVE_RUN_CHAIN`).
 
 use std::sync::{Arc, Mutex};
 
@@ -20,6 +30,8 @@ use vk_backend::{Context, DeviceBuffer, Kernel, KernelDesc, SpirvModule};
 
 use crate::error::check_lengths;
 use crate::gpu_msm::{self, Bases, MsmJob, MsmKernels, MsmOutput, MsmTuning, Pairs};
+use field_bls12::{Fq, Fq2};
+
 use crate::{ffi, CurveError, G1Affine, G1Projective, G2Affine, G2Projective, Scalar};
 
 /// u64 limbs per Fq element.
@@ -120,20 +132,37 @@ const ADD_AFFINE: usize = 1;
 const DOUBLE: usize = 2;
 const NEG: usize = 3;
 const MUL: usize = 4;
+const TO_AFFINE: usize = 5;
+const FROM_XY: usize = 6;
+const CHECK_SUBGROUP: usize = 7;
 
 /// What the kernels of one group need from the host: the layout of its points in kernel
 /// buffers, and the kernels.
 trait Group {
     type Projective: Copy;
     type Affine: Copy + Sync;
+    /// A coordinate: Fq for G1, Fq2 for G2.
+    type Coord: Copy;
     /// u64 words per element: X, Y, Z in blst's Montgomery limbs.
     const WORDS: usize;
     /// (name in errors, kernel name, SPIR-V, inputs) in operation order (ADD, ...).
-    const KERNELS: [(&'static str, &'static str, &'static [u8], u32); 5];
+    const KERNELS: [(&'static str, &'static str, &'static [u8], u32); 8];
     /// Writes blst's Jacobian coordinates (Montgomery form) of `p` into one element.
     fn write_projective(p: &Self::Projective, words: &mut [u64]);
     /// Writes blst's affine coordinates ((0, 0) for the identity), then zero padding.
     fn write_affine(p: &Self::Affine, words: &mut [u64]);
+    /// Writes the coordinates `x`, `y` (Montgomery form, as blst's), then zero padding: the
+    /// layout of `write_affine`.
+    fn write_xy(x: &Self::Coord, y: &Self::Coord, words: &mut [u64]);
+    /// The affine point `(x, y)` WITHOUT the curve check: only for coordinates the device
+    /// has found on the curve (the from_xy kernel). The same bits as the CPU's `from_xy`.
+    fn affine_unchecked(x: Self::Coord, y: Self::Coord) -> Self::Affine;
+    /// The affine point in one element (x, y, then zero padding), or `None` when the words
+    /// are not that: canonical coordinates of a point on the curve (all zeros being the
+    /// identity), then zeros.
+    fn read_affine(words: &[u64]) -> Option<Self::Affine>;
+    /// Whether `p` is the identity.
+    fn is_identity(p: &Self::Projective) -> bool;
     /// The point in one element, or `None` when the words are not canonical coordinates of a
     /// point on the curve.
     fn read_projective(words: &[u64]) -> Option<Self::Projective>;
@@ -171,13 +200,17 @@ enum G1 {}
 impl Group for G1 {
     type Projective = G1Projective;
     type Affine = G1Affine;
+    type Coord = Fq;
     const WORDS: usize = 3 * FQ_WORDS;
-    const KERNELS: [(&'static str, &'static str, &'static [u8], u32); 5] = [
+    const KERNELS: [(&'static str, &'static str, &'static [u8], u32); 8] = [
         ("add", "g1_add", spirv!("g1_add"), 2),
         ("add_affine", "g1_add_mixed", spirv!("g1_add_mixed"), 2),
         ("double", "g1_double", spirv!("g1_double"), 1),
         ("neg", "g1_neg", spirv!("g1_neg"), 1),
         ("mul", "g1_mul", spirv!("g1_mul"), 2),
+        ("to_affine", "g1_to_affine", spirv!("g1_to_affine"), 1),
+        ("from_xy", "g1_from_xy", spirv!("g1_from_xy"), 1),
+        ("check_subgroup", "g1_subgroup", spirv!("g1_subgroup"), 1),
     ];
 
     fn write_projective(p: &G1Projective, words: &mut [u64]) {
@@ -187,6 +220,32 @@ impl Group for G1 {
     fn write_affine(p: &G1Affine, words: &mut [u64]) {
         write_fps(&[&p.0.x, &p.0.y], words);
         words[2 * FQ_WORDS..].fill(0);
+    }
+
+    fn write_xy(x: &Fq, y: &Fq, words: &mut [u64]) {
+        write_fps(&[&(*x).into(), &(*y).into()], words);
+        words[2 * FQ_WORDS..].fill(0);
+    }
+
+    fn affine_unchecked(x: Fq, y: Fq) -> G1Affine {
+        // What G1Affine::from_xy builds once its check passes.
+        G1Affine(blst::blst_p1_affine {
+            x: x.into(),
+            y: y.into(),
+        })
+    }
+
+    fn read_affine(words: &[u64]) -> Option<G1Affine> {
+        let p = blst::blst_p1_affine {
+            x: read_fp(words, 0),
+            y: read_fp(words, 1),
+        };
+        let padding = words[2 * FQ_WORDS..].iter().all(|&w| w == 0);
+        padding.then(|| G1Affine::try_from(p).ok()).flatten()
+    }
+
+    fn is_identity(p: &G1Projective) -> bool {
+        p.is_identity()
     }
 
     fn read_projective(words: &[u64]) -> Option<G1Projective> {
@@ -232,13 +291,17 @@ enum G2 {}
 impl Group for G2 {
     type Projective = G2Projective;
     type Affine = G2Affine;
+    type Coord = Fq2;
     const WORDS: usize = 6 * FQ_WORDS;
-    const KERNELS: [(&'static str, &'static str, &'static [u8], u32); 5] = [
+    const KERNELS: [(&'static str, &'static str, &'static [u8], u32); 8] = [
         ("add", "g2_add", spirv!("g2_add"), 2),
         ("add_affine", "g2_add_mixed", spirv!("g2_add_mixed"), 2),
         ("double", "g2_double", spirv!("g2_double"), 1),
         ("neg", "g2_neg", spirv!("g2_neg"), 1),
         ("mul", "g2_mul", spirv!("g2_mul"), 2),
+        ("to_affine", "g2_to_affine", spirv!("g2_to_affine"), 1),
+        ("from_xy", "g2_from_xy", spirv!("g2_from_xy"), 1),
+        ("check_subgroup", "g2_subgroup", spirv!("g2_subgroup"), 1),
     ];
 
     fn write_projective(p: &G2Projective, words: &mut [u64]) {
@@ -250,6 +313,36 @@ impl Group for G2 {
         let [x, y] = [&p.0.x.fp, &p.0.y.fp];
         write_fps(&[&x[0], &x[1], &y[0], &y[1]], words);
         words[4 * FQ_WORDS..].fill(0);
+    }
+
+    fn write_xy(x: &Fq2, y: &Fq2, words: &mut [u64]) {
+        let [x, y] = [blst::blst_fp2::from(*x).fp, blst::blst_fp2::from(*y).fp];
+        write_fps(&[&x[0], &x[1], &y[0], &y[1]], words);
+        words[4 * FQ_WORDS..].fill(0);
+    }
+
+    fn affine_unchecked(x: Fq2, y: Fq2) -> G2Affine {
+        // What G2Affine::from_xy builds once its check passes.
+        G2Affine(blst::blst_p2_affine {
+            x: x.into(),
+            y: y.into(),
+        })
+    }
+
+    fn read_affine(words: &[u64]) -> Option<G2Affine> {
+        let fp2 = |e: usize| blst::blst_fp2 {
+            fp: [read_fp(words, e), read_fp(words, e + 1)],
+        };
+        let p = blst::blst_p2_affine {
+            x: fp2(0),
+            y: fp2(2),
+        };
+        let padding = words[4 * FQ_WORDS..].iter().all(|&w| w == 0);
+        padding.then(|| G2Affine::try_from(p).ok()).flatten()
+    }
+
+    fn is_identity(p: &G2Projective) -> bool {
+        p.is_identity()
     }
 
     fn read_projective(words: &[u64]) -> Option<G2Projective> {
@@ -554,6 +647,50 @@ impl<G: Group> PointKernels<G> {
         })
     }
 
+    fn to_affine(&self, a: &[G::Projective]) -> Result<Vec<G::Affine>, GpuError> {
+        self.run_with(
+            TO_AFFINE,
+            a.len(),
+            |_, i, words| G::write_projective(&a[i], words),
+            G::read_affine,
+        )
+    }
+
+    fn points_from_xy(
+        &self,
+        coordinates: &[(G::Coord, G::Coord)],
+    ) -> Result<Vec<G::Affine>, GpuError> {
+        let on_curve = self.run_with(
+            FROM_XY,
+            coordinates.len(),
+            |_, i, words| G::write_xy(&coordinates[i].0, &coordinates[i].1, words),
+            read_flag,
+        )?;
+        match on_curve.iter().position(|&ok| !ok) {
+            Some(i) => Err(CurveError::NotOnCurve { index: Some(i) }.into()),
+            // Every pair is on the curve (the device's word for it), so these are points.
+            None => Ok(coordinates
+                .iter()
+                .map(|&(x, y)| G::affine_unchecked(x, y))
+                .collect()),
+        }
+    }
+
+    fn check_subgroup(&self, points: &[G::Affine]) -> Result<(), GpuError> {
+        // The kernel's result is a point on the curve (checked like every result), the
+        // identity exactly for the subgroup's points.
+        let in_subgroup = self.run_with(
+            CHECK_SUBGROUP,
+            points.len(),
+            |_, i, words| G::write_affine(&points[i], words),
+            |words| G::read_projective(words).map(|p| G::is_identity(&p)),
+        )?;
+        match in_subgroup.iter().position(|&ok| !ok) {
+            Some(i) => Err(CurveError::NotInSubgroup { index: Some(i) }.into()),
+            None => Ok(()),
+        }
+    }
+
     /// Runs kernel `op` over `count` elements, `write(input, i, words)` filling element `i`
     /// of input `input`, and checks every result into a point.
     fn run(
@@ -562,14 +699,25 @@ impl<G: Group> PointKernels<G> {
         count: usize,
         write: impl Fn(usize, usize, &mut [u64]),
     ) -> Result<Vec<G::Projective>, GpuError> {
+        self.run_with(op, count, write, G::read_projective)
+    }
+
+    /// [`run`](Self::run) with `read` turning each result element into a `T`, or `None`
+    /// when the device returned something that kernel never writes
+    /// ([`GpuError::InvalidResult`]).
+    fn run_with<T>(
+        &self,
+        op: usize,
+        count: usize,
+        write: impl Fn(usize, usize, &mut [u64]),
+        read: impl Fn(&[u64]) -> Option<T>,
+    ) -> Result<Vec<T>, GpuError> {
         let name = G::KERNELS[op].0;
-        let read = |words: &[u64]| -> Result<Vec<G::Projective>, GpuError> {
+        let read = |words: &[u64]| -> Result<Vec<T>, GpuError> {
             words
                 .chunks_exact(G::WORDS)
                 .enumerate()
-                .map(|(index, w)| {
-                    G::read_projective(w).ok_or(GpuError::InvalidResult { op: name, index })
-                })
+                .map(|(index, w)| read(w).ok_or(GpuError::InvalidResult { op: name, index }))
                 .collect()
         };
         self.ctx.run_elementwise(
@@ -582,6 +730,19 @@ impl<G: Group> PointKernels<G> {
             },
             read,
         )?
+    }
+}
+
+/// A flag element of the from_xy kernels: 1 (true) or 0 (false) in word 0, every other word
+/// 0; `None` for anything else.
+fn read_flag(words: &[u64]) -> Option<bool> {
+    if words[1..].iter().any(|&w| w != 0) {
+        return None;
+    }
+    match words[0] {
+        0 => Some(false),
+        1 => Some(true),
+        _ => None,
     }
 }
 
@@ -612,7 +773,7 @@ impl<P> GpuBases<P> {
 macro_rules! gpu_batch_type {
     (
         $(#[$doc:meta])*
-        $Gpu:ident, $group:ident, $Projective:ident, $Affine:ident
+        $Gpu:ident, $group:ident, $Projective:ident, $Affine:ident, $Coord:ident, $cpu:ident
     ) => {
         $(#[$doc])*
         #[derive(Debug)]
@@ -675,6 +836,47 @@ macro_rules! gpu_batch_type {
             /// As [`add`](Self::add).
             pub fn mul(&self, a: &[$Projective], k: &[Scalar]) -> Result<Vec<$Projective>, GpuError> {
                 self.0.mul(a, k)
+            }
+
+            /// The affine forms of `a` (the identity as blst's all-zero point), bit for bit
+            #[doc = concat!("those of [`batch::", stringify!($cpu), "::to_affine`](crate::batch::", stringify!($cpu), "::to_affine):")]
+            /// one field inversion per point on the device, by Fermat (`Z^(p-2)`), where the
+            /// CPU shares one inversion between many points.
+            ///
+            /// # Errors
+            /// [`GpuError::Backend`], or [`GpuError::InvalidResult`] for a result that is
+            /// not canonical coordinates of a point on the curve.
+            pub fn to_affine(&self, a: &[$Projective]) -> Result<Vec<$Affine>, GpuError> {
+                self.0.to_affine(a)
+            }
+
+            /// Affine points from coordinates, each checked against the curve equation
+            /// (`y^2 = x^3 + b`) on the device, with the results and errors of
+            #[doc = concat!("[`batch::", stringify!($cpu), "::from_xy`](crate::batch::", stringify!($cpu), "::from_xy):")]
+            /// `(0, 0)` is not on the curve (use the identity).
+            ///
+            /// # Errors
+            /// [`GpuError::Curve`] with [`CurveError::NotOnCurve`] naming the first index
+            /// whose coordinates are not on the curve (nothing is returned then);
+            /// [`GpuError::Backend`] or [`GpuError::InvalidResult`] when the device fails.
+            pub fn from_xy(
+                &self,
+                coordinates: &[($Coord, $Coord)],
+            ) -> Result<Vec<$Affine>, GpuError> {
+                self.0.points_from_xy(coordinates)
+            }
+
+            /// Checks that every point is in the prime-order subgroup (the identity is), by
+            /// blst's endomorphism-based test on the device (Scott 2021: `sigma^2(P) =
+            /// [-z^2] P` in G1, `psi(P) = [z] P` in G2), with the result of
+            #[doc = concat!("[`batch::", stringify!($cpu), "::check_subgroup`](crate::batch::", stringify!($cpu), "::check_subgroup).")]
+            ///
+            /// # Errors
+            /// [`GpuError::Curve`] with [`CurveError::NotInSubgroup`] naming the first index
+            /// outside the subgroup; [`GpuError::Backend`] or [`GpuError::InvalidResult`]
+            /// when the device fails.
+            pub fn check_subgroup(&self, points: &[$Affine]) -> Result<(), GpuError> {
+                self.0.check_subgroup(points)
             }
 
             /// `sum_i [scalars[i]] points[i]`: multi-scalar multiplication by Pippenger's
@@ -789,18 +991,33 @@ gpu_batch_type!(
     /// [`G1Projective::to_affine`]). An empty batch returns an empty result without touching
     /// the device.
     ///
+    /// GPU versions of the conversions and checks, with the CPU's results and errors:
+    /// [`to_affine`](Self::to_affine), [`from_xy`](Self::from_xy) and
+    /// [`check_subgroup`](Self::check_subgroup).
+    ///
     /// ```no_run
     /// use std::sync::Arc;
-    /// use curve_bls12::{G1Gpu, G1Projective, Scalar};
+    /// use curve_bls12::{CurveError, G1Affine, G1Gpu, G1Projective, GpuError, Scalar};
     /// use vk_backend::{Context, ContextConfig};
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let gpu = G1Gpu::new(Arc::new(Context::new(&ContextConfig::from_env()?)?))?;
     /// let g = G1Projective::generator();
     /// assert_eq!(gpu.add(&[g], &[g])?, vec![g.double()]);
     /// assert_eq!(gpu.mul(&[g], &[Scalar::from_u64(3)])?, vec![g.double().add(&g)]);
+    ///
+    /// // Conversions and checks.
+    /// let affine = gpu.to_affine(&[g, G1Projective::identity()])?;
+    /// assert_eq!(affine, vec![G1Affine::generator(), G1Affine::identity()]);
+    /// let (x, y) = (affine[0].x(), affine[0].y());
+    /// assert_eq!(gpu.from_xy(&[(x, y)])?, vec![G1Affine::generator()]);
+    /// assert!(matches!(
+    ///     gpu.from_xy(&[(x, y), (x, x)]),
+    ///     Err(GpuError::Curve(CurveError::NotOnCurve { index: Some(1) }))
+    /// ));
+    /// gpu.check_subgroup(&affine)?;
     /// # Ok(()) }
     /// ```
-    G1Gpu, G1, G1Projective, G1Affine
+    G1Gpu, G1, G1Projective, G1Affine, Fq, g1
 );
 
 gpu_batch_type!(
@@ -815,9 +1032,10 @@ gpu_batch_type!(
     /// let gpu = G2Gpu::new(Arc::new(Context::new(&ContextConfig::from_env()?)?))?;
     /// let g = G2Projective::generator();
     /// assert_eq!(gpu.double(&[g])?, vec![g.add(&g)]);
+    /// gpu.check_subgroup(&gpu.to_affine(&[g])?)?;
     /// # Ok(()) }
     /// ```
-    G2Gpu, G2, G2Projective, G2Affine
+    G2Gpu, G2, G2Projective, G2Affine, Fq2, g2
 );
 
 #[cfg(test)]
@@ -851,6 +1069,59 @@ mod tests {
         off_curve[FQ_WORDS] ^= 1;
         assert_eq!(G2::read_projective(&off_curve), None);
         assert_eq!(G2::read_projective(&[u64::MAX; G2::WORDS]), None);
+    }
+
+    /// What `to_affine` and `from_xy` accept from the device: affine points on the curve
+    /// with zero padding, and flags of exactly 0 or 1.
+    #[test]
+    fn only_affine_points_and_flags_are_read_back() {
+        let mut g1 = [0u64; G1::WORDS];
+        G1::write_affine(&G1Affine::generator(), &mut g1);
+        assert_eq!(G1::read_affine(&g1), Some(G1Affine::generator()));
+        assert_eq!(G1::read_affine(&[0; G1::WORDS]), Some(G1Affine::identity()));
+        let mut padded = g1;
+        padded[2 * FQ_WORDS] = 1;
+        assert_eq!(G1::read_affine(&padded), None);
+        let mut off_curve = g1;
+        off_curve[FQ_WORDS] ^= 1;
+        assert_eq!(G1::read_affine(&off_curve), None);
+        assert_eq!(G1::read_affine(&[u64::MAX; G1::WORDS]), None);
+
+        let mut g2 = [0u64; G2::WORDS];
+        G2::write_affine(&G2Affine::generator(), &mut g2);
+        assert_eq!(G2::read_affine(&g2), Some(G2Affine::generator()));
+        let mut padded = g2;
+        padded[G2::WORDS - 1] = 1;
+        assert_eq!(G2::read_affine(&padded), None);
+
+        let mut flag = [0u64; G1::WORDS];
+        assert_eq!(read_flag(&flag), Some(false));
+        flag[0] = 1;
+        assert_eq!(read_flag(&flag), Some(true));
+        flag[0] = 2;
+        assert_eq!(read_flag(&flag), None);
+        flag[0] = 1 << 32; // word 1 of the 32-bit words
+        assert_eq!(read_flag(&flag), None);
+        flag[0] = 1;
+        flag[G1::WORDS - 1] = 1;
+        assert_eq!(read_flag(&flag), None);
+    }
+
+    /// `write_xy` writes what `write_affine` writes for the same point.
+    #[test]
+    fn coordinates_are_written_as_affine_points() {
+        let g = G1Affine::generator();
+        let (mut a, mut b) = ([0u64; G1::WORDS], [7u64; G1::WORDS]);
+        G1::write_affine(&g, &mut a);
+        G1::write_xy(&g.x(), &g.y(), &mut b);
+        assert_eq!(a, b);
+        assert_eq!(G1::affine_unchecked(g.x(), g.y()), g);
+        let g = G2Affine::generator();
+        let (mut a, mut b) = ([0u64; G2::WORDS], [7u64; G2::WORDS]);
+        G2::write_affine(&g, &mut a);
+        G2::write_xy(&g.x(), &g.y(), &mut b);
+        assert_eq!(a, b);
+        assert_eq!(G2::affine_unchecked(g.x(), g.y()), g);
     }
 
     /// The affine layout the mixed-addition kernels expect: x, y, then zeros; all zeros for

@@ -13,7 +13,9 @@
 //! - [`map_fp_to_g1`], [`map_fp2_to_g2`]: EIP-2537's (RFC 9380's) maps of field elements to
 //!   subgroup points (SSWU, isogeny, cofactor clearing).
 //! - [`G1Gpu`], [`G2Gpu`]: batch addition, doubling, negation and scalar multiplication on a
-//!   Vulkan device, with complete formulas, equal to the CPU's results.
+//!   Vulkan device, with complete formulas, equal to the CPU's results; and the GPU half of
+//!   [`batch`]'s conversions and checks: `to_affine`, `from_xy` (the curve equation) and
+//!   `check_subgroup` (blst's endomorphism test), with the CPU's results and errors.
 //!
 //! ```
 //! use curve_bls12::{msm_g1, G1Affine, Scalar, SubgroupCheck};
