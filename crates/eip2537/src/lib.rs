@@ -63,8 +63,8 @@ pub mod gas;
 mod precompile;
 
 pub use call::{
-    call, decode_g1_msm, decode_g1_msm_unchecked, decode_g2_msm, decode_g2_msm_unchecked, encode_g1,
-    encode_g2,
+    call, decode_g1_msm, decode_g1_msm_unchecked, decode_g2_msm, decode_g2_msm_unchecked,
+    encode_g1, encode_g2,
 };
 pub use error::{Group, InputPoint, PrecompileError};
 pub use gas::gas;

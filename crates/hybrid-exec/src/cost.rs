@@ -75,8 +75,8 @@ pub(crate) enum Op {
     MsmBatchG1,
     /// A batch of G2 MSMs, as [`Op::MsmBatchG1`].
     MsmBatchG2,
-    /// Subgroup checks of G1 points: priced by points. Neither device has a default: a
-    /// route is chosen only once both have been observed.
+    /// Subgroup checks of G1 points: priced by points. The GPU's cost is known only once
+    /// observed; the CPU's default is [`CPU_SUBGROUP_NS_PER_POINT`].
     SubgroupG1,
     /// Subgroup checks of G2 points, as [`Op::SubgroupG1`].
     SubgroupG2,
@@ -263,6 +263,11 @@ impl Bucket {
 
 /// Samples a bucket needs before its mean replaces the defaults.
 pub(crate) const TRUST_AFTER: u32 = 3;
+
+/// The CPU's cold-start cost of a subgroup check, ns per point (G1, G2): blst's
+/// endomorphism checks on all 16 cores of the H100 machine, 32,768 points, `hybrid-exec
+/// bench` (2026-12-06): 106.7 and 154.7 ms. Observed runs replace it.
+const CPU_SUBGROUP_NS_PER_POINT: [f64; 2] = [3_260.0, 4_720.0];
 /// A sample this many times off the bucket's mean (either way) flushes the bucket: the
 /// machine changed (clocks, contention), so old samples mislead.
 pub(crate) const FLUSH_FACTOR: f64 = 4.0;
@@ -357,9 +362,9 @@ impl CostModel {
             Op::Fq => None,
             Op::MsmG1 | Op::MsmBatchG1 => Some(0),
             Op::MsmG2 | Op::MsmBatchG2 => Some(1),
-            // A stand-in that only sizes work in flight: about blst's check of a point
-            // (tens of microseconds) on one core of 16.
-            Op::SubgroupG1 | Op::SubgroupG2 => return 2_000.0 * n,
+            // The CPU's default; for the GPU, a stand-in that only sizes work in flight.
+            Op::SubgroupG1 => return CPU_SUBGROUP_NS_PER_POINT[0] * n,
+            Op::SubgroupG2 => return CPU_SUBGROUP_NS_PER_POINT[1] * n,
         };
         if let Some(g) = msm {
             let cost = match device {
@@ -397,7 +402,7 @@ impl CostModel {
             (Device::Gpu, Op::MsmG1) => self.params.gpu_msm[0].is_some(),
             (Device::Gpu, Op::MsmG2) => self.params.gpu_msm[1].is_some(),
             (Device::Gpu, Op::MsmBatchG1 | Op::MsmBatchG2) => false,
-            (_, Op::SubgroupG1 | Op::SubgroupG2) => false,
+            (Device::Gpu, Op::SubgroupG1 | Op::SubgroupG2) => false,
             _ => true,
         }
     }

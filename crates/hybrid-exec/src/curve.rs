@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use curve_bls12::{
     batch, msm_g1, msm_g2, CurveError, G1Affine, G1Gpu, G1Projective, G2Affine, G2Gpu,
-    G2Projective, GpuError, Scalar,
+    G2Projective, GpuError, Scalar, SubgroupCheck, G1_EIP2537_BYTES, G2_EIP2537_BYTES,
 };
 use hybrid_exec::{MsmGroup, Policy, Route, Router, RouterError};
 use vk_backend::Context;
@@ -120,6 +120,20 @@ pub(crate) trait Group {
         k: &[Scalar],
     ) -> Result<Vec<Self::Projective>, GpuError>;
 
+    /// The GPU's affine forms (`G1Gpu::to_affine`, ...).
+    fn gpu_to_affine(
+        gpu: &Self::Gpu,
+        points: &[Self::Projective],
+    ) -> Result<Vec<Self::Affine>, GpuError>;
+    /// The CPU's subgroup check of every point (`batch::g1::check_subgroup`, ...).
+    fn cpu_check_subgroup(points: &[Self::Affine]) -> Result<(), CurveError>;
+    /// The GPU's (`G1Gpu::check_subgroup`, ...).
+    fn gpu_check_subgroup(gpu: &Self::Gpu, points: &[Self::Affine]) -> Result<(), GpuError>;
+    /// A point on the curve outside the prime-order subgroup: the first x from 1 up whose
+    /// compressed encoding blst decompresses (blst checks the curve there, not the
+    /// subgroup) to a point outside it.
+    fn not_in_subgroup() -> Self::Affine;
+
     /// Encodings of a slice of projective points (one batch conversion).
     fn encode_all(points: &[Self::Projective]) -> Vec<Vec<u8>> {
         Self::to_affine(points).iter().map(Self::encode).collect()
@@ -138,6 +152,48 @@ pub(crate) struct G1;
 /// G2.
 #[derive(Debug)]
 pub(crate) struct G2;
+
+/// [`Group::not_in_subgroup`] for `G1` or `G2`: blst's public-key types decompress
+/// without the subgroup check (`min_pk` keys are G1 points, `min_sig` keys G2 points), and
+/// their uncompressed serialization (ZCash order: x, then y, Fq2 as c1, c0) becomes the
+/// EIP-2537 encoding, decoded without the check.
+macro_rules! not_in_subgroup {
+    (G1) => {{
+        let mut x = [0u8; 48];
+        (1u8..)
+            .find_map(|i| {
+                x[47] = i;
+                x[0] = 0x80; // compressed, not infinity, the smaller y
+                let key = blst::min_pk::PublicKey::uncompress(&x).ok()?;
+                let xy = key.serialize();
+                let mut eip = [0u8; G1_EIP2537_BYTES];
+                eip[16..64].copy_from_slice(&xy[..48]);
+                eip[80..128].copy_from_slice(&xy[48..]);
+                let p = G1Affine::from_eip2537(&eip, SubgroupCheck::No).ok()?;
+                (!p.is_in_subgroup()).then_some(p)
+            })
+            .expect("half of all x give a point, nearly all outside the subgroup")
+    }};
+    (G2) => {{
+        let mut x = [0u8; 96];
+        (1u8..)
+            .find_map(|i| {
+                x[95] = i;
+                x[0] = 0x80;
+                let key = blst::min_sig::PublicKey::uncompress(&x).ok()?;
+                let xy = key.serialize();
+                let mut eip = [0u8; G2_EIP2537_BYTES];
+                // ZCash: x.c1, x.c0, y.c1, y.c0; EIP-2537: x.c0, x.c1, y.c0, y.c1.
+                for (slot, half) in [1usize, 0, 3, 2].into_iter().enumerate() {
+                    eip[64 * slot + 16..64 * slot + 64]
+                        .copy_from_slice(&xy[48 * half..48 * half + 48]);
+                }
+                let p = G2Affine::from_eip2537(&eip, SubgroupCheck::No).ok()?;
+                (!p.is_in_subgroup()).then_some(p)
+            })
+            .expect("half of all x give a point, nearly all outside the subgroup")
+    }};
+}
 
 macro_rules! group {
     (
@@ -226,6 +282,18 @@ macro_rules! group {
                 k: &[Scalar],
             ) -> Result<$Projective, GpuError> {
                 gpu.msm(points, k)
+            }
+            fn gpu_to_affine(gpu: &$Gpu, points: &[$Projective]) -> Result<Vec<$Affine>, GpuError> {
+                gpu.to_affine(points)
+            }
+            fn cpu_check_subgroup(points: &[$Affine]) -> Result<(), CurveError> {
+                batch::$batch::check_subgroup(points)
+            }
+            fn gpu_check_subgroup(gpu: &$Gpu, points: &[$Affine]) -> Result<(), GpuError> {
+                gpu.check_subgroup(points)
+            }
+            fn not_in_subgroup() -> $Affine {
+                not_in_subgroup!($G)
             }
             fn cpu_batch(
                 op: BatchOp,

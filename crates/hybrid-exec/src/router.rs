@@ -353,7 +353,7 @@ impl Ops {
 /// them: the kernels, or why they could not be built (then that group's MSMs run on the
 /// CPU, and [`Router::msm_gpu_status`] says why).
 #[derive(Debug, Default)]
-struct CurveGpus {
+pub(crate) struct CurveGpus {
     g1: OnceLock<Result<G1Gpu, String>>,
     g2: OnceLock<Result<G2Gpu, String>>,
 }
@@ -1476,14 +1476,9 @@ impl Router {
 
     /// For each of `calls` (the points of one MSM call each), whether all its points are
     /// in the prime-order subgroup: the checks of a block's MSM calls together, on the CPU
-    /// (blst, all cores) or in one GPU submission, by `policy` (Auto: the GPU once the
-    /// model has observed both devices on about as many points and predicts the GPU
-    /// faster). A GPU failure recomputes on the CPU.
-    pub(crate) fn subgroup_flags<G: Msm>(
-        &self,
-        policy: Policy,
-        calls: &[&[G::Affine]],
-    ) -> Vec<bool>
+    /// (blst, all cores) or in one GPU submission, by `policy` (Auto:
+    /// [`Router::plan_subgroup`]). A GPU failure recomputes on the CPU.
+    pub(crate) fn subgroup_flags<G: Msm>(&self, policy: Policy, calls: &[&[G::Affine]]) -> Vec<bool>
     where
         G::Affine: Copy,
     {
@@ -1545,8 +1540,8 @@ impl Router {
         }
     }
 
-    /// Where a block's subgroup checks go under [`Policy::Auto`]: the GPU only when the
-    /// model has observed both routes on `shape`'s size and predicts the GPU faster.
+    /// Where a block's subgroup checks go under [`Policy::Auto`]: the GPU once the model
+    /// has observed it on about `shape`'s size and predicts it faster than the CPU.
     fn plan_subgroup<G: Msm>(&self, shape: JobShape) -> Route {
         if shape.len < MIN_GPU_LEN
             || self.gpu().is_none()
@@ -1556,7 +1551,7 @@ impl Router {
             return Route::Cpu;
         }
         let m = lock(&self.model);
-        if !m.known(Device::Gpu, shape) || !m.known(Device::Cpu, shape) {
+        if !m.known(Device::Gpu, shape) {
             return Route::Cpu;
         }
         if m.predict(Device::Gpu, shape) < m.predict(Device::Cpu, shape) {

@@ -443,6 +443,55 @@ fn curve_checks<C: Group>(
                 inputs: n,
             });
         }
+        // Affine forms: the same coordinates, bit for bit (every fourth point of `b` is the
+        // identity).
+        let what = format!("{g} gpu to_affine vs cpu, n = {n}");
+        let mismatches = match outcome(&what, C::gpu_to_affine(gpu, &b)) {
+            Some(got) if got.len() == n => {
+                let want = C::to_affine(&b);
+                got.iter()
+                    .zip(&want)
+                    .filter(|(x, y)| C::encode(x) != C::encode(y))
+                    .count()
+            }
+            _ => n.max(1),
+        };
+        checks.push(Check {
+            name: what,
+            group: g,
+            mismatches,
+            len: n,
+            unit: "elements",
+            inputs: n,
+        });
+        // Subgroup checks: all inside, then points outside at a few places; the GPU must
+        // name the first one as the CPU does.
+        let outside = C::not_in_subgroup();
+        let mut points = C::to_affine(&b);
+        let mut cases = vec![(String::from("all inside"), points.clone())];
+        for at in [n / 2, n - 1, 0] {
+            points[at] = outside;
+            cases.push((format!("outside from {at}"), points.clone()));
+        }
+        for (label, points) in cases {
+            let what = format!("{g} gpu check_subgroup vs cpu, n = {n}, {label}");
+            let want = C::cpu_check_subgroup(&points).map_err(|e| e.to_string());
+            let got = C::gpu_check_subgroup(gpu, &points).map_err(|e| match e {
+                curve_bls12::GpuError::Curve(e) => e.to_string(),
+                other => format!("GPU failure: {other}"),
+            });
+            if got != want {
+                println!("FAIL {what}: GPU {got:?}, CPU {want:?}");
+            }
+            checks.push(Check {
+                name: what,
+                group: g,
+                mismatches: usize::from(got != want),
+                len: 1,
+                unit: "batches",
+                inputs: n,
+            });
+        }
     }
 }
 

@@ -306,3 +306,89 @@ fn blocks_of_valid_and_mangled_calls_give_what_each_call_gives_alone() {
     }
     ctx.assert_no_validation_messages();
 }
+
+/// A G1 point on the curve outside the prime-order subgroup, EIP-2537-encoded: blst
+/// decompresses public keys without the subgroup check.
+fn g1_outside_subgroup() -> Vec<u8> {
+    let mut x = [0u8; 48];
+    (1u8..)
+        .find_map(|i| {
+            x[47] = i;
+            x[0] = 0x80;
+            let xy = blst::min_pk::PublicKey::uncompress(&x).ok()?.serialize();
+            let mut eip = vec![0u8; 128];
+            eip[16..64].copy_from_slice(&xy[..48]);
+            eip[80..].copy_from_slice(&xy[48..]);
+            let p =
+                curve_bls12::G1Affine::from_eip2537(&eip, curve_bls12::SubgroupCheck::No).ok()?;
+            (!p.is_in_subgroup()).then_some(eip)
+        })
+        .expect("a point outside the subgroup")
+}
+
+/// The block engine checks the subgroup of all its MSM points together (on the GPU under
+/// `Policy::Gpu`); a call with a point outside fails alone with exactly the single call's
+/// error, also when another error comes before or after it in the same input.
+#[test]
+fn points_outside_the_subgroup_fail_their_call_alone_on_every_policy() {
+    let Some(ctx) =
+        test_context("points_outside_the_subgroup_fail_their_call_alone_on_every_policy")
+    else {
+        return;
+    };
+    let outside = g1_outside_subgroup();
+    let g = curve_bls12::G1Projective::generator();
+    let pair = |i: u64, point: &[u8]| -> Vec<u8> {
+        let mut k = [0u8; 32];
+        k[24..].copy_from_slice(&(i * 0x9e37_79b9 + 1).to_be_bytes());
+        [point, &k[..]].concat()
+    };
+    let valid_point = |i: u64| {
+        g.mul(&curve_bls12::Scalar::from_u64(i + 2))
+            .to_affine()
+            .to_eip2537()
+    };
+    let call = |outside_at: Option<usize>, bad_field_at: Option<usize>, pairs: usize| {
+        (0..pairs)
+            .flat_map(|j| {
+                let mut point = valid_point(j as u64).to_vec();
+                if outside_at == Some(j) {
+                    point.clone_from(&outside);
+                }
+                if bad_field_at == Some(j) {
+                    point[5] = 1; // a non-zero byte in a field element's top 16
+                }
+                pair(j as u64, &point)
+            })
+            .collect::<Vec<u8>>()
+    };
+    let inputs = [
+        call(None, None, 5),
+        call(Some(2), None, 5),
+        call(None, None, 3),
+        call(Some(0), Some(3), 4), // outside first, then a bad field element
+        call(Some(3), Some(1), 4), // a bad field element first
+        call(Some(0), None, 1),
+        call(None, None, 7),
+    ];
+    let calls: Vec<(Precompile, &[u8])> =
+        inputs.iter().map(|i| (Precompile::G1Msm, &i[..])).collect();
+    for policy in POLICIES {
+        let router = router_on(&ctx, policy);
+        let results = router.execute_block(&calls);
+        for (i, ((p, input), result)) in calls.iter().zip(&results).enumerate() {
+            assert_eq!(result, &eip2537::call(*p, input), "{policy:?}, call {i}");
+        }
+        let failed: Vec<usize> = (0..results.len())
+            .filter(|&i| results[i].is_err())
+            .collect();
+        assert_eq!(failed, [1, 3, 4, 5], "{policy:?}");
+        assert!(
+            matches!(results[3], Err(PrecompileError::NotInSubgroup { .. })),
+            "{:?}",
+            results[3]
+        );
+        assert_no_gpu_trouble(&router.stats(), policy);
+    }
+    ctx.assert_no_validation_messages();
+}
