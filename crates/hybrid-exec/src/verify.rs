@@ -298,6 +298,18 @@ fn sum_check(
     }
 }
 
+/// An element-by-element comparison of `n` elements with `mismatches` differing.
+fn elements_check(name: String, group: &'static str, mismatches: usize, n: usize) -> Check {
+    Check {
+        name,
+        group,
+        mismatches,
+        len: n,
+        unit: "elements",
+        inputs: n,
+    }
+}
+
 /// The curve checks of one group: MSM on the CPU against the `blst` crate's own Pippenger
 /// and, with a GPU, the GPU's MSM against both, at every size in [`MSM_SIZES`] (and
 /// [`LARGE_G1_MSM`] with `--large`), with every scalar equal, and repeated; the GPU's batch
@@ -434,14 +446,7 @@ fn curve_checks<C: Group>(
                 }
                 _ => n.max(1),
             };
-            checks.push(Check {
-                name: what,
-                group: g,
-                mismatches,
-                len: n,
-                unit: "elements",
-                inputs: n,
-            });
+            checks.push(elements_check(what, g, mismatches, n));
         }
         // Affine forms: the same coordinates, bit for bit (every fourth point of `b` is the
         // identity).
@@ -456,14 +461,7 @@ fn curve_checks<C: Group>(
             }
             _ => n.max(1),
         };
-        checks.push(Check {
-            name: what,
-            group: g,
-            mismatches,
-            len: n,
-            unit: "elements",
-            inputs: n,
-        });
+        checks.push(elements_check(what, g, mismatches, n));
         // Subgroup checks: all inside, then points outside at a few places; the GPU must
         // name the first one as the CPU does.
         let outside = C::not_in_subgroup();
