@@ -26,12 +26,11 @@
 
 use std::sync::{Arc, Mutex};
 
+use field_bls12::{Fq, Fq2};
 use vk_backend::{Context, DeviceBuffer, Kernel, KernelDesc, SpirvModule};
 
 use crate::error::check_lengths;
 use crate::gpu_msm::{self, Bases, MsmJob, MsmKernels, MsmOutput, MsmTuning, Pairs};
-use field_bls12::{Fq, Fq2};
-
 use crate::{ffi, CurveError, G1Affine, G1Projective, G2Affine, G2Projective, Scalar};
 
 /// u64 limbs per Fq element.
@@ -154,9 +153,10 @@ trait Group {
     /// Writes the coordinates `x`, `y` (Montgomery form, as blst's), then zero padding: the
     /// layout of `write_affine`.
     fn write_xy(x: &Self::Coord, y: &Self::Coord, words: &mut [u64]);
-    /// The affine point `(x, y)` WITHOUT the curve check: only for coordinates the device
-    /// has found on the curve (the from_xy kernel). The same bits as the CPU's `from_xy`.
-    fn affine_unchecked(x: Self::Coord, y: Self::Coord) -> Self::Affine;
+    /// The affine point `(x, y)`, or `None` off the curve: the CPU's `from_xy`, which the
+    /// host runs again on the pairs the device accepted, as it checks every device result
+    /// before it becomes a point (the type's invariant must not rest on the device).
+    fn affine(x: Self::Coord, y: Self::Coord) -> Option<Self::Affine>;
     /// The affine point in one element (x, y, then zero padding), or `None` when the words
     /// are not that: canonical coordinates of a point on the curve (all zeros being the
     /// identity), then zeros.
@@ -227,12 +227,8 @@ impl Group for G1 {
         words[2 * FQ_WORDS..].fill(0);
     }
 
-    fn affine_unchecked(x: Fq, y: Fq) -> G1Affine {
-        // What G1Affine::from_xy builds once its check passes.
-        G1Affine(blst::blst_p1_affine {
-            x: x.into(),
-            y: y.into(),
-        })
+    fn affine(x: Fq, y: Fq) -> Option<G1Affine> {
+        G1Affine::from_xy(x, y).ok()
     }
 
     fn read_affine(words: &[u64]) -> Option<G1Affine> {
@@ -321,12 +317,8 @@ impl Group for G2 {
         words[4 * FQ_WORDS..].fill(0);
     }
 
-    fn affine_unchecked(x: Fq2, y: Fq2) -> G2Affine {
-        // What G2Affine::from_xy builds once its check passes.
-        G2Affine(blst::blst_p2_affine {
-            x: x.into(),
-            y: y.into(),
-        })
+    fn affine(x: Fq2, y: Fq2) -> Option<G2Affine> {
+        G2Affine::from_xy(x, y).ok()
     }
 
     fn read_affine(words: &[u64]) -> Option<G2Affine> {
@@ -668,11 +660,16 @@ impl<G: Group> PointKernels<G> {
         )?;
         match on_curve.iter().position(|&ok| !ok) {
             Some(i) => Err(CurveError::NotOnCurve { index: Some(i) }.into()),
-            // Every pair is on the curve (the device's word for it), so these are points.
-            None => Ok(coordinates
+            None => coordinates
                 .iter()
-                .map(|&(x, y)| G::affine_unchecked(x, y))
-                .collect()),
+                .enumerate()
+                .map(|(index, &(x, y))| {
+                    G::affine(x, y).ok_or(GpuError::InvalidResult {
+                        op: G::KERNELS[FROM_XY].0,
+                        index,
+                    })
+                })
+                .collect(),
         }
     }
 
@@ -1115,13 +1112,13 @@ mod tests {
         G1::write_affine(&g, &mut a);
         G1::write_xy(&g.x(), &g.y(), &mut b);
         assert_eq!(a, b);
-        assert_eq!(G1::affine_unchecked(g.x(), g.y()), g);
+        assert_eq!(G1::affine(g.x(), g.y()), Some(g));
         let g = G2Affine::generator();
         let (mut a, mut b) = ([0u64; G2::WORDS], [7u64; G2::WORDS]);
         G2::write_affine(&g, &mut a);
         G2::write_xy(&g.x(), &g.y(), &mut b);
         assert_eq!(a, b);
-        assert_eq!(G2::affine_unchecked(g.x(), g.y()), g);
+        assert_eq!(G2::affine(g.x(), g.y()), Some(g));
     }
 
     /// The affine layout the mixed-addition kernels expect: x, y, then zeros; all zeros for

@@ -1133,7 +1133,6 @@ fn msm_figures(
             let points = crate::measure::random_points::<crate::curve::$G>(n, 2541);
             let name = |who: &str| format!("{} subgroup check, {n} points, {who}", $group);
             let peer = millis(&mut || Ok(curve_bls12::batch::$batch::check_subgroup(&points)?))?;
-            $gpu.check_subgroup(&points)?;
             let gpu = millis(&mut || Ok($gpu.check_subgroup(&points)?))?;
             let peer_ms = median(&peer);
             push_figure(
