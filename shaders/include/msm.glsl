@@ -57,6 +57,8 @@ int msm_digit(in uint k[8], uint j, uint c, inout uint carry) {
 // Fq elements per point and per coordinate.
 #define MSM_FQS 3u
 #define MSM_FQC 1u
+// uvec4 per packed affine base (x, y).
+#define MSM_AFFINE_VEC4 6u
 #define P_REG g1_reg
 #define P_STEP g1_step
 #define P_FLAG g1_flag
@@ -80,6 +82,7 @@ int msm_digit(in uint k[8], uint j, uint c, inout uint carry) {
 #define G2_R_ZA 48u
 #define MSM_FQS 6u
 #define MSM_FQC 2u
+#define MSM_AFFINE_VEC4 12u
 #define P_REG g2_reg
 #define P_STEP g2_step
 #define P_FLAG g2_flag

@@ -12,7 +12,8 @@
 // levels for the largest possible list and the later ones find nothing to do.
 //
 // Level 0 (args[3] = 1) reads the input points as affine bases by sorted index (the top bit
-// negates), accumulated by mixed additions; later levels read homogeneous points.
+// negates), accumulated by mixed additions; later levels read homogeneous points. Bases are
+// packed (x, y): MSM_AFFINE_VEC4 uvec4 each, with no padding, so that less crosses the bus.
 //
 // Buffers: 0 bases (affine), 1 sorted indices, 2 input keys, 3 input points, 4 lengths,
 // 5 output keys, 6 output points, 7 final points by key.
@@ -86,6 +87,15 @@ void main() {
     uint key = first_key;
     P_INIT();
     msm_set_identity(P_R(X1));
+    // Whether X1 holds the identity (later levels): there a run's first point is copied
+    // into X1 rather than added, and identity entries are skipped, which shortens each
+    // invocation's serial chain of additions (microseconds of latency each). The first
+    // level runs the whole program for every entry instead: its invocations then run the
+    // same step at the same time, where skipping would put them out of step and every
+    // step would pay for both a multiplication and an addition (measured: the first level
+    // took 1.5x as long, while the later ones, whose lists hold many identities and short
+    // runs, took a third of the time).
+    bool sum_is_identity = true;
     uint e = start;
     int pc = 0;
     int steps = 0;
@@ -100,15 +110,20 @@ void main() {
             if (next != key) {
                 emit(t, key, key == first_key, false, last_level);
                 msm_set_identity(P_R(X1));
+                sum_is_identity = true;
                 key = next;
             }
+            pc = 0;
+            e += 1u;
             if (affine) {
-                uint v = sorted_idx[e];
+                uint v = sorted_idx[e - 1u];
                 uint index = v & 0x7fffffffu;
                 bool identity = true;
-                if (MSM_HAS_POINT(bases, index)) {
+                if (index < uint(bases.length()) / MSM_AFFINE_VEC4) {
                     for (uint f = 0u; f < 2u * MSM_FQC; ++f) {
-                        CURVE_LOAD_FQ(bases, index, f, P_REG[P_R(X2) + f]);
+                        uint at = MSM_AFFINE_VEC4 * index + 3u * f;
+                        fq_unpack(bases[at], bases[at + 1u], bases[at + 2u],
+                                  P_REG[P_R(X2) + f]);
                         identity = identity && fq_is_zero(P_REG[P_R(X2) + f]);
                     }
                 }
@@ -121,12 +136,27 @@ void main() {
                 }
                 steps = MIXED.length();
             } else {
-                MSM_LOAD_POINT(points_in, e, P_R(X2));
+                MSM_LOAD_POINT(points_in, e - 1u, P_R(X2));
                 msm_zero_is_identity(P_R(X2));
+                // The homogeneous identity is the point with Z = 0.
+                bool identity = true;
+                for (uint f = 0u; f < MSM_FQC; ++f) {
+                    identity = identity && fq_is_zero(P_REG[P_R(Z2) + f]);
+                }
+                if (identity) {
+                    steps = 0;
+                    continue;
+                }
+                if (sum_is_identity) {
+                    for (uint f = 0u; f < MSM_FQS; ++f) {
+                        P_REG[P_R(X1) + f] = P_REG[P_R(X2) + f];
+                    }
+                    sum_is_identity = false;
+                    steps = 0;
+                    continue;
+                }
                 steps = FULL.length();
             }
-            pc = 0;
-            e += 1u;
         }
         P_STEP(affine ? MIXED[pc] : FULL[pc]);
         pc += 1;

@@ -56,7 +56,9 @@ void main() {
     msm_set_identity(P_R(XR));
     msm_set_identity(P_R(XA));
     int b = int(hi) - 1;
-    int bit = findMSB(lo);
+    // Every invocation runs the same number of bits (those of the largest lo; a bit above
+    // lo's top one doubles the identity and adds nothing), so that invocations stay in step.
+    int bit = findMSB((chunks - 1u) * chunk);
     uint phase = 0u;
     int pc = 0;
     int steps = 0;

@@ -2,7 +2,8 @@
 //! widths and the other `MsmTuning` knobs, checking every GPU result against blst's: a
 //! tuning aid for the defaults.
 //! `cargo run --release --example msm_sweep -- [max log2 size]`; the figures of record come
-//! from `hybrid-exec bench`.
+//! from `hybrid-exec bench`. `msm_sweep phases` times each phase of the benchmark shapes
+//! instead (one submission per phase, [`MsmTuning::profile`]).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -101,16 +102,134 @@ macro_rules! sweep {
     };
 }
 
+/// Random full-width scalars.
+fn scalars(n: usize, seed: u64) -> Vec<Scalar> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| {
+            let mut b = [0u8; 32];
+            rng.fill_bytes(&mut b);
+            Scalar::from_le_bytes(b)
+        })
+        .collect()
+}
+
+/// Prints the phases of `f`'s profiled MSM call (the median of 5 runs per phase) beside its
+/// unprofiled time.
+fn phases(label: &str, tuning: MsmTuning, mut f: impl FnMut(&MsmTuning)) {
+    let plain = time_ms(5, || f(&tuning));
+    let profiled = tuning.with_profile();
+    f(&profiled);
+    let runs: Vec<Vec<(&'static str, f64)>> = (0..5)
+        .map(|_| {
+            f(&profiled);
+            curve_bls12::last_msm_phases()
+                .into_iter()
+                .map(|(name, d)| (name, d.as_secs_f64() * 1e3))
+                .collect()
+        })
+        .collect();
+    let cells: Vec<String> = (0..runs[0].len())
+        .map(|i| {
+            let ms = median(runs.iter().map(|r| r[i].1).collect());
+            format!("{} {ms:.3}", runs[0][i].0)
+        })
+        .collect();
+    println!("{label}: {plain:.3} ms; phases: {}", cells.join(", "));
+}
+
+macro_rules! phase_shapes {
+    ($name:literal, $gpu:expr, $Projective:ident, $batch:ident, $logs:expr) => {
+        let g = $Projective::generator();
+        // Enough for every shape below (256 MSMs of 128 points, 4096 bases).
+        let max = (1usize << $logs.iter().max().copied().unwrap_or(10)).max(1 << 15);
+        let proj: Vec<$Projective> = (0..max)
+            .into_par_iter()
+            .map(|i| g.mul(&Scalar::from_u64(i as u64 * 7919 + 1)))
+            .collect();
+        let points = batch::$batch::to_affine(&proj);
+        for &log in $logs {
+            let n = 1usize << log;
+            let k = scalars(n, u64::from(log));
+            let d = MsmTuning::default();
+            let tunings = [d, d.with_segment(8), d.with_first_segment(32)];
+            for t in tunings {
+                let label = format!(
+                    "{} 2^{log} seg {} first {} chunk {}",
+                    $name,
+                    t.segment,
+                    t.first_segment.map_or("auto".to_owned(), |s| s.to_string()),
+                    t.chunk.map_or("auto".to_owned(), |c| c.to_string())
+                );
+                phases(&label, t, |t| {
+                    $gpu.msm_tuned(&points[..n], &k, t).expect("gpu msm");
+                });
+            }
+        }
+        let k = scalars(4096 * 64, 7);
+        let calls: Vec<_> = (0..4096)
+            .map(|m| (&points[..64], &k[64 * m..64 * (m + 1)]))
+            .collect();
+        phases(
+            &format!("{} 4096 MSMs of 64", $name),
+            MsmTuning::default(),
+            |t| {
+                $gpu.msm_batch_tuned(&calls, t).expect("gpu msm batch");
+            },
+        );
+        let k = scalars(256 * 128, 9);
+        let calls: Vec<_> = (0..256)
+            .map(|m| (&points[128 * m..128 * (m + 1)], &k[128 * m..128 * (m + 1)]))
+            .collect();
+        for t in [
+            MsmTuning::default(),
+            MsmTuning::default().with_host_horner_msms(64),
+        ] {
+            let label = format!(
+                "{} 256 MSMs of 128, window sums combined on the {}",
+                $name,
+                if t.host_horner_msms.is_some() {
+                    "device"
+                } else {
+                    "host"
+                }
+            );
+            phases(&label, t, |t| {
+                $gpu.msm_batch_tuned(&calls, t).expect("gpu msm batch");
+            });
+        }
+        let bases = $gpu.upload_bases(&points[..4096]).expect("bases");
+        let k = scalars(64 * 4096, 8);
+        let sets: Vec<&[Scalar]> = k.chunks(4096).collect();
+        phases(
+            &format!("{} 64 fixed-base MSMs of 4096", $name),
+            MsmTuning::default(),
+            |t| {
+                $gpu.msm_fixed_tuned(&bases, &sets, t)
+                    .expect("gpu msm fixed");
+            },
+        );
+    };
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let max_log: u32 = std::env::args()
-        .nth(1)
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(16);
+    let arg = std::env::args().nth(1);
     let ctx = Arc::new(Context::new(&ContextConfig::from_env()?)?);
     println!("device: {}", ctx.info().name);
     let g1 = G1Gpu::new(Arc::clone(&ctx))?;
     let g2 = G2Gpu::new(Arc::clone(&ctx))?;
+    if arg.as_deref() == Some("phases") {
+        // The largest first: the device's clocks have ramped up by the small sizes.
+        let logs: &[u32] = if std::env::var("MSM_PHASES_SMALL").is_ok() {
+            &[15, 10]
+        } else {
+            &[20, 16, 10]
+        };
+        phase_shapes!("G1", g1, G1Projective, g1, logs);
+        phase_shapes!("G2", g2, G2Projective, g2, &logs[1..]);
+        return Ok(());
+    }
+    let max_log: u32 = arg.map(|s| s.parse()).transpose()?.unwrap_or(16);
     let logs: Vec<u32> = [6u32, 10, 12, 16, 18, 20]
         .into_iter()
         .filter(|&l| l <= max_log)

@@ -138,7 +138,7 @@ const CHECK_SUBGROUP: usize = 7;
 /// What the kernels of one group need from the host: the layout of its points in kernel
 /// buffers, and the kernels.
 trait Group {
-    type Projective: Copy;
+    type Projective: Copy + Send;
     type Affine: Copy + Sync;
     /// A coordinate: Fq for G1, Fq2 for G2.
     type Coord: Copy;
@@ -446,18 +446,27 @@ impl<G: Group> PointKernels<G> {
         }
         let c = tuning.window_bits.unwrap_or_else(|| {
             gpu_msm::batch_window_bits(
-                job.scalars.len(),
+                job.scalars.iter().map(|k| k.len()).sum(),
                 job.msms,
                 8 * G::WORDS,
                 self.ctx.max_kernel_buffer_bytes(),
             )
         });
-        if job.scalars.is_empty() {
+        let pairs: usize = job.scalars.iter().map(|k| k.len()).sum();
+        if pairs == 0 {
             return Ok(vec![G::identity(); job.msms]);
         }
         job.c = c;
         job.segment = tuning.segment as usize;
+        job.first_segment = tuning.first_segment.map_or_else(
+            || gpu_msm::default_first_segment(gpu_msm::windows(c) * pairs),
+            |s| s as usize,
+        );
         job.chunk = tuning.chunk.unwrap_or(gpu_msm::default_chunk(c)) as usize;
+        job.profile = tuning.profile;
+        job.host_horner_msms = tuning
+            .host_horner_msms
+            .map_or(gpu_msm::HOST_HORNER_MSMS, |m| m as usize);
         let kernels = self.msm_kernels()?;
         let points = |words: &[u64]| {
             words
@@ -470,15 +479,27 @@ impl<G: Group> PointKernels<G> {
         };
         match gpu_msm::run(&self.ctx, &kernels, &job)? {
             MsmOutput::Results(words) => points(&words),
-            // Horner over each MSM's window sums, the top window first.
-            MsmOutput::WindowSums(words) => Ok(points(&words)?
-                .chunks_exact(gpu_msm::windows(c))
-                .map(|sums| {
-                    sums.iter()
-                        .rev()
-                        .fold(G::identity(), |acc, s| G::shift_add(&acc, c, s))
-                })
-                .collect()),
+            // Horner over each MSM's window sums, the top window first, MSMs in parallel.
+            MsmOutput::WindowSums(words) => {
+                use rayon::prelude::*;
+                words
+                    .par_chunks_exact(gpu_msm::windows(c) * G::WORDS)
+                    .enumerate()
+                    .map(|(m, msm_words)| {
+                        let sums = points(msm_words).map_err(|e| match e {
+                            GpuError::InvalidResult { op, index } => GpuError::InvalidResult {
+                                op,
+                                index: m * gpu_msm::windows(c) + index,
+                            },
+                            other => other,
+                        })?;
+                        Ok(sums
+                            .iter()
+                            .rev()
+                            .fold(G::identity(), |acc, s| G::shift_add(&acc, c, s)))
+                    })
+                    .collect()
+            }
         }
     }
 
@@ -495,13 +516,16 @@ impl<G: Group> PointKernels<G> {
                 n: points.len(),
                 write: &write,
             },
-            scalars,
+            scalars: &[scalars],
             pairs: Pairs::Single,
             msms: 1,
             point_words: G::WORDS as u32,
             c: 0,
             segment: 0,
+            first_segment: 0,
             chunk: 0,
+            profile: false,
+            host_horner_msms: 0,
         };
         Ok(self.run_msms(job, tuning)?[0])
     }
@@ -522,38 +546,55 @@ impl<G: Group> PointKernels<G> {
                 .into());
             }
         }
-        // MSM indices fit: run() refuses more than 2^31 pairs, and empty MSMs have no pairs.
-        let ids: Vec<u32> = msms
+        // The callers' slices are read in place (copying them cost milliseconds for
+        // 4096 MSMs): pair i is point i - starts[ids[i]] of MSM ids[i].
+        use rayon::prelude::*;
+        let starts: Vec<usize> = msms
             .iter()
-            .enumerate()
-            .flat_map(|(m, (p, _))| std::iter::repeat_n(m as u32, p.len()))
+            .scan(0, |next, (p, _)| {
+                let start = *next;
+                *next += p.len();
+                Some(start)
+            })
             .collect();
-        let points: Vec<G::Affine> = msms.iter().flat_map(|(p, _)| p.iter().copied()).collect();
-        let scalars: Vec<Scalar> = msms.iter().flat_map(|(_, k)| k.iter().copied()).collect();
-        let write = |i: usize, words: &mut [u64]| G::write_affine(&points[i], words);
+        let total: usize = msms.iter().map(|(p, _)| p.len()).sum();
+        // MSM indices fit: run() refuses more than 2^31 pairs, and empty MSMs have no pairs.
+        let mut ids = vec![0u32; total];
+        gpu_msm::split_regions(&mut ids, msms.iter().map(|(p, _)| p.len()))
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(m, region)| region.fill(m as u32));
+        let sets: Vec<&[Scalar]> = msms.iter().map(|&(_, k)| k).collect();
+        let write = |i: usize, words: &mut [u64]| {
+            let m = ids[i] as usize;
+            G::write_affine(&msms[m].0[i - starts[m]], words);
+        };
         let job = MsmJob {
             bases: Bases::Upload {
-                n: points.len(),
+                n: total,
                 write: &write,
             },
-            scalars: &scalars,
+            scalars: &sets,
             pairs: Pairs::Ids(&ids),
             msms: msms.len(),
             point_words: G::WORDS as u32,
             c: 0,
             segment: 0,
+            first_segment: 0,
             chunk: 0,
+            profile: false,
+            host_horner_msms: 0,
         };
         self.run_msms(job, tuning)
     }
 
     fn upload_bases(&self, points: &[G::Affine]) -> Result<DeviceBuffer, GpuError> {
         let mut batch = self.ctx.batch()?;
-        let buf = self.ctx.alloc(points.len().max(1), G::WORDS as u32)?;
-        batch.upload(&buf, |words| {
+        let words = gpu_msm::affine_words(G::WORDS as u32);
+        let buf = self.ctx.alloc(points.len().max(1), words)?;
+        batch.upload(&buf, |w| {
             use rayon::prelude::*;
-            words
-                .par_chunks_mut(G::WORDS)
+            w.par_chunks_mut(words as usize)
                 .zip(points.par_iter())
                 .for_each(|(w, p)| G::write_affine(p, w));
         })?;
@@ -579,16 +620,18 @@ impl<G: Group> PointKernels<G> {
                 .into());
             }
         }
-        let all: Vec<Scalar> = scalars.concat();
         let job = MsmJob {
             bases: Bases::Resident(bases),
-            scalars: &all,
+            scalars,
             pairs: Pairs::Shared { bases: len },
             msms: scalars.len(),
             point_words: G::WORDS as u32,
             c: 0,
             segment: 0,
+            first_segment: 0,
             chunk: 0,
+            profile: false,
+            host_horner_msms: 0,
         };
         self.run_msms(job, tuning)
     }
@@ -948,6 +991,19 @@ macro_rules! gpu_batch_type {
                 self.0.msm_batch(msms, &MsmTuning::default().with_window_bits(window_bits))
             }
 
+            /// [`msm_batch`](Self::msm_batch) with every [`MsmTuning`] knob set.
+            ///
+            /// # Errors
+            /// As [`msm_batch`](Self::msm_batch); [`GpuError::WindowBits`] or
+            /// [`GpuError::Tuning`] for a setting outside its range.
+            pub fn msm_batch_tuned(
+                &self,
+                msms: &[(&[$Affine], &[Scalar])],
+                tuning: &MsmTuning,
+            ) -> Result<Vec<$Projective>, GpuError> {
+                self.0.msm_batch(msms, tuning)
+            }
+
             /// Uploads `points` once as bases for [`msm_fixed`](Self::msm_fixed).
             ///
             /// # Errors
@@ -974,6 +1030,20 @@ macro_rules! gpu_batch_type {
                 scalars: &[&[Scalar]],
             ) -> Result<Vec<$Projective>, GpuError> {
                 self.0.msm_fixed(&bases.buf, bases.len, scalars, &MsmTuning::default())
+            }
+
+            /// [`msm_fixed`](Self::msm_fixed) with every [`MsmTuning`] knob set.
+            ///
+            /// # Errors
+            /// As [`msm_fixed`](Self::msm_fixed); [`GpuError::WindowBits`] or
+            /// [`GpuError::Tuning`] for a setting outside its range.
+            pub fn msm_fixed_tuned(
+                &self,
+                bases: &GpuBases<$Affine>,
+                scalars: &[&[Scalar]],
+                tuning: &MsmTuning,
+            ) -> Result<Vec<$Projective>, GpuError> {
+                self.0.msm_fixed(&bases.buf, bases.len, scalars, tuning)
             }
         }
     };

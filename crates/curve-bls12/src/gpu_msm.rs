@@ -1,5 +1,6 @@
 //! Multi-scalar multiplication on a Vulkan device: Pippenger's bucket method, every phase
-//! on the GPU, one submission.
+//! on the GPU, in one submission (two when the bases are uploaded with the call: the
+//! scalars and their sort first, so that the sort runs while the host fills the bases).
 //!
 //! 1. `msm_sort` (two passes around `msm_scan`): each scalar is recoded into signed digits
 //!    of `c` bits (`shaders/include/msm.glsl`), and the points are counting-sorted by
@@ -12,7 +13,8 @@
 //! 3. `gN_msm_window`: chunks of each window's buckets become `A + lo R` shares (running
 //!    sums), and the same level kernel adds the shares of each window.
 //! 4. The host reads the window sums (one point per window) and combines them by Horner's
-//!    rule: `c` doublings and one addition per window, microseconds on the CPU.
+//!    rule: `c` doublings and one addition per window, MSMs in parallel; for more than
+//!    [`HOST_HORNER_MSMS`] MSMs in a call the Horner kernel does it on the device.
 //!
 //! Scalars are used whole (256 bits, not reduced mod r), so the result is right for any
 //! point on the curve, in the prime-order subgroup or not. The formulas are the complete
@@ -32,7 +34,7 @@ pub(crate) const MAX_WINDOW_BITS: u32 = 16;
 /// ```
 /// use curve_bls12::MsmTuning;
 /// let t = MsmTuning::default().with_window_bits(13).with_chunk(8);
-/// assert_eq!((t.window_bits, t.segment, t.chunk), (Some(13), 16, Some(8)));
+/// assert_eq!((t.window_bits, t.segment, t.chunk), (Some(13), 4, Some(8)));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -43,17 +45,29 @@ pub struct MsmTuning {
     /// Sorted entries each invocation of a reduction level sums, 4..=1024 (from 4 on, every
     /// level shortens the list): longer segments mean fewer levels and less parallelism.
     pub segment: u32,
+    /// Entries each invocation of the first level sums (4..=1024), the level that reads the
+    /// bases and does most of the work; `None` chooses by the number of entries.
+    pub first_segment: Option<u32>,
     /// Buckets per invocation of the window kernel, 1..=32768: longer chunks mean fewer,
-    /// longer running sums; `None` chooses by window width ([`default_chunk`]).
+    /// longer running sums; `None` chooses by window width (8 up to 13 bits, 32 above).
     pub chunk: Option<u32>,
+    /// Splits the call into one submission per phase and times each (slower: every split
+    /// waits for the device); read the times with [`last_msm_phases`].
+    pub profile: bool,
+    /// Up to this many MSMs in a call the host combines each MSM's window sums (on all
+    /// cores); more are combined on the device. `None`: 256.
+    pub host_horner_msms: Option<u32>,
 }
 
 impl Default for MsmTuning {
     fn default() -> Self {
         Self {
             window_bits: None,
-            segment: 16,
+            segment: 4,
+            first_segment: None,
             chunk: None,
+            profile: false,
+            host_horner_msms: None,
         }
     }
 }
@@ -71,9 +85,27 @@ impl MsmTuning {
         self
     }
 
+    /// The same with first-level segments of `entries` entries.
+    pub fn with_first_segment(mut self, entries: u32) -> Self {
+        self.first_segment = Some(entries);
+        self
+    }
+
     /// The same with chunks of `buckets` buckets.
     pub fn with_chunk(mut self, buckets: u32) -> Self {
         self.chunk = Some(buckets);
+        self
+    }
+
+    /// The same with the window sums of more than `msms` MSMs combined on the device.
+    pub fn with_host_horner_msms(mut self, msms: u32) -> Self {
+        self.host_horner_msms = Some(msms);
+        self
+    }
+
+    /// The same, split into one timed submission per phase ([`last_msm_phases`]).
+    pub fn with_profile(mut self) -> Self {
+        self.profile = true;
         self
     }
 
@@ -87,6 +119,10 @@ impl MsmTuning {
             MsmTuning { segment, .. } if !(4..=1024).contains(&segment) => {
                 Some(("segment", segment))
             }
+            MsmTuning {
+                first_segment: Some(s),
+                ..
+            } if !(4..=1024).contains(&s) => Some(("first_segment", s)),
             MsmTuning {
                 chunk: Some(chunk), ..
             } if !(1..=32768).contains(&chunk) => Some(("chunk", chunk)),
@@ -110,8 +146,75 @@ pub(crate) fn default_chunk(c: u32) -> u32 {
     }
 }
 
-/// The default segment, for sizing buffers when choosing a window width.
-const SEGMENT: usize = 16;
+thread_local! {
+    static PHASES: std::cell::RefCell<Vec<(&'static str, std::time::Duration)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The phases of the calling thread's last MSM call made with [`MsmTuning::profile`], in
+/// order, each with its wall time from its recording to the end of its submission (the
+/// last phase includes reading the result back).
+///
+/// ```
+/// assert!(curve_bls12::last_msm_phases().is_empty());
+/// ```
+pub fn last_msm_phases() -> Vec<(&'static str, std::time::Duration)> {
+    PHASES.with(|p| p.borrow().clone())
+}
+
+/// Splits a call into timed submissions when profiling.
+struct Phases {
+    on: bool,
+    start: std::time::Instant,
+}
+
+impl Phases {
+    fn new(on: bool) -> Self {
+        if on {
+            PHASES.with(|p| p.borrow_mut().clear());
+        }
+        Self {
+            on,
+            start: std::time::Instant::now(),
+        }
+    }
+
+    /// Ends phase `name`: submits and waits for what `batch` holds, and continues in a
+    /// fresh batch.
+    fn cut<'c>(
+        &mut self,
+        ctx: &'c Context,
+        batch: &mut Batch<'c>,
+        name: &'static str,
+    ) -> Result<(), Error> {
+        if self.on {
+            std::mem::replace(batch, ctx.batch()?).submit()?.finish()?;
+            self.end(name);
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, name: &'static str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            PHASES.with(|p| p.borrow_mut().push((name, now - self.start)));
+            self.start = now;
+        }
+    }
+}
+
+/// Entries per invocation of the first reduction level for a list of `entries` when
+/// [`MsmTuning::first_segment`] is `None`: long enough that few runs cross a segment's edge
+/// (each costs an entry in the next level), short enough to give the device many
+/// invocations.
+pub(crate) fn default_first_segment(entries: usize) -> usize {
+    match entries {
+        e if e >= 1 << 24 => 32,
+        e if e >= 1 << 20 => 16,
+        _ => 8,
+    }
+}
+
 /// Workgroup size of the scan (fixed in `msm_scan.comp`).
 const SCAN_WORKGROUP: u32 = 256;
 /// Counts per scan block.
@@ -183,7 +286,7 @@ pub(crate) fn batch_window_bits(
         let keys = msms * w * (1 << (c - 1));
         let largest = [
             keys.saturating_mul(point_bytes),
-            next_len(w * pairs, SEGMENT).saturating_mul(point_bytes),
+            next_len(w * pairs, default_first_segment(w * pairs)).saturating_mul(point_bytes),
             4 * w * pairs,
         ];
         keys <= u32::MAX as usize && largest.iter().all(|&b| b as u64 <= max_buffer_bytes)
@@ -232,22 +335,28 @@ fn next_len(len: usize, segment: usize) -> usize {
 /// first level reads affine bases by sorted index when `affine`. Returns the next free
 /// slot.
 #[allow(clippy::too_many_arguments)]
-fn record_levels(
-    batch: &mut Batch<'_>,
+fn record_levels<'c>(
+    batch: &mut Batch<'c>,
     kernels: &MsmKernels,
     fixed: &LevelBuffers<'_>,
     first: (&DeviceBuffer, &DeviceBuffer),
     lists: &[List; 2],
     out: &DeviceBuffer,
     bound: usize,
-    segment: usize,
+    first_segment: usize,
+    later_segment: usize,
     mut slot: u32,
     mut affine: bool,
+    phases: &mut Phases,
+    ctx: &'c Context,
 ) -> Result<u32, Error> {
     let (mut in_keys, mut in_points) = first;
     let mut len = bound;
     let mut target = 0;
+    let mut level_segment = first_segment;
     loop {
+        let segment = level_segment;
+        level_segment = later_segment;
         let dst = &lists[target];
         // Level 0 reads no input points: bind the other list's, unused, to keep all eight
         // buffers distinct.
@@ -272,6 +381,9 @@ fn record_levels(
             &[slot, slot + 1, segment as u32, u32::from(affine)],
         )?;
         slot += 1;
+        if affine {
+            phases.cut(ctx, batch, "first level")?;
+        }
         affine = false;
         if len <= segment {
             return Ok(slot);
@@ -291,14 +403,33 @@ fn record_levels(
     }
 }
 
+/// `buf` cut into consecutive regions of `lens` (which sum to at most its length).
+pub(crate) fn split_regions<T>(
+    mut buf: &mut [T],
+    lens: impl Iterator<Item = usize>,
+) -> Vec<&mut [T]> {
+    lens.map(|len| {
+        let (region, rest) = std::mem::take(&mut buf).split_at_mut(len);
+        buf = rest;
+        region
+    })
+    .collect()
+}
+
+/// u64 words of a packed affine base (x, y) for points of `point_words` (X, Y, Z).
+pub(crate) fn affine_words(point_words: u32) -> u32 {
+    point_words / 3 * 2
+}
+
 /// Where a call's bases come from.
 pub(crate) enum Bases<'a> {
-    /// `n` affine bases written by `write(i, words)`, uploaded with the call.
+    /// `n` affine bases written by `write(i, words)` ([`affine_words`] each), uploaded with
+    /// the call.
     Upload {
         n: usize,
         write: &'a (dyn Fn(usize, &mut [u64]) + Sync),
     },
-    /// Bases resident on the device (affine, padded to `point_words`).
+    /// Bases resident on the device (packed affine, [`affine_words`] each).
     Resident(&'a DeviceBuffer),
 }
 
@@ -313,25 +444,35 @@ pub(crate) enum Pairs<'a> {
     Shared { bases: usize },
 }
 
-/// One call: any number of MSMs in one submission.
+/// One call: any number of MSMs in one submission (two with uploaded bases).
 pub(crate) struct MsmJob<'a> {
     pub(crate) bases: Bases<'a>,
-    /// Every pair's scalar, MSM after MSM.
-    pub(crate) scalars: &'a [Scalar],
+    /// Every pair's scalar, MSM after MSM, as consecutive sets (one per MSM, or any split):
+    /// the callers' own slices, not copied.
+    pub(crate) scalars: &'a [&'a [Scalar]],
     pub(crate) pairs: Pairs<'a>,
     pub(crate) msms: usize,
-    /// u64 words per point (affine bases padded to a projective point's size).
+    /// u64 words per projective point.
     pub(crate) point_words: u32,
     /// Window bits, 1..=MAX_WINDOW_BITS.
     pub(crate) c: u32,
     /// Entries per reduction invocation (3..=1024) and buckets per window invocation.
     pub(crate) segment: usize,
+    /// Entries per invocation of the bucket reduction's first level.
+    pub(crate) first_segment: usize,
     pub(crate) chunk: usize,
+    /// Time each phase ([`MsmTuning::profile`]).
+    pub(crate) profile: bool,
+    /// Up to this many MSMs the host combines the window sums.
+    pub(crate) host_horner_msms: usize,
 }
 
-/// Up to this many MSMs in a call the host combines the window sums (at most 129 points
-/// each, microseconds); more go through the Horner kernel, one invocation per MSM.
-pub(crate) const HOST_HORNER_MSMS: usize = 8;
+/// Up to this many MSMs in a call the host combines the window sums, MSMs in parallel on
+/// all cores (each about 256 doublings and one addition per window, ~0.1 ms on one core);
+/// more go through the Horner kernel, one invocation per MSM, whose serial chain of point
+/// operations takes milliseconds whatever the number of MSMs (on the H100, 2026-12-06:
+/// 4.0 ms for 64 MSMs of 29 windows, 4.9 ms for 4096 of 65).
+pub(crate) const HOST_HORNER_MSMS: usize = 64;
 
 /// What a call returns, as words of homogeneous points.
 pub(crate) enum MsmOutput {
@@ -342,7 +483,7 @@ pub(crate) enum MsmOutput {
     Results(Vec<u64>),
 }
 
-/// Runs a call's MSMs in one submission.
+/// Runs a call's MSMs (see the module's description of the submissions).
 pub(crate) fn run(
     ctx: &Context,
     kernels: &MsmKernels,
@@ -354,10 +495,14 @@ pub(crate) fn run(
         scalars,
         msms,
         segment,
+        first_segment,
         chunk,
+        profile,
+        host_horner_msms,
         ..
     } = *job;
-    let pairs = scalars.len();
+    let mut phases = Phases::new(profile);
+    let pairs: usize = scalars.iter().map(|k| k.len()).sum();
     debug_assert!((1..=MAX_WINDOW_BITS).contains(&c) && pairs > 0 && msms > 0);
     let too_large =
         || Error::InvalidArgument(format!("{msms} MSMs of {pairs} pairs in all are too large"));
@@ -374,14 +519,14 @@ pub(crate) fn run(
     let chunks = per_window.div_ceil(chunk);
     let all_windows = msms * w;
     let shares = all_windows * chunks;
-    let list_entries = next_len(entries, segment).max(next_len(shares, segment));
+    let list_entries = next_len(entries, first_segment).max(next_len(shares, segment));
     let blocks = keys.div_ceil(SCAN_BLOCK);
 
     let uploaded;
     let bases = match job.bases {
         Bases::Resident(buf) => buf,
         Bases::Upload { n, .. } => {
-            uploaded = ctx.alloc(n, point_words)?;
+            uploaded = ctx.alloc(n, affine_words(point_words))?;
             &uploaded
         }
     };
@@ -407,35 +552,46 @@ pub(crate) fn run(
     let share_list = List::new(ctx, shares, point_words)?;
     let sums = ctx.alloc(all_windows, point_words)?;
 
+    phases.end("allocate");
+    // Two submissions when the bases are uploaded: the scalars and the sort, then the
+    // bases and the rest, so that the sort runs while the host fills the bases and their
+    // copy crosses the bus.
     let mut batch = ctx.batch()?;
-    if let Bases::Upload { write, .. } = job.bases {
-        let pw = point_words as usize;
-        batch.upload(bases, |words| {
-            use rayon::prelude::*;
-            words
-                .par_chunks_mut(pw)
-                .enumerate()
-                .for_each(|(i, point)| write(i, point));
-        })?;
-    }
     batch.upload(&scalar_buf, |words| {
-        for (dst, k) in words.chunks_exact_mut(4).zip(scalars) {
-            for (word, bytes) in dst.iter_mut().zip(k.to_le_bytes().chunks_exact(8)) {
-                *word = u64::from_le_bytes(bytes.try_into().expect("8-byte chunks"));
-            }
-        }
+        use rayon::prelude::*;
+        split_regions(words, scalars.iter().map(|k| 4 * k.len()))
+            .into_par_iter()
+            .zip(scalars.par_iter())
+            .for_each(|(region, set)| {
+                region
+                    .par_chunks_mut(4 * 1024)
+                    .zip(set.par_chunks(1024))
+                    .for_each(|(dst, ks)| {
+                        for (dst, k) in dst.chunks_exact_mut(4).zip(ks) {
+                            let bytes = k.to_le_bytes();
+                            for (word, b) in dst.iter_mut().zip(bytes.chunks_exact(8)) {
+                                *word = u64::from_le_bytes(b.try_into().expect("8-byte chunks"));
+                            }
+                        }
+                    });
+            });
     })?;
     match job.pairs {
         Pairs::Ids(list) => batch.upload(&ids, |words| {
-            for (word, pair) in words.iter_mut().zip(list.chunks(2)) {
-                *word = u64::from(pair[0]) | pair.get(1).map_or(0, |&hi| u64::from(hi) << 32);
-            }
+            use rayon::prelude::*;
+            words
+                .par_iter_mut()
+                .zip(list.par_chunks(2))
+                .for_each(|(word, pair)| {
+                    *word = u64::from(pair[0]) | pair.get(1).map_or(0, |&hi| u64::from(hi) << 32);
+                });
         })?,
         Pairs::Single | Pairs::Shared { .. } => batch.fill_zero(&ids)?,
     }
     for buf in [&counts, &lengths, &buckets, &sums] {
         batch.fill_zero(buf)?;
     }
+    phases.cut(ctx, &mut batch, "upload scalars")?;
     let shared = match job.pairs {
         Pairs::Shared { bases } => bases as u32,
         Pairs::Single | Pairs::Ids(_) => 0,
@@ -463,6 +619,21 @@ pub(crate) fn run(
         pairs,
         &[c, w as u32, 1, shared],
     )?;
+    phases.cut(ctx, &mut batch, "sort")?;
+    // Waited for at the end: the second submission runs after it on the same queue.
+    let mut sorting = None;
+    if let Bases::Upload { write, .. } = job.bases {
+        sorting = Some(std::mem::replace(&mut batch, ctx.batch()?).submit()?);
+        let aw = affine_words(point_words) as usize;
+        batch.upload(bases, |words| {
+            use rayon::prelude::*;
+            words
+                .par_chunks_mut(aw)
+                .enumerate()
+                .for_each(|(i, point)| write(i, point));
+        })?;
+        phases.cut(ctx, &mut batch, "upload bases")?;
+    }
 
     let fixed = LevelBuffers {
         bases,
@@ -477,10 +648,14 @@ pub(crate) fn run(
         &lists,
         &buckets,
         entries,
+        first_segment,
         segment,
         0,
         true,
+        &mut phases,
+        ctx,
     )?;
+    phases.cut(ctx, &mut batch, "bucket levels")?;
     batch.dispatch_general(
         &kernels.window,
         &[&buckets, &share_list.keys, &share_list.points, &lengths],
@@ -493,6 +668,7 @@ pub(crate) fn run(
             slot,
         ],
     )?;
+    phases.cut(ctx, &mut batch, "window sums")?;
     record_levels(
         &mut batch,
         kernels,
@@ -502,13 +678,22 @@ pub(crate) fn run(
         &sums,
         shares,
         segment,
+        segment,
         slot,
         false,
+        &mut phases,
+        ctx,
     )?;
-    if msms <= HOST_HORNER_MSMS {
+    phases.cut(ctx, &mut batch, "window levels")?;
+    if msms <= host_horner_msms {
         let id = batch.download(&sums)?;
         let done = batch.submit()?.finish()?;
-        return Ok(MsmOutput::WindowSums(done.read(id, <[u64]>::to_vec)?));
+        let sums = done.read(id, <[u64]>::to_vec)?;
+        if let Some(ticket) = sorting {
+            ticket.finish()?;
+        }
+        phases.end("read");
+        return Ok(MsmOutput::WindowSums(sums));
     }
     let results = ctx.alloc(msms, point_words)?;
     batch.dispatch_general(
@@ -519,5 +704,10 @@ pub(crate) fn run(
     )?;
     let id = batch.download(&results)?;
     let done = batch.submit()?.finish()?;
-    Ok(MsmOutput::Results(done.read(id, <[u64]>::to_vec)?))
+    let results = done.read(id, <[u64]>::to_vec)?;
+    if let Some(ticket) = sorting {
+        ticket.finish()?;
+    }
+    phases.end("horner and read");
+    Ok(MsmOutput::Results(results))
 }

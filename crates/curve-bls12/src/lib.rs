@@ -63,7 +63,7 @@ pub use error::{CurveError, FlagProblem};
 pub use g1::{G1Affine, G1Projective};
 pub use g2::{G2Affine, G2Projective};
 pub use gpu::{kernels_fingerprint, G1Gpu, G2Gpu, GpuBases, GpuError};
-pub use gpu_msm::{window_bits as msm_window_bits, MsmTuning};
+pub use gpu_msm::{last_msm_phases, window_bits as msm_window_bits, MsmTuning};
 pub use map::{map_fp2_to_g2, map_fp_to_g1};
 pub use msm::{msm_g1, msm_g2};
 pub use pairing::pairing_check;

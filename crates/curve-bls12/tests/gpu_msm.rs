@@ -209,8 +209,8 @@ macro_rules! group_tests {
             }
 
             /// Many MSMs of different sizes in one call (empty ones, single points, the
-            /// edge sizes, more than HOST_HORNER_MSMS so the device combines the windows),
-            /// each equal to its own CPU MSM; and fewer, combined on the host.
+            /// edge sizes), each equal to its own CPU MSM, with the window sums combined on
+            /// the host and (more MSMs than `host_horner_msms`) on the device.
             #[test]
             fn batched_msms_match_the_cpu_one_by_one() {
                 let Some((ctx, gpu)) = gpu("batched_msms_match_the_cpu_one_by_one") else {
@@ -228,7 +228,13 @@ macro_rules! group_tests {
                     .collect();
                 let msms: Vec<(&[$Affine], &[Scalar])> =
                     inputs.iter().map(|(p, k)| (&p[..], &k[..])).collect();
-                for got in [gpu.msm_batch(&msms).unwrap(), gpu.msm_batch_with_window(&msms, 3).unwrap()] {
+                let on_device = MsmTuning::default().with_host_horner_msms(4);
+                for got in [
+                    gpu.msm_batch(&msms).unwrap(),
+                    gpu.msm_batch_with_window(&msms, 3).unwrap(),
+                    gpu.msm_batch_tuned(&msms, &on_device).unwrap(),
+                    gpu.msm_batch_tuned(&msms, &on_device.with_window_bits(3)).unwrap(),
+                ] {
                     let got: Vec<Vec<u8>> = got.iter().map(encoded).collect();
                     assert_eq!(got, want);
                 }

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use field_bls12::{Fq, FqGpu, FqOp};
@@ -114,6 +115,22 @@ pub(crate) enum Section {
 /// error type).
 fn sample(warmup: usize, samples: usize, f: impl FnMut() -> Result<f64>) -> Result<Vec<f64>> {
     gpu_core::sample(warmup, samples, f)
+}
+
+/// `samples` times of `f` in milliseconds, after calling it for at least a quarter of a
+/// second (at least once): a GPU's clocks fall while it idles (as it does while the CPU's
+/// rows run), and one warm-up call of a short job does not bring them back. On the H100
+/// (2026-12-06) a G1 MSM of 2^10 points took 15.8 ms after a single warm-up call and
+/// 2.8 ms on a busy device.
+fn warm_millis(samples: usize, f: &mut dyn FnMut() -> Result<()>) -> Result<Vec<f64>> {
+    let start = Instant::now();
+    loop {
+        f()?;
+        if start.elapsed() >= Duration::from_millis(250) {
+            break;
+        }
+    }
+    sample(0, samples, || Ok(secs(&mut *f)?.1 * 1e3))
 }
 
 /// Calls `f` once: its result and how long it took in seconds.
@@ -854,9 +871,7 @@ fn msm_figures(
     use curve_bls12::{G1Affine, G1Gpu, G1Projective, G2Affine, G2Gpu, G2Projective, Scalar};
 
     let samples = few.max(3);
-    let millis = |f: &mut dyn FnMut() -> Result<()>| -> Result<Vec<f64>> {
-        sample(1, samples, || Ok(secs(&mut *f)?.1 * 1e3))
-    };
+    let millis = |f: &mut dyn FnMut() -> Result<()>| warm_millis(samples, f);
     let g1_gpu = G1Gpu::new(Arc::clone(ctx))?;
     let g2_gpu = G2Gpu::new(Arc::clone(ctx))?;
     macro_rules! msm_rows {
@@ -1219,9 +1234,7 @@ fn precompile_figures(
 
     let scale = if large >= 1 << 24 { 1 } else { 8 };
     let samples = few.max(3);
-    let millis = |f: &mut dyn FnMut() -> Result<()>| -> Result<Vec<f64>> {
-        sample(1, samples, || Ok(secs(&mut *f)?.1 * 1e3))
-    };
+    let millis = |f: &mut dyn FnMut() -> Result<()>| warm_millis(samples, f);
     let router = |policy: Policy| -> Result<Router> {
         let mut config = RouterConfig::default();
         config.policy = policy;
