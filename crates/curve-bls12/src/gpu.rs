@@ -444,15 +444,15 @@ impl<G: Group> PointKernels<G> {
                 _ => GpuError::Tuning { what, value },
             });
         }
+        let pairs: usize = job.scalars.iter().map(|k| k.len()).sum();
         let c = tuning.window_bits.unwrap_or_else(|| {
             gpu_msm::batch_window_bits(
-                job.scalars.iter().map(|k| k.len()).sum(),
+                pairs,
                 job.msms,
                 8 * G::WORDS,
                 self.ctx.max_kernel_buffer_bytes(),
             )
         });
-        let pairs: usize = job.scalars.iter().map(|k| k.len()).sum();
         if pairs == 0 {
             return Ok(vec![G::identity(); job.msms]);
         }

@@ -55,7 +55,7 @@ pub struct MsmTuning {
     /// waits for the device); read the times with [`last_msm_phases`].
     pub profile: bool,
     /// Up to this many MSMs in a call the host combines each MSM's window sums (on all
-    /// cores); more are combined on the device. `None`: 256.
+    /// cores); more are combined on the device. `None`: 64.
     pub host_horner_msms: Option<u32>,
 }
 
