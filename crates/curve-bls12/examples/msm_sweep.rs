@@ -181,18 +181,13 @@ macro_rules! phase_shapes {
         let calls: Vec<_> = (0..256)
             .map(|m| (&points[128 * m..128 * (m + 1)], &k[128 * m..128 * (m + 1)]))
             .collect();
-        for t in [
-            MsmTuning::default(),
-            MsmTuning::default().with_host_horner_msms(64),
+        for (t, on) in [
+            (MsmTuning::default().with_host_horner_msms(u32::MAX), "host"),
+            (MsmTuning::default().with_host_horner_msms(0), "device"),
         ] {
             let label = format!(
-                "{} 256 MSMs of 128, window sums combined on the {}",
-                $name,
-                if t.host_horner_msms.is_some() {
-                    "device"
-                } else {
-                    "host"
-                }
+                "{} 256 MSMs of 128, window sums combined on the {on}",
+                $name
             );
             phases(&label, t, |t| {
                 $gpu.msm_batch_tuned(&calls, t).expect("gpu msm batch");

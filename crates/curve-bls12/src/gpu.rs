@@ -137,11 +137,11 @@ const CHECK_SUBGROUP: usize = 7;
 
 /// What the kernels of one group need from the host: the layout of its points in kernel
 /// buffers, and the kernels.
-trait Group {
-    type Projective: Copy + Send;
-    type Affine: Copy + Sync;
+trait Group: Send + Sync {
+    type Projective: Copy + Send + Sync;
+    type Affine: Copy + Send + Sync;
     /// A coordinate: Fq for G1, Fq2 for G2.
-    type Coord: Copy;
+    type Coord: Copy + Sync;
     /// u64 words per element: X, Y, Z in blst's Montgomery limbs.
     const WORDS: usize;
     /// (name in errors, kernel name, SPIR-V, inputs) in operation order (ADD, ...).
@@ -171,6 +171,8 @@ trait Group {
     fn read_homogeneous(words: &[u64]) -> Option<Self::Projective>;
     /// The group's MSM modules (level, window, Horner).
     const MSM_KERNELS: [&'static [u8]; 3];
+    /// MSMs per host thread up to which the host combines window sums.
+    const HOST_HORNER_MSMS_PER_THREAD: usize;
     /// `2^bits a + b`, for combining MSM window sums.
     fn shift_add(a: &Self::Projective, bits: u32, b: &Self::Projective) -> Self::Projective;
     /// The identity.
@@ -265,6 +267,7 @@ impl Group for G1 {
         Self::read_projective(&jacobian)
     }
 
+    const HOST_HORNER_MSMS_PER_THREAD: usize = gpu_msm::HOST_HORNER_MSMS_PER_THREAD_G1;
     const MSM_KERNELS: [&'static [u8]; 3] = [
         spirv!("g1_msm_level"),
         spirv!("g1_msm_window"),
@@ -364,6 +367,7 @@ impl Group for G2 {
         Self::read_projective(&jacobian)
     }
 
+    const HOST_HORNER_MSMS_PER_THREAD: usize = gpu_msm::HOST_HORNER_MSMS_PER_THREAD_G2;
     const MSM_KERNELS: [&'static [u8]; 3] = [
         spirv!("g2_msm_level"),
         spirv!("g2_msm_window"),
@@ -435,9 +439,20 @@ impl<G: Group> PointKernels<G> {
     /// Runs `job` (its window width not yet set) and returns one point per MSM.
     fn run_msms(
         &self,
-        mut job: MsmJob<'_>,
+        job: MsmJob<'_>,
         tuning: &MsmTuning,
     ) -> Result<Vec<G::Projective>, GpuError> {
+        let device = self.run_msms_on_device(job, tuning)?;
+        Self::finish_msms(device)
+    }
+
+    /// The device's part of [`run_msms`](Self::run_msms): every submission, and the words
+    /// read back.
+    fn run_msms_on_device(
+        &self,
+        mut job: MsmJob<'_>,
+        tuning: &MsmTuning,
+    ) -> Result<MsmDevice<G::Projective>, GpuError> {
         if let Some((what, value)) = tuning.invalid() {
             return Err(match what {
                 "window_bits" => GpuError::WindowBits { bits: value },
@@ -454,7 +469,7 @@ impl<G: Group> PointKernels<G> {
             )
         });
         if pairs == 0 {
-            return Ok(vec![G::identity(); job.msms]);
+            return Ok(MsmDevice::Sums(vec![G::identity(); job.msms]));
         }
         job.c = c;
         job.segment = tuning.segment as usize;
@@ -464,10 +479,24 @@ impl<G: Group> PointKernels<G> {
         );
         job.chunk = tuning.chunk.unwrap_or(gpu_msm::default_chunk(c)) as usize;
         job.profile = tuning.profile;
-        job.host_horner_msms = tuning
-            .host_horner_msms
-            .map_or(gpu_msm::HOST_HORNER_MSMS, |m| m as usize);
+        job.host_horner_msms = tuning.host_horner_msms.map_or(
+            G::HOST_HORNER_MSMS_PER_THREAD * rayon::current_num_threads(),
+            |m| m as usize,
+        );
         let kernels = self.msm_kernels()?;
+        Ok(MsmDevice::Output(
+            gpu_msm::run(&self.ctx, &kernels, &job)?,
+            c,
+        ))
+    }
+
+    /// The host's part of [`run_msms`](Self::run_msms): the words checked into points, and
+    /// window sums combined.
+    fn finish_msms(device: MsmDevice<G::Projective>) -> Result<Vec<G::Projective>, GpuError> {
+        let (output, c) = match device {
+            MsmDevice::Sums(sums) => return Ok(sums),
+            MsmDevice::Output(output, c) => (output, c),
+        };
         let points = |words: &[u64]| {
             words
                 .chunks_exact(G::WORDS)
@@ -477,7 +506,7 @@ impl<G: Group> PointKernels<G> {
                 })
                 .collect::<Result<Vec<_>, _>>()
         };
-        match gpu_msm::run(&self.ctx, &kernels, &job)? {
+        match output {
             MsmOutput::Results(words) => points(&words),
             // Horner over each MSM's window sums, the top window first, MSMs in parallel.
             MsmOutput::WindowSums(words) => {
@@ -511,22 +540,17 @@ impl<G: Group> PointKernels<G> {
     ) -> Result<G::Projective, GpuError> {
         check_lengths("msm", points.len(), scalars.len())?;
         let write = |i: usize, words: &mut [u64]| G::write_affine(&points[i], words);
-        let job = MsmJob {
-            bases: Bases::Upload {
+        let sets = [scalars];
+        let job = MsmJob::new(
+            Bases::Upload {
                 n: points.len(),
                 write: &write,
             },
-            scalars: &[scalars],
-            pairs: Pairs::Single,
-            msms: 1,
-            point_words: G::WORDS as u32,
-            c: 0,
-            segment: 0,
-            first_segment: 0,
-            chunk: 0,
-            profile: false,
-            host_horner_msms: 0,
-        };
+            &sets,
+            Pairs::Single,
+            1,
+            G::WORDS as u32,
+        );
         Ok(self.run_msms(job, tuning)?[0])
     }
 
@@ -535,57 +559,93 @@ impl<G: Group> PointKernels<G> {
         msms: &[(&[G::Affine], &[Scalar])],
         tuning: &MsmTuning,
     ) -> Result<Vec<G::Projective>, GpuError> {
-        for (index, (p, k)) in msms.iter().enumerate() {
-            if p.len() != k.len() {
-                return Err(CurveError::BatchLengthMismatch {
-                    op: "msm_batch",
-                    index,
-                    points: p.len(),
-                    scalars: k.len(),
-                }
-                .into());
-            }
-        }
-        // The callers' slices are read in place (copying them cost milliseconds for
-        // 4096 MSMs): pair i is point i - starts[ids[i]] of MSM ids[i].
-        use rayon::prelude::*;
-        let starts: Vec<usize> = msms
-            .iter()
-            .scan(0, |next, (p, _)| {
-                let start = *next;
-                *next += p.len();
-                Some(start)
-            })
-            .collect();
+        check_batch_lengths(msms)?;
         let total: usize = msms.iter().map(|(p, _)| p.len()).sum();
-        // MSM indices fit: run() refuses more than 2^31 pairs, and empty MSMs have no pairs.
-        let mut ids = vec![0u32; total];
-        gpu_msm::split_regions(&mut ids, msms.iter().map(|(p, _)| p.len()))
-            .into_par_iter()
-            .enumerate()
-            .for_each(|(m, region)| region.fill(m as u32));
+        if let Some(half) = self.split_point(tuning, total, msms.iter().map(|(p, _)| p.len())) {
+            let mut sums = self.msm_batch(&msms[..half], tuning)?;
+            sums.extend(self.msm_batch(&msms[half..], tuning)?);
+            return Ok(sums);
+        }
+        let index = BatchIndex::new(msms);
         let sets: Vec<&[Scalar]> = msms.iter().map(|&(_, k)| k).collect();
-        let write = |i: usize, words: &mut [u64]| {
-            let m = ids[i] as usize;
-            G::write_affine(&msms[m].0[i - starts[m]], words);
-        };
-        let job = MsmJob {
-            bases: Bases::Upload {
-                n: total,
-                write: &write,
-            },
-            scalars: &sets,
-            pairs: Pairs::Ids(&ids),
-            msms: msms.len(),
-            point_words: G::WORDS as u32,
-            c: 0,
-            segment: 0,
-            first_segment: 0,
-            chunk: 0,
-            profile: false,
-            host_horner_msms: 0,
-        };
-        self.run_msms(job, tuning)
+        let write = |i: usize, words: &mut [u64]| G::write_affine(index.point(msms, i), words);
+        self.run_msms(index.job(&sets, &write, G::WORDS as u32), tuning)
+    }
+
+    /// [`msm_batch`](Self::msm_batch), and for each MSM whether all its points lie in the
+    /// prime-order subgroup: the subgroup test runs on the device while the host combines
+    /// the MSMs' window sums.
+    fn msm_batch_checked(
+        &self,
+        msms: &[(&[G::Affine], &[Scalar])],
+        tuning: &MsmTuning,
+    ) -> Result<(Vec<G::Projective>, Vec<bool>), GpuError> {
+        check_batch_lengths(msms)?;
+        let total: usize = msms.iter().map(|(p, _)| p.len()).sum();
+        let index = BatchIndex::new(msms);
+        if self
+            .split_point(tuning, total, msms.iter().map(|(p, _)| p.len()))
+            .is_some()
+        {
+            // Too large for one submission: one part after the other.
+            let sums = self.msm_batch(msms, tuning)?;
+            return Ok((sums, self.calls_in_subgroup(msms, &index)?));
+        }
+        let sets: Vec<&[Scalar]> = msms.iter().map(|&(_, k)| k).collect();
+        let write = |i: usize, words: &mut [u64]| G::write_affine(index.point(msms, i), words);
+        let device = self.run_msms_on_device(index.job(&sets, &write, G::WORDS as u32), tuning)?;
+        let (sums, flags) = rayon::join(
+            || Self::finish_msms(device),
+            || self.calls_in_subgroup(msms, &index),
+        );
+        Ok((sums?, flags?))
+    }
+
+    /// For each call of `msms`, whether all its points lie in the prime-order subgroup (one
+    /// device submission for all the points).
+    fn calls_in_subgroup(
+        &self,
+        msms: &[(&[G::Affine], &[Scalar])],
+        index: &BatchIndex,
+    ) -> Result<Vec<bool>, GpuError> {
+        let inside = self.points_in_subgroup(index.ids.len(), |i| index.point(msms, i))?;
+        Ok(msms
+            .iter()
+            .zip(&index.starts)
+            .map(|((p, _), &start)| inside[start..start + p.len()].iter().all(|&ok| ok))
+            .collect())
+    }
+
+    /// Where to cut a call of MSMs of `sizes` pairs (`pairs` in all) in two when, with the
+    /// window width left to the engine, no width fits the device's buffers for all of them
+    /// (the per-MSM bucket arrays grow with the number of MSMs): after the MSM where half
+    /// the pairs are reached, and never at an end. `None`: run the call whole.
+    fn split_point(
+        &self,
+        tuning: &MsmTuning,
+        pairs: usize,
+        sizes: impl Iterator<Item = usize>,
+    ) -> Option<usize> {
+        let sizes: Vec<usize> = sizes.collect();
+        let fits = gpu_msm::fitting_window_bits(
+            pairs,
+            sizes.len(),
+            8 * G::WORDS,
+            self.ctx.max_kernel_buffer_bytes(),
+        )
+        .is_some();
+        if fits || tuning.window_bits.is_some() || sizes.len() < 2 || pairs == 0 {
+            return None;
+        }
+        let mut seen = 0;
+        let half = sizes
+            .iter()
+            .position(|&n| {
+                seen += n;
+                2 * seen >= pairs
+            })
+            .map_or(sizes.len() / 2, |i| i + 1);
+        Some(half.clamp(1, sizes.len() - 1))
     }
 
     fn upload_bases(&self, points: &[G::Affine]) -> Result<DeviceBuffer, GpuError> {
@@ -620,19 +680,19 @@ impl<G: Group> PointKernels<G> {
                 .into());
             }
         }
-        let job = MsmJob {
-            bases: Bases::Resident(bases),
+        let sizes = std::iter::repeat_n(len, scalars.len());
+        if let Some(half) = self.split_point(tuning, len * scalars.len(), sizes) {
+            let mut sums = self.msm_fixed(bases, len, &scalars[..half], tuning)?;
+            sums.extend(self.msm_fixed(bases, len, &scalars[half..], tuning)?);
+            return Ok(sums);
+        }
+        let job = MsmJob::new(
+            Bases::Resident(bases),
             scalars,
-            pairs: Pairs::Shared { bases: len },
-            msms: scalars.len(),
-            point_words: G::WORDS as u32,
-            c: 0,
-            segment: 0,
-            first_segment: 0,
-            chunk: 0,
-            profile: false,
-            host_horner_msms: 0,
-        };
+            Pairs::Shared { bases: len },
+            scalars.len(),
+            G::WORDS as u32,
+        );
         self.run_msms(job, tuning)
     }
 
@@ -717,18 +777,38 @@ impl<G: Group> PointKernels<G> {
     }
 
     fn check_subgroup(&self, points: &[G::Affine]) -> Result<(), GpuError> {
-        // The kernel's result is a point on the curve (checked like every result), the
-        // identity exactly for the subgroup's points.
-        let in_subgroup = self.run_with(
-            CHECK_SUBGROUP,
-            points.len(),
-            |_, i, words| G::write_affine(&points[i], words),
-            |words| G::read_projective(words).map(|p| G::is_identity(&p)),
-        )?;
+        let in_subgroup = self.points_in_subgroup(points.len(), |i| &points[i])?;
         match in_subgroup.iter().position(|&ok| !ok) {
             Some(i) => Err(CurveError::NotInSubgroup { index: Some(i) }.into()),
             None => Ok(()),
         }
+    }
+
+    /// Whether each of `count` points (`point(i)`) lies in the prime-order subgroup.
+    fn points_in_subgroup<'p>(
+        &self,
+        count: usize,
+        point: impl Fn(usize) -> &'p G::Affine + Sync,
+    ) -> Result<Vec<bool>, GpuError>
+    where
+        G::Affine: 'p,
+    {
+        // The kernel's result is a point on the curve, the identity (blst's all-zero
+        // Jacobian form) exactly for the subgroup's points. Every other result is checked
+        // like any result; the identity needs no check beyond its words (checking 32,768
+        // identities on the curve took longer than the kernel).
+        self.run_with(
+            CHECK_SUBGROUP,
+            count,
+            |_, i, words| G::write_affine(point(i), words),
+            |words| {
+                if words.iter().all(|&w| w == 0) {
+                    Some(true)
+                } else {
+                    G::read_projective(words).map(|p| G::is_identity(&p))
+                }
+            },
+        )
     }
 
     /// Runs kernel `op` over `count` elements, `write(input, i, words)` filling element `i`
@@ -737,7 +817,7 @@ impl<G: Group> PointKernels<G> {
         &self,
         op: usize,
         count: usize,
-        write: impl Fn(usize, usize, &mut [u64]),
+        write: impl Fn(usize, usize, &mut [u64]) + Sync,
     ) -> Result<Vec<G::Projective>, GpuError> {
         self.run_with(op, count, write, G::read_projective)
     }
@@ -745,31 +825,112 @@ impl<G: Group> PointKernels<G> {
     /// [`run`](Self::run) with `read` turning each result element into a `T`, or `None`
     /// when the device returned something that kernel never writes
     /// ([`GpuError::InvalidResult`]).
-    fn run_with<T>(
+    fn run_with<T: Send>(
         &self,
         op: usize,
         count: usize,
-        write: impl Fn(usize, usize, &mut [u64]),
-        read: impl Fn(&[u64]) -> Option<T>,
+        write: impl Fn(usize, usize, &mut [u64]) + Sync,
+        read: impl Fn(&[u64]) -> Option<T> + Sync,
     ) -> Result<Vec<T>, GpuError> {
+        use rayon::prelude::*;
         let name = G::KERNELS[op].0;
+        // Filling and checking run on all cores: for tens of thousands of points they took
+        // longer on one thread than the kernels.
         let read = |words: &[u64]| -> Result<Vec<T>, GpuError> {
-            words
-                .chunks_exact(G::WORDS)
-                .enumerate()
-                .map(|(index, w)| read(w).ok_or(GpuError::InvalidResult { op: name, index }))
-                .collect()
+            let results: Vec<Option<T>> = words.par_chunks_exact(G::WORDS).map(&read).collect();
+            match results.iter().position(Option::is_none) {
+                Some(index) => Err(GpuError::InvalidResult { op: name, index }),
+                None => Ok(results.into_iter().flatten().collect()),
+            }
         };
         self.ctx.run_elementwise(
             &self.kernels[op],
             count,
             |input, words| {
-                for (i, element) in words.chunks_exact_mut(G::WORDS).enumerate() {
-                    write(input, i, element);
-                }
+                words
+                    .par_chunks_exact_mut(G::WORDS)
+                    .enumerate()
+                    .for_each(|(i, element)| write(input, i, element));
             },
             read,
         )?
+    }
+}
+
+/// Each MSM of a batch has as many scalars as points.
+fn check_batch_lengths<A>(msms: &[(&[A], &[Scalar])]) -> Result<(), CurveError> {
+    match msms.iter().position(|(p, k)| p.len() != k.len()) {
+        Some(index) => Err(CurveError::BatchLengthMismatch {
+            op: "msm_batch",
+            index,
+            points: msms[index].0.len(),
+            scalars: msms[index].1.len(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// What the device's part of an MSM call leaves for the host.
+enum MsmDevice<P> {
+    /// Nothing to combine (no pairs): the sums.
+    Sums(Vec<P>),
+    /// The words read back, and the window width.
+    Output(MsmOutput, u32),
+}
+
+/// The pairs of a batch of MSMs as one list over the callers' slices, read in place
+/// (copying them cost milliseconds for 4096 MSMs): pair i is point i - starts[ids[i]] of
+/// MSM ids[i].
+struct BatchIndex {
+    ids: Vec<u32>,
+    starts: Vec<usize>,
+}
+
+impl BatchIndex {
+    fn new<A: Sync>(msms: &[(&[A], &[Scalar])]) -> Self {
+        use rayon::prelude::*;
+        let starts: Vec<usize> = msms
+            .iter()
+            .scan(0, |next, (p, _)| {
+                let start = *next;
+                *next += p.len();
+                Some(start)
+            })
+            .collect();
+        let total: usize = msms.iter().map(|(p, _)| p.len()).sum();
+        // MSM indices fit: run() refuses more than 2^31 pairs, and empty MSMs have no pairs.
+        let mut ids = vec![0u32; total];
+        gpu_msm::split_regions(&mut ids, msms.iter().map(|(p, _)| p.len()))
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(m, region)| region.fill(m as u32));
+        Self { ids, starts }
+    }
+
+    /// Point `i` of the list.
+    fn point<'a, A>(&self, msms: &[(&'a [A], &[Scalar])], i: usize) -> &'a A {
+        let m = self.ids[i] as usize;
+        &msms[m].0[i - self.starts[m]]
+    }
+
+    /// The MSM job over the list: `sets` the MSMs' scalars, `write(i, words)` filling
+    /// base i's words.
+    fn job<'j>(
+        &'j self,
+        sets: &'j [&'j [Scalar]],
+        write: &'j (dyn Fn(usize, &mut [u64]) + Sync),
+        point_words: u32,
+    ) -> MsmJob<'j> {
+        MsmJob::new(
+            Bases::Upload {
+                n: self.ids.len(),
+                write,
+            },
+            sets,
+            Pairs::Ids(&self.ids),
+            sets.len(),
+            point_words,
+        )
     }
 }
 
@@ -1002,6 +1163,23 @@ macro_rules! gpu_batch_type {
                 tuning: &MsmTuning,
             ) -> Result<Vec<$Projective>, GpuError> {
                 self.0.msm_batch(msms, tuning)
+            }
+
+            /// [`msm_batch`](Self::msm_batch) for MSMs whose points must lie in the
+            /// prime-order subgroup (EIP-2537's G1MSM and G2MSM): each MSM's sum, and
+            /// whether all its points are in the subgroup. The subgroup test (as
+            /// [`check_subgroup`](Self::check_subgroup)'s) runs on the device while the
+            /// host combines the sums, so it costs less than a check before the batch. The
+            /// sum of an MSM whose flag is false is computed like any other (the points are
+            /// on the curve) but is not what such a call should return.
+            ///
+            /// # Errors
+            /// As [`msm_batch`](Self::msm_batch).
+            pub fn msm_batch_checked(
+                &self,
+                msms: &[(&[$Affine], &[Scalar])],
+            ) -> Result<(Vec<$Projective>, Vec<bool>), GpuError> {
+                self.0.msm_batch_checked(msms, &MsmTuning::default())
             }
 
             /// Uploads `points` once as bases for [`msm_fixed`](Self::msm_fixed).

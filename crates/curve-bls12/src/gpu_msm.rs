@@ -13,8 +13,9 @@
 //! 3. `gN_msm_window`: chunks of each window's buckets become `A + lo R` shares (running
 //!    sums), and the same level kernel adds the shares of each window.
 //! 4. The host reads the window sums (one point per window) and combines them by Horner's
-//!    rule: `c` doublings and one addition per window, MSMs in parallel; for more than
-//!    [`HOST_HORNER_MSMS`] MSMs in a call the Horner kernel does it on the device.
+//!    rule: `c` doublings and one addition per window, MSMs in parallel; for more MSMs
+//!    in a call than [`HOST_HORNER_MSMS_PER_THREAD_G1`] per host thread (G1) the Horner
+//!    kernel does it on the device.
 //!
 //! Scalars are used whole (256 bits, not reduced mod r), so the result is right for any
 //! point on the curve, in the prime-order subgroup or not. The formulas are the complete
@@ -55,7 +56,8 @@ pub struct MsmTuning {
     /// waits for the device); read the times with [`last_msm_phases`].
     pub profile: bool,
     /// Up to this many MSMs in a call the host combines each MSM's window sums (on all
-    /// cores); more are combined on the device. `None`: 64.
+    /// cores); more are combined on the device. `None`: 16 per rayon thread in G1, 40 in
+    /// G2 (256 and 640 on 16 cores).
     pub host_horner_msms: Option<u32>,
 }
 
@@ -281,6 +283,16 @@ pub(crate) fn batch_window_bits(
     point_bytes: usize,
     max_buffer_bytes: u64,
 ) -> u32 {
+    fitting_window_bits(pairs, msms, point_bytes, max_buffer_bytes).unwrap_or(2)
+}
+
+/// [`batch_window_bits`], or `None` when no width's buffers fit (the call is then split).
+pub(crate) fn fitting_window_bits(
+    pairs: usize,
+    msms: usize,
+    point_bytes: usize,
+    max_buffer_bytes: u64,
+) -> Option<u32> {
     let fits = |c: u32| {
         let w = windows(c);
         let keys = msms * w * (1 << (c - 1));
@@ -294,7 +306,6 @@ pub(crate) fn batch_window_bits(
     (2..=MAX_WINDOW_BITS)
         .filter(|&c| fits(c))
         .min_by_key(|&c| windows(c) * (pairs + 3 * msms * (1usize << (c - 1))))
-        .unwrap_or(2)
 }
 
 /// Words of a buffer of `entries` u32 values (at least one word: buffers are never empty).
@@ -467,12 +478,44 @@ pub(crate) struct MsmJob<'a> {
     pub(crate) host_horner_msms: usize,
 }
 
-/// Up to this many MSMs in a call the host combines the window sums, MSMs in parallel on
-/// all cores (each about 256 doublings and one addition per window, ~0.1 ms on one core);
-/// more go through the Horner kernel, one invocation per MSM, whose serial chain of point
-/// operations takes milliseconds whatever the number of MSMs (on the H100, 2026-12-06:
-/// 4.0 ms for 64 MSMs of 29 windows, 4.9 ms for 4096 of 65).
-pub(crate) const HOST_HORNER_MSMS: usize = 64;
+impl<'a> MsmJob<'a> {
+    /// A job over these inputs, its settings (window width and the rest) left for the
+    /// caller to fill from the tuning.
+    pub(crate) fn new(
+        bases: Bases<'a>,
+        scalars: &'a [&'a [Scalar]],
+        pairs: Pairs<'a>,
+        msms: usize,
+        point_words: u32,
+    ) -> Self {
+        Self {
+            bases,
+            scalars,
+            pairs,
+            msms,
+            point_words,
+            c: 0,
+            segment: 0,
+            first_segment: 0,
+            chunk: 0,
+            profile: false,
+            host_horner_msms: 0,
+        }
+    }
+}
+
+/// Up to this many MSMs per host thread in a call (G1; G2 takes
+/// [`HOST_HORNER_MSMS_PER_THREAD_G2`]) the host combines the window sums, MSMs in parallel
+/// on all cores (each about 256 doublings and one addition per window); more go through the
+/// Horner kernel, one invocation per MSM, whose serial chain of point operations takes
+/// milliseconds whatever the number of MSMs. On the H100 with 16 cores (2026-12-06), 256
+/// MSMs of 128 points: G1 7.98 ms with the host's Horner against 8.55 ms with the device's
+/// (its chain 4.6 ms), G2 22.1 against 30.8 ms (its chain 17.0 ms); for 4096 MSMs the
+/// device's chain (4.9 ms in G1) is far ahead.
+pub(crate) const HOST_HORNER_MSMS_PER_THREAD_G1: usize = 16;
+/// G2's [`HOST_HORNER_MSMS_PER_THREAD_G1`]: the device's chain of Fq2 operations is
+/// longer than G1's by more than the host's.
+pub(crate) const HOST_HORNER_MSMS_PER_THREAD_G2: usize = 40;
 
 /// What a call returns, as words of homogeneous points.
 pub(crate) enum MsmOutput {

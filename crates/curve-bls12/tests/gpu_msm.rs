@@ -156,6 +156,32 @@ macro_rules! group_tests {
                 ctx.assert_no_validation_messages();
             }
 
+            /// One point many times: a bucket's sum meets the same point again, where the
+            /// first level's addition must double (with equal scalars every entry of a
+            /// window lands in one bucket; with random ones pairs still share buckets).
+            #[test]
+            fn one_point_many_times() {
+                let Some((ctx, gpu)) = gpu("one_point_many_times") else {
+                    return;
+                };
+                let mut rng = rng(17);
+                let p = $random(&mut rng);
+                for n in [2, 3, 40, 300] {
+                    let points = vec![p; n];
+                    let equal = vec![Scalar::from_u64(3); n];
+                    let random: Vec<Scalar> = (0..n).map(|_| random_scalar(&mut rng)).collect();
+                    for k in [equal, random] {
+                        let want = encoded(&$cpu_msm(&points, &k).unwrap());
+                        for c in [3, 8] {
+                            let got = gpu.msm_with_window(&points, &k, c).unwrap();
+                            assert_eq!(encoded(&got), want, "n = {n}, c = {c}");
+                        }
+                    }
+                }
+                drop(gpu);
+                ctx.assert_no_validation_messages();
+            }
+
             /// Segment and chunk sizes at their limits give the same sums (more levels,
             /// longer running sums); settings out of range are typed errors.
             #[test]
@@ -244,6 +270,89 @@ macro_rules! group_tests {
                 let mismatched = [msms[2], (msms[3].0, &msms[3].1[1..])];
                 assert!(matches!(
                     gpu.msm_batch(&mismatched),
+                    Err(GpuError::Curve(CurveError::BatchLengthMismatch { index: 1, .. }))
+                ));
+                drop(gpu);
+                ctx.assert_no_validation_messages();
+            }
+
+            /// More MSMs in one call than the device's buffers hold buckets for at any
+            /// window width (on lavapipe, whose storage buffers stop at 128 MiB, a few
+            /// thousand): the call is split and every sum is still right, for batches and
+            /// for fixed bases.
+            #[test]
+            fn calls_too_large_for_one_submission_are_split() {
+                let Some((ctx, gpu)) = gpu("calls_too_large_for_one_submission_are_split") else {
+                    return;
+                };
+                // At the narrowest width (2 bits: 129 windows of 2 buckets) one more MSM
+                // than the bucket array holds; a device with larger buffers runs it whole.
+                let point_bytes = std::mem::size_of::<$Projective>() as u64;
+                let limit = gpu.context().max_kernel_buffer_bytes();
+                let n = ((limit / (258 * point_bytes)) as usize + 1).min(1 << 17);
+                let mut rng = rng(18);
+                let points: Vec<$Affine> = (0..16).map(|_| $random(&mut rng)).collect();
+                let k: Vec<Scalar> = (0..n).map(|_| random_scalar(&mut rng)).collect();
+                let msms: Vec<(&[$Affine], &[Scalar])> =
+                    (0..n).map(|i| (&points[i % 16..i % 16 + 1], &k[i..i + 1])).collect();
+                let want: Vec<Vec<u8>> = msms
+                    .iter()
+                    .map(|(p, k)| encoded(&$cpu_msm(p, k).unwrap()))
+                    .collect();
+                let got: Vec<Vec<u8>> = gpu.msm_batch(&msms).unwrap().iter().map(encoded).collect();
+                assert_eq!(got, want);
+                let bases = gpu.upload_bases(&points[..1]).unwrap();
+                let sets: Vec<&[Scalar]> = (0..n).map(|i| &k[i..i + 1]).collect();
+                let want: Vec<Vec<u8>> = sets
+                    .iter()
+                    .map(|k| encoded(&$cpu_msm(&points[..1], k).unwrap()))
+                    .collect();
+                let got: Vec<Vec<u8>> =
+                    gpu.msm_fixed(&bases, &sets).unwrap().iter().map(encoded).collect();
+                assert_eq!(got, want);
+                drop(gpu);
+                ctx.assert_no_validation_messages();
+            }
+
+            /// Checked batches: every sum as the CPU's (points outside the subgroup are
+            /// summed like any), and a flag per call that is false exactly for the calls
+            /// holding a point outside the subgroup (the identity is inside).
+            #[test]
+            fn checked_batches_flag_calls_with_points_outside_the_subgroup() {
+                let Some((ctx, gpu)) =
+                    gpu("checked_batches_flag_calls_with_points_outside_the_subgroup")
+                else {
+                    return;
+                };
+                let mut rng = rng(19);
+                let sizes = [0, 1, 3, 33, 5, 2];
+                let inputs: Vec<(Vec<$Affine>, Vec<Scalar>)> = sizes
+                    .iter()
+                    .enumerate()
+                    .map(|(m, &n)| {
+                        let mut p: Vec<$Affine> = (0..n).map(|_| $random(&mut rng)).collect();
+                        match m {
+                            2 | 5 => p[n - 1] = $outside(),
+                            3 => p[0] = $Affine::identity(),
+                            _ => {}
+                        }
+                        (p, scalars(n, &mut rng))
+                    })
+                    .collect();
+                let msms: Vec<(&[$Affine], &[Scalar])> =
+                    inputs.iter().map(|(p, k)| (&p[..], &k[..])).collect();
+                let (sums, flags) = gpu.msm_batch_checked(&msms).unwrap();
+                assert_eq!(flags, [true, true, false, true, true, false]);
+                let got: Vec<Vec<u8>> = sums.iter().map(encoded).collect();
+                let want: Vec<Vec<u8>> = msms
+                    .iter()
+                    .map(|(p, k)| encoded(&$cpu_msm(p, k).unwrap()))
+                    .collect();
+                assert_eq!(got, want);
+                assert_eq!(gpu.msm_batch_checked(&[]).unwrap(), (vec![], vec![]));
+                let mismatched = [msms[1], (msms[3].0, &msms[3].1[1..])];
+                assert!(matches!(
+                    gpu.msm_batch_checked(&mismatched),
                     Err(GpuError::Curve(CurveError::BatchLengthMismatch { index: 1, .. }))
                 ));
                 drop(gpu);

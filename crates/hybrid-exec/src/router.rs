@@ -379,6 +379,12 @@ pub(crate) trait Msm {
         gpu: &Self::Gpu,
         msms: &[(&[Self::Affine], &[Scalar])],
     ) -> Result<Vec<Self::Projective>, GpuError>;
+    /// The GPU's batch with each MSM's subgroup flag (`msm_batch_checked`).
+    #[allow(clippy::type_complexity)]
+    fn gpu_batch_checked(
+        gpu: &Self::Gpu,
+        msms: &[(&[Self::Affine], &[Scalar])],
+    ) -> Result<(Vec<Self::Projective>, Vec<bool>), GpuError>;
     /// Whether a point is in the prime-order subgroup (blst's check).
     fn in_subgroup(point: &Self::Affine) -> bool;
     /// The GPU's subgroup check of every point: the first index outside, if any.
@@ -418,6 +424,12 @@ macro_rules! msm_group {
                 msms: &[(&[$Affine], &[Scalar])],
             ) -> Result<Vec<$Projective>, GpuError> {
                 gpu.msm_batch(msms)
+            }
+            fn gpu_batch_checked(
+                gpu: &$Gpu,
+                msms: &[(&[$Affine], &[Scalar])],
+            ) -> Result<(Vec<$Projective>, Vec<bool>), GpuError> {
+                gpu.msm_batch_checked(msms)
             }
             fn in_subgroup(point: &$Affine) -> bool {
                 point.is_in_subgroup()
@@ -1472,6 +1484,76 @@ impl Router {
         };
         self.count(ran);
         Ok((out, ran))
+    }
+
+    /// The sums of a block's MSM calls whose points must lie in the prime-order subgroup:
+    /// `Some(sum)` per call in the subgroup, `None` for a call with a point outside it (or
+    /// whose batch failed), which the caller runs alone for its exact result. Where the
+    /// MSM batch goes to the GPU (by `policy`; Auto: where the batch's plan says so) the
+    /// subgroup checks go with it, as one job: the checks run on the device while the
+    /// host combines the sums (timed as the batch, a little above a batch alone).
+    /// Otherwise the checks (routed on their own), then the batch of the calls that
+    /// passed. A GPU failure takes the second way.
+    pub(crate) fn checked_msm_sums<G: Msm>(
+        &self,
+        policy: Policy,
+        calls: &[(&[G::Affine], &[Scalar])],
+    ) -> Vec<Option<G::Projective>>
+    where
+        G::Affine: Copy,
+    {
+        let total: usize = calls.iter().map(|(p, _)| p.len()).sum();
+        let together = total > 0
+            && match policy {
+                Policy::Cpu => false,
+                Policy::Gpu => true,
+                // The checks hide behind the host's part of the batch: wherever the batch
+                // goes to the GPU, so do they.
+                Policy::Auto => self.plan_msm_batch::<G>(calls) == Route::Gpu,
+            };
+        if together && calls.iter().all(|(p, k)| p.len() == k.len()) {
+            if let Some((gpu, pass)) = self.claim_msm::<G>() {
+                match self.timed(
+                    Device::Gpu,
+                    JobShape::msm(G::GROUP.batch_op(), total),
+                    || G::gpu_batch_checked(gpu, calls),
+                ) {
+                    Ok((sums, flags)) => {
+                        self.gpu_succeeded(pass);
+                        self.count(Route::Gpu);
+                        return sums
+                            .into_iter()
+                            .zip(flags)
+                            .map(|(sum, inside)| inside.then_some(sum))
+                            .collect();
+                    }
+                    Err(e) => self.record_failure(&e, Some(pass)),
+                }
+            }
+        }
+        let points: Vec<&[G::Affine]> = calls.iter().map(|&(p, _)| p).collect();
+        let flags = self.subgroup_flags::<G>(policy, &points);
+        let inside: Vec<(&[G::Affine], &[Scalar])> = calls
+            .iter()
+            .zip(&flags)
+            .filter_map(|(&call, &ok)| ok.then_some(call))
+            .collect();
+        // Not expected to fail (every MSM's points and scalars pair up); if it did, the
+        // calls go one by one through the single-call path.
+        let mut sums = self
+            .msm_batch_with::<G>(policy, &inside)
+            .ok()
+            .map(|(sums, _)| sums.into_iter());
+        flags
+            .iter()
+            .map(|&ok| {
+                if ok {
+                    sums.as_mut().and_then(Iterator::next)
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 
     /// For each of `calls` (the points of one MSM call each), whether all its points are
