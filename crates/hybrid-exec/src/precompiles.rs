@@ -26,7 +26,7 @@ enum Summed {
 impl Router {
     /// Runs one EIP-2537 precompile call: exactly [`eip2537::call`]'s output or error, with
     /// G1MSM and G2MSM routed ([`Router::msm_g1`], [`Router::msm_g2`]: CPU, GPU or both,
-    /// by the cost model) and the others on the CPU. Price calls with [`eip2537::gas`].
+    /// by the cost model) and the others on the CPU. Price calls with [`eip2537::gas()`].
     ///
     /// ```
     /// use eip2537::Precompile;

@@ -392,3 +392,77 @@ fn points_outside_the_subgroup_fail_their_call_alone_on_every_policy() {
     }
     ctx.assert_no_validation_messages();
 }
+
+/// A GPU failure in a block's MSM batch (the batch with its subgroup checks, under
+/// `Policy::Gpu`), at each stage of a submission: every call still gets exactly its
+/// single-call result, the failing points' calls their error, and the router counts the
+/// failure.
+#[test]
+fn a_gpu_failure_in_a_blocks_msm_batch_changes_no_result() {
+    let Some(ctx) = test_context("a_gpu_failure_in_a_blocks_msm_batch_changes_no_result") else {
+        return;
+    };
+    let outside = g1_outside_subgroup();
+    let g1 = curve_bls12::G1Projective::generator();
+    let g2 = curve_bls12::G2Projective::generator();
+    let scalar = |i: u64| {
+        let mut k = [0u8; 32];
+        k[24..].copy_from_slice(&(i * 0x9e37_79b9 + 5).to_be_bytes());
+        k
+    };
+    let g1_call = |n: u64, outside_at: Option<u64>| -> Vec<u8> {
+        (0..n)
+            .flat_map(|j| {
+                let point = if outside_at == Some(j) {
+                    outside.clone()
+                } else {
+                    g1.mul(&curve_bls12::Scalar::from_u64(j + 3))
+                        .to_affine()
+                        .to_eip2537()
+                        .to_vec()
+                };
+                [point, scalar(j).to_vec()].concat()
+            })
+            .collect()
+    };
+    let g2_call = |n: u64| -> Vec<u8> {
+        (0..n)
+            .flat_map(|j| {
+                let point = g2.mul(&curve_bls12::Scalar::from_u64(j + 7)).to_affine();
+                [point.to_eip2537().to_vec(), scalar(j).to_vec()].concat()
+            })
+            .collect()
+    };
+    let inputs = [
+        (Precompile::G1Msm, g1_call(5, None)),
+        (Precompile::G2Msm, g2_call(3)),
+        (Precompile::G1Msm, g1_call(4, Some(1))),
+        (Precompile::G1Msm, g1_call(33, None)),
+        (Precompile::G2Msm, g2_call(1)),
+    ];
+    let calls: Vec<(Precompile, &[u8])> = inputs.iter().map(|(p, i)| (*p, &i[..])).collect();
+    let want: Vec<_> = calls.iter().map(|&(p, i)| eip2537::call(p, i)).collect();
+    assert!(want[2].is_err() && want.iter().filter(|r| r.is_err()).count() == 1);
+    let router = router_on(&ctx, Policy::Gpu);
+    for (n, stage) in [
+        vk_backend::FaultStage::Upload,
+        vk_backend::FaultStage::Compute,
+        vk_backend::FaultStage::Download,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        ctx.inject_fault(
+            stage,
+            vk_backend::Error::OutOfDeviceMemory { call: "injected" },
+        );
+        assert_eq!(router.execute_block(&calls), want, "{stage:?}");
+        let stats = router.stats();
+        assert!(stats.gpu_failures > n as u64, "{stage:?}: {stats:?}");
+        assert!(
+            stats.last_failure.as_deref().unwrap().contains("injected"),
+            "{stage:?}: {stats:?}"
+        );
+    }
+    ctx.assert_no_validation_messages();
+}
