@@ -120,6 +120,18 @@ pub(crate) trait Group {
         k: &[Scalar],
     ) -> Result<Vec<Self::Projective>, GpuError>;
 
+    /// The GPU's batch of MSMs (`G1Gpu::msm_batch`, ...).
+    fn gpu_msm_batch(
+        gpu: &Self::Gpu,
+        msms: &[(&[Self::Affine], &[Scalar])],
+    ) -> Result<Vec<Self::Projective>, GpuError>;
+    /// The same with each MSM's subgroup flag (`G1Gpu::msm_batch_checked`, ...).
+    #[allow(clippy::type_complexity)]
+    fn gpu_msm_batch_checked(
+        gpu: &Self::Gpu,
+        msms: &[(&[Self::Affine], &[Scalar])],
+    ) -> Result<(Vec<Self::Projective>, Vec<bool>), GpuError>;
+
     /// The GPU's affine forms (`G1Gpu::to_affine`, ...).
     fn gpu_to_affine(
         gpu: &Self::Gpu,
@@ -282,6 +294,18 @@ macro_rules! group {
                 k: &[Scalar],
             ) -> Result<$Projective, GpuError> {
                 gpu.msm(points, k)
+            }
+            fn gpu_msm_batch(
+                gpu: &$Gpu,
+                msms: &[(&[$Affine], &[Scalar])],
+            ) -> Result<Vec<$Projective>, GpuError> {
+                gpu.msm_batch(msms)
+            }
+            fn gpu_msm_batch_checked(
+                gpu: &$Gpu,
+                msms: &[(&[$Affine], &[Scalar])],
+            ) -> Result<(Vec<$Projective>, Vec<bool>), GpuError> {
+                gpu.msm_batch_checked(msms)
             }
             fn gpu_to_affine(gpu: &$Gpu, points: &[$Projective]) -> Result<Vec<$Affine>, GpuError> {
                 gpu.to_affine(points)

@@ -92,8 +92,9 @@ enum Command {
     },
     /// Differential self-check: CPU (blst) against the portable implementation, GPU against
     /// CPU, on edge values and awkward sizes; G1 and G2 MSM on the CPU, the GPU and blst's
-    /// own Pippenger (1 to 2^16+1 points), and the GPU's batch point operations against
-    /// the CPU's; exits non-zero on any mismatch.
+    /// own Pippenger (1 to 2^16+1 points), batches of MSMs (plain and with subgroup
+    /// flags) against the CPU's MSMs one by one, and the GPU's batch point operations
+    /// against the CPU's; exits non-zero on any mismatch.
     Verify {
         /// Also G1 MSM at 2^20 points.
         #[arg(long)]

@@ -213,6 +213,12 @@ const MSM_SIZES: [usize; 11] = [1, 2, 3, 31, 32, 33, 255, 257, 1000, 4097, (1 <<
 const LARGE_G1_MSM: usize = 1 << 20;
 /// Sizes of the GPU batch operations compared with the CPU's.
 const CURVE_BATCH_SIZES: [usize; 3] = [1, 65, 1000];
+/// MSMs per call of the GPU's MSM batches compared with the CPU's: a few (132 points, for
+/// a software device), then below and above the number whose window sums the host
+/// combines on 16 cores (256 in G1, 640 in G2).
+const MSM_BATCH_CALLS: [usize; 3] = [6, 64, 700];
+/// Their sizes, in turn (the awkward ones; the empty MSM among them).
+const MSM_BATCH_SIZES: [usize; 8] = [0, 1, 3, 31, 33, 64, 128, 257];
 /// Points of the MSMs with every scalar equal (one bucket of each window holds them all),
 /// and of the repeated runs.
 const CROWDED_MSM: usize = 4097;
@@ -412,6 +418,67 @@ fn curve_checks<C: Group>(
         unit: "runs",
         inputs: REPEATS * crowded,
     });
+    // Batches of MSMs of the edge sizes (on the host's Horner and, with more MSMs than it
+    // takes, the device's), every sum against the CPU's MSM of that call alone; and the
+    // checked form (`msm_batch_checked`), whose flags must be the CPU's subgroup checks
+    // and whose sums, for the calls in the subgroup, the same.
+    let outside = C::not_in_subgroup();
+    for (i, &msms) in MSM_BATCH_CALLS.iter().enumerate() {
+        let sizes: Vec<usize> = (0..msms)
+            .map(|m| MSM_BATCH_SIZES[m % MSM_BATCH_SIZES.len()])
+            .collect();
+        let pairs: usize = sizes.iter().sum();
+        if !opts.allows(pairs) {
+            continue;
+        }
+        let seed = 400 + 2 * i as u64;
+        let mut points = msm_bases::<C>(pairs, seed);
+        let k = msm_scalars(pairs, seed + 1);
+        let mut calls: Vec<(&[C::Affine], &[Scalar])> = Vec::with_capacity(msms);
+        // Every seventh call with points gets one point outside the subgroup.
+        let mut start = 0;
+        for (m, &n) in sizes.iter().enumerate() {
+            if n > 0 && m % 7 == 3 {
+                points[start + n / 2] = outside;
+            }
+            start += n;
+        }
+        let mut start = 0;
+        for &n in &sizes {
+            calls.push((&points[start..start + n], &k[start..start + n]));
+            start += n;
+        }
+        let want: Vec<Option<Vec<u8>>> = calls
+            .iter()
+            .map(|(p, k)| encoded(C::cpu_msm(p, k).ok()))
+            .collect();
+        let inside: Vec<bool> = calls
+            .iter()
+            .map(|(p, _)| C::cpu_check_subgroup(p).is_ok())
+            .collect();
+        let what = format!("{g} gpu msm_batch vs cpu one by one, {msms} msms, {pairs} points");
+        let mismatches = match outcome(&what, C::gpu_msm_batch(gpu, &calls)) {
+            Some(got) if got.len() == msms => got
+                .iter()
+                .zip(&want)
+                .filter(|(s, w)| encoded(Some(**s)) != **w)
+                .count(),
+            _ => msms,
+        };
+        checks.push(elements_check(what, g, mismatches, msms));
+        let what = format!(
+            "{g} gpu msm_batch_checked vs cpu (flags, and sums in the subgroup), {msms} msms"
+        );
+        let mismatches = match outcome(&what, C::gpu_msm_batch_checked(gpu, &calls)) {
+            Some((got, flags)) if got.len() == msms && flags.len() == msms => (0..msms)
+                .filter(|&m| {
+                    flags[m] != inside[m] || (inside[m] && encoded(Some(got[m])) != want[m])
+                })
+                .count(),
+            _ => msms,
+        };
+        checks.push(elements_check(what, g, mismatches, msms));
+    }
     // Batch operations, element by element: P + P, P + (-P) and the identity among them.
     for (i, &n) in CURVE_BATCH_SIZES.iter().enumerate() {
         if !opts.allows(n) {
@@ -566,6 +633,18 @@ mod tests {
         assert!(checks
             .iter()
             .any(|c| c.name == "G1 msm gpu vs cpu, n = 257"));
+        let batches: Vec<&str> = checks
+            .iter()
+            .map(|c| c.name.as_str())
+            .filter(|n| n.starts_with("G1 gpu msm_batch"))
+            .collect();
+        assert_eq!(
+            batches,
+            [
+                "G1 gpu msm_batch vs cpu one by one, 6 msms, 132 points",
+                "G1 gpu msm_batch_checked vs cpu (flags, and sums in the subgroup), 6 msms"
+            ]
+        );
         drop(fq);
         ctx.assert_no_validation_messages();
     }
