@@ -16,7 +16,8 @@ enum Decoded {
 }
 
 /// One call of a block after the MSM batches: its output (or failure), or its MSM's sum
-/// (`None` when its batch failed, and the call goes the single-call way).
+/// (`None` for a point outside the subgroup or a failed batch: the call then goes the
+/// single-call way).
 enum Summed {
     Done(Result<Vec<u8>, PrecompileError>),
     G1(Option<G1Projective>),
@@ -80,7 +81,7 @@ impl Router {
     /// submission, or side by side on the CPU, by the cost model; a GPU failure
     /// recomputes the batch on the CPU), its G2MSMs likewise, and the other calls (adds,
     /// pairings, maps) on the CPU cores. The subgroup checks of all of a batch's points
-    /// are one job too; where it and the batch both go to the GPU, the checks run on the
+    /// are one job too; wherever the batch goes to the GPU they go with it, and run on the
     /// device while the host finishes the sums.
     ///
     /// ```
