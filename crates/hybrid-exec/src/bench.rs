@@ -117,19 +117,19 @@ fn sample(warmup: usize, samples: usize, f: impl FnMut() -> Result<f64>) -> Resu
     gpu_core::sample(warmup, samples, f)
 }
 
-/// `samples` times of `f` in milliseconds, after calling it for at least a second (at
-/// least once): a GPU's clocks fall while it idles (as it does while the CPU's rows run),
-/// and come back only after a while under load. On the H100 (2026-12-06) a G1 MSM of 2^10
+/// `samples` times of `f` in milliseconds, after a first call and then calls for at least
+/// a second: a GPU's clocks fall while it idles (as it does while the CPU's rows run), and
+/// come back only after a while under load. On the H100 (2026-12-06) a G1 MSM of 2^10
 /// points took 15.8 ms after a single warm-up call and 2.8 ms on a busy device; a block of
 /// 256 G1MSM calls on the Gpu policy took 64, then 45 ms for its first ~0.7 s and 15.5 ms
-/// after (a quarter second of warm-up measured the 45).
+/// after (a quarter second of warm-up measured the 45). The first call is not part of the
+/// second: with the pipeline cache off it built the block's kernels for 2.2 s, and the
+/// samples that followed ran at 40 ms against 13 ms a second later.
 fn warm_millis(samples: usize, f: &mut dyn FnMut() -> Result<()>) -> Result<Vec<f64>> {
+    f()?;
     let start = Instant::now();
-    loop {
+    while start.elapsed() < Duration::from_secs(1) {
         f()?;
-        if start.elapsed() >= Duration::from_secs(1) {
-            break;
-        }
     }
     sample(0, samples, || Ok(secs(&mut *f)?.1 * 1e3))
 }
