@@ -7,6 +7,7 @@
 #extension GL_GOOGLE_include_directive : require
 #define CURVE_KERNEL_INPUTS 2
 #define CURVE_POINT_VEC4 18u
+#define G2_NARROW_STEPS
 #include "curve.glsl"
 #include "g2.glsl"
 

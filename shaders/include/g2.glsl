@@ -44,23 +44,33 @@ uint g2_reg[G2_REGISTERS][12];
 // The flag G2_SELF steps test (set by the kernel between steps).
 bool g2_flag = false;
 
-// An Fq step: operation (3 bits) and 4 register numbers of 6 bits each.
+// A step: operation (4 bits) and 4 register numbers of 6 bits each. The Fq2 operations
+// (ADD2 and after) read and write register pairs (c0 at the number, c1 after it): one
+// step where Fq steps took two (eight for a product), so that the Fq2 formulas run a
+// third as many steps, each moving its operands through the register file once.
 #define G2_OP_ADD 1u
 #define G2_OP_SUB 2u
 #define G2_OP_MUL 3u
 #define G2_OP_SELZ 4u // dst = the Fq2 at c (c, c + 1) == 0 ? a : b
 #define G2_OP_SELF 5u // dst = g2_flag ? a : b
-#define G2_INSN(op, d, a, b, c) ((op) | ((d) << 3) | ((a) << 9) | ((b) << 15) | ((c) << 21))
+#define G2_OP_ADD2 6u
+#define G2_OP_SUB2 7u
+#define G2_OP_MUL2 8u
+#define G2_OP_SELZ2 9u
+#define G2_OP_SELF2 10u
+#define G2_INSN(op, d, a, b, c) ((op) | ((d) << 4) | ((a) << 10) | ((b) << 16) | ((c) << 22))
 
-// Fq2 steps, as Fq steps.
+// G2_NARROW_STEPS: the Fq2 steps as Fq steps (two each, eight for a product), run by a
+// step function of Fq operations only. g2_mul.comp keeps them: with the Fq2 step function,
+// lavapipe (Mesa 22.3's) computed wrong points in that kernel, and only there (the
+// NVIDIA driver computed the right ones; every other kernel was right on both).
+#ifdef G2_NARROW_STEPS
 #define G2_ADD(d, a, b)                                                          \
     G2_INSN(G2_OP_ADD, G2_R_##d, G2_R_##a, G2_R_##b, 0u),                        \
     G2_INSN(G2_OP_ADD, G2_R_##d + 1u, G2_R_##a + 1u, G2_R_##b + 1u, 0u)
 #define G2_SUB(d, a, b)                                                          \
     G2_INSN(G2_OP_SUB, G2_R_##d, G2_R_##a, G2_R_##b, 0u),                        \
     G2_INSN(G2_OP_SUB, G2_R_##d + 1u, G2_R_##a + 1u, G2_R_##b + 1u, 0u)
-// (a0 + a1 u)(b0 + b1 u) = (a0 b0 - a1 b1) + ((a0 + a1)(b0 + b1) - a0 b0 - a1 b1) u
-// (Karatsuba; u^2 = -1). d is written only after a and b are read, so it may alias them.
 #define G2_MUL(d, a, b)                                                          \
     G2_INSN(G2_OP_MUL, G2_R_K0, G2_R_##a, G2_R_##b, 0u),                         \
     G2_INSN(G2_OP_MUL, G2_R_K1, G2_R_##a + 1u, G2_R_##b + 1u, 0u),               \
@@ -70,13 +80,22 @@ bool g2_flag = false;
     G2_INSN(G2_OP_SUB, G2_R_##d, G2_R_K0, G2_R_K1, 0u),                          \
     G2_INSN(G2_OP_SUB, G2_R_##d + 1u, G2_R_K2, G2_R_K0, 0u),                     \
     G2_INSN(G2_OP_SUB, G2_R_##d + 1u, G2_R_##d + 1u, G2_R_K1, 0u)
-// d may not be c (the second half tests c again).
 #define G2_SELZ(d, c, a, b)                                                      \
     G2_INSN(G2_OP_SELZ, G2_R_##d, G2_R_##a, G2_R_##b, G2_R_##c),                 \
     G2_INSN(G2_OP_SELZ, G2_R_##d + 1u, G2_R_##a + 1u, G2_R_##b + 1u, G2_R_##c)
 #define G2_SELF(d, a, b)                                                         \
     G2_INSN(G2_OP_SELF, G2_R_##d, G2_R_##a, G2_R_##b, 0u),                       \
     G2_INSN(G2_OP_SELF, G2_R_##d + 1u, G2_R_##a + 1u, G2_R_##b + 1u, 0u)
+#else
+// Fq2 steps. A step reads its operands before it writes, so d may alias a, b or c.
+#define G2_ADD(d, a, b) G2_INSN(G2_OP_ADD2, G2_R_##d, G2_R_##a, G2_R_##b, 0u)
+#define G2_SUB(d, a, b) G2_INSN(G2_OP_SUB2, G2_R_##d, G2_R_##a, G2_R_##b, 0u)
+// (a0 + a1 u)(b0 + b1 u) = (a0 b0 - a1 b1) + ((a0 + a1)(b0 + b1) - a0 b0 - a1 b1) u
+// (Karatsuba; u^2 = -1).
+#define G2_MUL(d, a, b) G2_INSN(G2_OP_MUL2, G2_R_##d, G2_R_##a, G2_R_##b, 0u)
+#define G2_SELZ(d, c, a, b) G2_INSN(G2_OP_SELZ2, G2_R_##d, G2_R_##a, G2_R_##b, G2_R_##c)
+#define G2_SELF(d, a, b) G2_INSN(G2_OP_SELF2, G2_R_##d, G2_R_##a, G2_R_##b, 0u)
+#endif
 #define G2_COPY(d, a) G2_SELZ(d, ZERO, a, a)
 
 #define G2_PROGRAM_FROM_JACOBIAN_1 RCB_FROM_JACOBIAN(G2_ADD, G2_SUB, G2_MUL, G2_SELZ, G2_COPY, X1, Y1, Z1)
@@ -106,13 +125,14 @@ bool g2_flag = false;
     0x6b4ebef1u, 0x2f088dd8u, 0xda74d4a7u, 0xd1ca2087u,        \
     0x96cebc1du, 0x2da25966u, 0xbbfd87d2u, 0x0e2b7eedu)
 
+#ifdef G2_NARROW_STEPS
 // Runs one Fq step on the register file; every operand is canonical, and so is every
 // result.
 void g2_step(uint insn) {
-    uint op = insn & 7u;
-    uint d = (insn >> 3) & 63u;
-    uint x[12] = g2_reg[(insn >> 9) & 63u];
-    uint y[12] = g2_reg[(insn >> 15) & 63u];
+    uint op = insn & 15u;
+    uint d = (insn >> 4) & 63u;
+    uint x[12] = g2_reg[(insn >> 10) & 63u];
+    uint y[12] = g2_reg[(insn >> 16) & 63u];
     uint z[12];
     if (op == G2_OP_ADD) {
         fq_add(x, y, z);
@@ -121,7 +141,7 @@ void g2_step(uint insn) {
     } else if (op == G2_OP_MUL) {
         fq_mont_mul(x, y, z);
     } else {
-        uint c = (insn >> 21) & 63u;
+        uint c = (insn >> 22) & 63u;
         bool take_a = op == G2_OP_SELZ
             ? fq_is_zero(g2_reg[c]) && fq_is_zero(g2_reg[c + 1u])
             : g2_flag;
@@ -131,6 +151,82 @@ void g2_step(uint insn) {
     }
     g2_reg[d] = z;
 }
+#else
+// Runs one step on the register file; every operand is canonical, and so is every
+// result. The products (MUL: one, MUL2: three) share one loop around the only call of
+// fq_mont_mul (see curve.glsl on why one copy).
+void g2_step(uint insn) {
+    uint op = insn & 15u;
+    uint d = (insn >> 4) & 63u;
+    uint a = (insn >> 10) & 63u;
+    uint b = (insn >> 16) & 63u;
+    if (op == G2_OP_MUL || op == G2_OP_MUL2) {
+        bool wide = op == G2_OP_MUL2;
+        uint a0[12] = g2_reg[a];
+        uint b0[12] = g2_reg[b];
+        uint a1[12];
+        uint b1[12];
+        if (wide) {
+            a1 = g2_reg[a + 1u];
+            b1 = g2_reg[b + 1u];
+        }
+        // k = 0: a0 b0; 1: a1 b1; 2: (a0 + a1)(b0 + b1).
+        uint p0[12];
+        uint p1[12];
+        uint z[12];
+        [[dont_unroll]] for (uint k = 0u; k < (wide ? 3u : 1u); ++k) {
+            uint x[12];
+            uint y[12];
+            if (k == 0u) {
+                x = a0;
+                y = b0;
+            } else if (k == 1u) {
+                x = a1;
+                y = b1;
+            } else {
+                fq_add(a0, a1, x);
+                fq_add(b0, b1, y);
+            }
+            fq_mont_mul(x, y, z);
+            if (k == 0u) {
+                p0 = z;
+            } else if (k == 1u) {
+                p1 = z;
+            }
+        }
+        if (wide) {
+            uint t[12];
+            fq_sub(z, p0, t);
+            fq_sub(t, p1, z);
+            g2_reg[d + 1u] = z;
+            fq_sub(p0, p1, z);
+        }
+        g2_reg[d] = z;
+    } else {
+        bool wide = op >= G2_OP_ADD2;
+        uint c = (insn >> 22) & 63u;
+        bool take_a = op == G2_OP_SELZ || op == G2_OP_SELZ2
+            ? fq_is_zero(g2_reg[c]) && fq_is_zero(g2_reg[c + 1u])
+            : g2_flag;
+        for (uint h = 0u; h < (wide ? 2u : 1u); ++h) {
+            uint x[12] = g2_reg[a + h];
+            uint y[12] = g2_reg[b + h];
+            uint z[12];
+            if (op == G2_OP_ADD || op == G2_OP_ADD2) {
+                fq_add(x, y, z);
+            } else if (op == G2_OP_SUB || op == G2_OP_SUB2) {
+                fq_sub(x, y, z);
+            } else {
+                for (int i = 0; i < 12; ++i) {
+                    z[i] = take_a ? x[i] : y[i];
+                }
+            }
+            g2_reg[d + h] = z;
+        }
+    }
+}
+
+#endif
 
 // Loads the constants: b3 = 12 + 12u, ONE = 1 + 0u, ZERO.
 void g2_init_registers() {
