@@ -27,7 +27,7 @@
 use std::sync::{Arc, Mutex};
 
 use field_bls12::{Fq, Fq2};
-use vk_backend::{Context, DeviceBuffer, Kernel, KernelDesc, SpirvModule};
+use vk_backend::{Context, DeviceBuffer, ElementwiseJob, Kernel, KernelDesc, SpirvModule};
 
 use crate::error::check_lengths;
 use crate::gpu_msm::{self, Bases, MsmJob, MsmKernels, MsmOutput, MsmTuning, Pairs};
@@ -177,6 +177,19 @@ trait Group: Send + Sync {
     fn shift_add(a: &Self::Projective, bits: u32, b: &Self::Projective) -> Self::Projective;
     /// The identity.
     fn identity() -> Self::Projective;
+    /// How MSMs over points known to lie in the prime-order subgroup split their scalars
+    /// by an endomorphism: `(digits, bits)`, each scalar becoming `digits` scalars of `bits`
+    /// bits ([`split_scalar`](Self::split_scalar)) over as many bases per point
+    /// ([`write_split_base`](Self::write_split_base)); `None`: scalars used whole.
+    const SPLIT: Option<(usize, u32)> = None;
+    /// The digits of `k` for [`SPLIT`](Self::SPLIT), into `out` (`digits` long).
+    fn split_scalar(k: &Scalar, out: &mut [Scalar]) {
+        out[0] = *k;
+    }
+    /// Base `i` of the split of `p` (a point of the subgroup), written as `write_affine`.
+    fn write_split_base(p: &Self::Affine, _i: usize, words: &mut [u64]) {
+        Self::write_affine(p, words);
+    }
 }
 
 /// Writes Fq elements (blst's Montgomery limbs) one after another from the start of `words`.
@@ -381,6 +394,71 @@ impl Group for G2 {
     fn identity() -> G2Projective {
         G2Projective::identity()
     }
+
+    // psi is multiplication by z on G2: a 256-bit scalar becomes four 64-bit ones, and an
+    // MSM's host Horner runs 64 doublings instead of 256 (for 256 EIP-2537 calls of 128
+    // points it was the longest part of the block's critical path).
+    const SPLIT: Option<(usize, u32)> = Some((4, 64));
+
+    fn split_scalar(k: &Scalar, out: &mut [Scalar]) {
+        for (o, d) in out.iter_mut().zip(crate::scalar::base_z_digits(k)) {
+            *o = Scalar::from_u64(d);
+        }
+    }
+
+    /// `[|z|^i] p = (-1)^i psi^i(p)`, psi(x, y) = (conj(x) c_x, conj(y) c_y) (blst's
+    /// `frobenius_x` and `frobenius_y`, as in shaders/include/g2.glsl).
+    fn write_split_base(p: &G2Affine, i: usize, words: &mut [u64]) {
+        const PSI_X: blst::blst_fp2 = blst::blst_fp2 {
+            fp: [
+                blst::blst_fp { l: [0; 6] },
+                blst::blst_fp {
+                    l: [
+                        0x890d_c9e4_8675_45c3,
+                        0x2af3_2253_3285_a5d5,
+                        0x5088_0866_309b_7e2c,
+                        0xa20d_1b8c_7e88_1024,
+                        0x14e4_f04f_e2db_9068,
+                        0x14e5_6d3f_1564_853a,
+                    ],
+                },
+            ],
+        };
+        const PSI_Y: blst::blst_fp2 = blst::blst_fp2 {
+            fp: [
+                blst::blst_fp {
+                    l: [
+                        0x3e2f_585d_a55c_9ad1,
+                        0x4294_213d_86c1_8183,
+                        0x3828_44c8_8b62_3732,
+                        0x92ad_2afd_1910_3e18,
+                        0x1d79_4e4f_ac7c_f0b9,
+                        0x0bd5_92fc_7d82_5ec8,
+                    ],
+                },
+                blst::blst_fp {
+                    l: [
+                        0x7bcf_a7a2_5aa3_0fda,
+                        0xdc17_dec1_2a92_7e7c,
+                        0x2f08_8dd8_6b4e_bef1,
+                        0xd1ca_2087_da74_d4a7,
+                        0x2da2_5966_96ce_bc1d,
+                        0x0e2b_7eed_bbfd_87d2,
+                    ],
+                },
+            ],
+        };
+        let [mut x, mut y] = [p.0.x, p.0.y];
+        for _ in 0..i {
+            x = ffi::fp2_mul(&ffi::fp2_conjugate(&x), &PSI_X);
+            y = ffi::fp2_mul(&ffi::fp2_conjugate(&y), &PSI_Y);
+        }
+        if i % 2 == 1 {
+            y = ffi::fp2_neg(&y);
+        }
+        write_fps(&[&x.fp[0], &x.fp[1], &y.fp[0], &y.fp[1]], words);
+        words[4 * FQ_WORDS..].fill(0);
+    }
 }
 
 /// One group's kernels on one context, and the round trip that runs them.
@@ -442,16 +520,18 @@ impl<G: Group> PointKernels<G> {
         job: MsmJob<'_>,
         tuning: &MsmTuning,
     ) -> Result<Vec<G::Projective>, GpuError> {
-        let device = self.run_msms_on_device(job, tuning)?;
+        let device = self.run_msms_on_device(job, tuning, &mut || {})?;
         Self::finish_msms(device)
     }
 
     /// The device's part of [`run_msms`](Self::run_msms): every submission, and the words
-    /// read back.
+    /// read back. `on_submitted` runs while the device works on the last submission (not
+    /// at all for a call without pairs, which submits nothing).
     fn run_msms_on_device(
         &self,
         mut job: MsmJob<'_>,
         tuning: &MsmTuning,
+        on_submitted: &mut dyn FnMut(),
     ) -> Result<MsmDevice<G::Projective>, GpuError> {
         if let Some((what, value)) = tuning.invalid() {
             return Err(match what {
@@ -466,17 +546,18 @@ impl<G: Group> PointKernels<G> {
                 job.msms,
                 8 * G::WORDS,
                 self.ctx.max_kernel_buffer_bytes(),
+                job.scalar_bits,
             )
         });
+        let w = gpu_msm::windows_for(c, job.scalar_bits);
         if pairs == 0 {
             return Ok(MsmDevice::Sums(vec![G::identity(); job.msms]));
         }
         job.c = c;
         job.segment = tuning.segment as usize;
-        job.first_segment = tuning.first_segment.map_or_else(
-            || gpu_msm::default_first_segment(gpu_msm::windows(c) * pairs),
-            |s| s as usize,
-        );
+        job.first_segment = tuning
+            .first_segment
+            .map_or_else(|| gpu_msm::default_first_segment(w * pairs), |s| s as usize);
         job.chunk = tuning.chunk.unwrap_or(gpu_msm::default_chunk(c)) as usize;
         job.profile = tuning.profile;
         job.host_horner_msms = tuning.host_horner_msms.map_or(
@@ -485,17 +566,18 @@ impl<G: Group> PointKernels<G> {
         );
         let kernels = self.msm_kernels()?;
         Ok(MsmDevice::Output(
-            gpu_msm::run(&self.ctx, &kernels, &job)?,
+            gpu_msm::run(&self.ctx, &kernels, &job, on_submitted)?,
             c,
+            w,
         ))
     }
 
     /// The host's part of [`run_msms`](Self::run_msms): the words checked into points, and
     /// window sums combined.
     fn finish_msms(device: MsmDevice<G::Projective>) -> Result<Vec<G::Projective>, GpuError> {
-        let (output, c) = match device {
+        let (output, c, w) = match device {
             MsmDevice::Sums(sums) => return Ok(sums),
-            MsmDevice::Output(output, c) => (output, c),
+            MsmDevice::Output(output, c, w) => (output, c, w),
         };
         let points = |words: &[u64]| {
             words
@@ -512,13 +594,13 @@ impl<G: Group> PointKernels<G> {
             MsmOutput::WindowSums(words) => {
                 use rayon::prelude::*;
                 words
-                    .par_chunks_exact(gpu_msm::windows(c) * G::WORDS)
+                    .par_chunks_exact(w * G::WORDS)
                     .enumerate()
                     .map(|(m, msm_words)| {
                         let sums = points(msm_words).map_err(|e| match e {
                             GpuError::InvalidResult { op, index } => GpuError::InvalidResult {
                                 op,
-                                index: m * gpu_msm::windows(c) + index,
+                                index: m * w + index,
                             },
                             other => other,
                         })?;
@@ -591,22 +673,48 @@ impl<G: Group> PointKernels<G> {
             let sums = self.msm_batch(msms, tuning)?;
             return Ok((sums, self.calls_in_subgroup(msms, &index)?));
         }
-        let sets: Vec<&[Scalar]> = msms.iter().map(|&(_, k)| k).collect();
-        let write = |i: usize, words: &mut [u64]| G::write_affine(index.point(msms, i), words);
-        let device = self.run_msms_on_device(index.job(&sets, &write, G::WORDS as u32), tuning)?;
-        // The check goes to the device from a thread of its own before the host starts
-        // combining. Under rayon::join it could wait for a worker until the combining was
-        // done: blocks of 256 G1 calls of 128 points took either ~9 or ~12.5 ms for their
-        // checks and MSMs on the H200, about the combining's time apart.
-        let (sums, flags) = std::thread::scope(|scope| {
-            let check = scope.spawn(|| self.calls_in_subgroup(msms, &index));
-            let sums = Self::finish_msms(device);
-            let flags = check
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (sums, flags)
-        });
-        Ok((sums?, flags?))
+        let point = |i: usize| index.point(msms, i);
+        // Where the group has an endomorphism split, the MSMs run over the split scalars
+        // and bases: right for the points of the subgroup, and the sums of calls with a
+        // point outside are not used (their flags send them to the single-call path).
+        let (digits, bits) = G::SPLIT.unwrap_or((1, 256));
+        let split = {
+            use rayon::prelude::*;
+            let mut scalars = vec![Scalar::ZERO; index.ids.len() * digits];
+            scalars
+                .par_chunks_mut(digits)
+                .enumerate()
+                .for_each(|(i, out)| {
+                    let m = index.ids[i] as usize;
+                    G::split_scalar(&msms[m].1[i - index.starts[m]], out);
+                });
+            scalars
+        };
+        let sets: Vec<&[Scalar]> = msms
+            .iter()
+            .zip(&index.starts)
+            .map(|((p, _), &start)| &split[digits * start..digits * (start + p.len())])
+            .collect();
+        let split_index = index.repeated(digits);
+        let write =
+            |i: usize, words: &mut [u64]| G::write_split_base(point(i / digits), i % digits, words);
+        let mut job = split_index.job(&sets, &write, G::WORDS as u32);
+        job.scalar_bits = bits;
+        // The check's input is filled while the device runs the MSMs, and the check runs
+        // on the device behind them while the host combines the window sums. (Started
+        // from another thread after the MSMs, the check's filling waited for the rayon
+        // workers until the combining was done.)
+        let mut check = None;
+        let device = self.run_msms_on_device(job, tuning, &mut || {
+            check = Some(self.submit_subgroup_check(index.ids.len(), point))
+        })?;
+        let sums = Self::finish_msms(device);
+        let check = match check {
+            Some(submitted) => submitted?,
+            None => self.submit_subgroup_check(index.ids.len(), point)?,
+        };
+        let inside = self.finish_subgroup_check(check)?;
+        Ok((sums?, calls_inside(msms, &index, &inside)))
     }
 
     /// For each call of `msms`, whether all its points lie in the prime-order subgroup (one
@@ -617,11 +725,7 @@ impl<G: Group> PointKernels<G> {
         index: &BatchIndex,
     ) -> Result<Vec<bool>, GpuError> {
         let inside = self.points_in_subgroup(index.ids.len(), |i| index.point(msms, i))?;
-        Ok(msms
-            .iter()
-            .zip(&index.starts)
-            .map(|((p, _), &start)| inside[start..start + p.len()].iter().all(|&ok| ok))
-            .collect())
+        Ok(calls_inside(msms, index, &inside))
     }
 
     /// Where to cut a call of MSMs of `sizes` pairs (`pairs` in all) in two when, with the
@@ -640,6 +744,7 @@ impl<G: Group> PointKernels<G> {
             sizes.len(),
             8 * G::WORDS,
             self.ctx.max_kernel_buffer_bytes(),
+            256,
         )
         .is_some();
         if fits || tuning.window_bits.is_some() || sizes.len() < 2 || pairs == 0 {
@@ -801,22 +906,38 @@ impl<G: Group> PointKernels<G> {
     where
         G::Affine: 'p,
     {
+        let job = self.submit_subgroup_check(count, point)?;
+        self.finish_subgroup_check(job)
+    }
+
+    /// The first half of [`points_in_subgroup`](Self::points_in_subgroup): the input filled
+    /// and the check submitted.
+    fn submit_subgroup_check<'p>(
+        &self,
+        count: usize,
+        point: impl Fn(usize) -> &'p G::Affine + Sync,
+    ) -> Result<ElementwiseJob, GpuError>
+    where
+        G::Affine: 'p,
+    {
+        self.submit_with(CHECK_SUBGROUP, count, |_, i, words| {
+            G::write_affine(point(i), words)
+        })
+    }
+
+    /// The second half of [`points_in_subgroup`](Self::points_in_subgroup).
+    fn finish_subgroup_check(&self, job: ElementwiseJob) -> Result<Vec<bool>, GpuError> {
         // The kernel's result is a point on the curve, the identity (blst's all-zero
         // Jacobian form) exactly for the subgroup's points. Every other result is checked
         // like any result; the identity needs no check beyond its words (checking 32,768
         // identities on the curve took longer than the kernel).
-        self.run_with(
-            CHECK_SUBGROUP,
-            count,
-            |_, i, words| G::write_affine(point(i), words),
-            |words| {
-                if words.iter().all(|&w| w == 0) {
-                    Some(true)
-                } else {
-                    G::read_projective(words).map(|p| G::is_identity(&p))
-                }
-            },
-        )
+        self.finish_with(CHECK_SUBGROUP, job, |words| {
+            if words.iter().all(|&w| w == 0) {
+                Some(true)
+            } else {
+                G::read_projective(words).map(|p| G::is_identity(&p))
+            }
+        })
     }
 
     /// Runs kernel `op` over `count` elements, `write(input, i, words)` filling element `i`
@@ -840,29 +961,57 @@ impl<G: Group> PointKernels<G> {
         write: impl Fn(usize, usize, &mut [u64]) + Sync,
         read: impl Fn(&[u64]) -> Option<T> + Sync,
     ) -> Result<Vec<T>, GpuError> {
+        let job = self.submit_with(op, count, write)?;
+        self.finish_with(op, job, read)
+    }
+
+    /// The first half of [`run_with`](Self::run_with): the inputs filled and the kernel
+    /// submitted.
+    fn submit_with(
+        &self,
+        op: usize,
+        count: usize,
+        write: impl Fn(usize, usize, &mut [u64]) + Sync,
+    ) -> Result<ElementwiseJob, GpuError> {
         use rayon::prelude::*;
-        let name = G::KERNELS[op].0;
         // Filling and checking run on all cores: for tens of thousands of points they took
         // longer on one thread than the kernels.
-        let read = |words: &[u64]| -> Result<Vec<T>, GpuError> {
+        Ok(self
+            .ctx
+            .submit_elementwise(&self.kernels[op], count, |input, words| {
+                words
+                    .par_chunks_exact_mut(G::WORDS)
+                    .enumerate()
+                    .for_each(|(i, element)| write(input, i, element));
+            })?)
+    }
+
+    /// The second half of [`run_with`](Self::run_with): the wait, and the results read.
+    fn finish_with<T: Send>(
+        &self,
+        op: usize,
+        job: ElementwiseJob,
+        read: impl Fn(&[u64]) -> Option<T> + Sync,
+    ) -> Result<Vec<T>, GpuError> {
+        use rayon::prelude::*;
+        let name = G::KERNELS[op].0;
+        job.finish(|words| {
             let results: Vec<Option<T>> = words.par_chunks_exact(G::WORDS).map(&read).collect();
             match results.iter().position(Option::is_none) {
                 Some(index) => Err(GpuError::InvalidResult { op: name, index }),
                 None => Ok(results.into_iter().flatten().collect()),
             }
-        };
-        self.ctx.run_elementwise(
-            &self.kernels[op],
-            count,
-            |input, words| {
-                words
-                    .par_chunks_exact_mut(G::WORDS)
-                    .enumerate()
-                    .for_each(|(i, element)| write(input, i, element));
-            },
-            read,
-        )?
+        })?
     }
+}
+
+/// For each call of `msms`, whether all its points are inside by `inside` (point by point
+/// in `index`'s order).
+fn calls_inside<A>(msms: &[(&[A], &[Scalar])], index: &BatchIndex, inside: &[bool]) -> Vec<bool> {
+    msms.iter()
+        .zip(&index.starts)
+        .map(|((p, _), &start)| inside[start..start + p.len()].iter().all(|&ok| ok))
+        .collect()
 }
 
 /// Each MSM of a batch has as many scalars as points.
@@ -882,8 +1031,8 @@ fn check_batch_lengths<A>(msms: &[(&[A], &[Scalar])]) -> Result<(), CurveError> 
 enum MsmDevice<P> {
     /// Nothing to combine (no pairs): the sums.
     Sums(Vec<P>),
-    /// The words read back, and the window width.
-    Output(MsmOutput, u32),
+    /// The words read back, the window width and the windows per MSM.
+    Output(MsmOutput, u32, usize),
 }
 
 /// The pairs of a batch of MSMs as one list over the callers' slices, read in place
@@ -913,6 +1062,19 @@ impl BatchIndex {
             .enumerate()
             .for_each(|(m, region)| region.fill(m as u32));
         Self { ids, starts }
+    }
+
+    /// The list with every pair repeated `times` times in place (pair i becomes pairs
+    /// `times i .. times (i + 1)`).
+    fn repeated(&self, times: usize) -> Self {
+        Self {
+            ids: self
+                .ids
+                .iter()
+                .flat_map(|&m| std::iter::repeat_n(m, times))
+                .collect(),
+            starts: self.starts.iter().map(|&s| s * times).collect(),
+        }
     }
 
     /// Point `i` of the list.
@@ -1178,8 +1340,9 @@ macro_rules! gpu_batch_type {
             /// whether all its points are in the subgroup. The subgroup test (as
             /// [`check_subgroup`](Self::check_subgroup)'s) runs on the device while the
             /// host combines the sums, so it costs less than a check before the batch. The
-            /// sum of an MSM whose flag is false is computed like any other (the points are
-            /// on the curve) but is not what such a call should return.
+            /// sum of an MSM whose flag is false is unspecified (G2 splits every scalar by
+            /// the endomorphism psi, which is multiplication by z on the subgroup only):
+            /// such a call should fail, not return it.
             ///
             /// # Errors
             /// As [`msm_batch`](Self::msm_batch).

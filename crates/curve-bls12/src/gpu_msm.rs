@@ -257,9 +257,9 @@ impl MsmKernels {
     }
 }
 
-/// Windows of `c`-bit signed digits that cover a 256-bit scalar and its last carry.
-pub(crate) fn windows(c: u32) -> usize {
-    257usize.div_ceil(c as usize)
+/// Windows of `c`-bit signed digits that cover a scalar of `bits` bits and its last carry.
+pub(crate) fn windows_for(c: u32, bits: u32) -> usize {
+    (bits as usize + 1).div_ceil(c as usize)
 }
 
 /// The window width [`G1Gpu::msm`](crate::G1Gpu::msm) and
@@ -273,7 +273,7 @@ pub(crate) fn windows(c: u32) -> usize {
 /// assert_eq!(curve_bls12::msm_window_bits(1 << 20, 144, 1 << 32), 16);
 /// ```
 pub fn window_bits(n: usize, point_bytes: usize, max_buffer_bytes: u64) -> u32 {
-    batch_window_bits(n, 1, point_bytes, max_buffer_bytes)
+    batch_window_bits(n, 1, point_bytes, max_buffer_bytes, 256)
 }
 
 /// As [`window_bits`] for `msms` MSMs of `pairs` (scalar, base) pairs in all.
@@ -282,8 +282,9 @@ pub(crate) fn batch_window_bits(
     msms: usize,
     point_bytes: usize,
     max_buffer_bytes: u64,
+    scalar_bits: u32,
 ) -> u32 {
-    fitting_window_bits(pairs, msms, point_bytes, max_buffer_bytes).unwrap_or(2)
+    fitting_window_bits(pairs, msms, point_bytes, max_buffer_bytes, scalar_bits).unwrap_or(2)
 }
 
 /// [`batch_window_bits`], or `None` when no width's buffers fit (the call is then split).
@@ -292,7 +293,9 @@ pub(crate) fn fitting_window_bits(
     msms: usize,
     point_bytes: usize,
     max_buffer_bytes: u64,
+    scalar_bits: u32,
 ) -> Option<u32> {
+    let windows = |c: u32| windows_for(c, scalar_bits);
     let fits = |c: u32| {
         let w = windows(c);
         let keys = msms * w * (1 << (c - 1));
@@ -476,6 +479,8 @@ pub(crate) struct MsmJob<'a> {
     pub(crate) profile: bool,
     /// Up to this many MSMs the host combines the window sums.
     pub(crate) host_horner_msms: usize,
+    /// Bits of the largest scalar (256, or fewer for split scalars): sets the windows.
+    pub(crate) scalar_bits: u32,
 }
 
 impl<'a> MsmJob<'a> {
@@ -500,6 +505,7 @@ impl<'a> MsmJob<'a> {
             chunk: 0,
             profile: false,
             host_horner_msms: 0,
+            scalar_bits: 256,
         }
     }
 }
@@ -519,18 +525,21 @@ pub(crate) const HOST_HORNER_MSMS_PER_THREAD_G2: usize = 40;
 
 /// What a call returns, as words of homogeneous points.
 pub(crate) enum MsmOutput {
-    /// Window sums, MSM after MSM (`windows(c)` each, window 0 first): the MSM is
+    /// Window sums, MSM after MSM (`windows_for(c, scalar_bits)` each, window 0 first): the MSM is
     /// `sum_j 2^(c j) S_j`.
     WindowSums(Vec<u64>),
     /// One result per MSM.
     Results(Vec<u64>),
 }
 
-/// Runs a call's MSMs (see the module's description of the submissions).
+/// Runs a call's MSMs (see the module's description of the submissions). `on_submitted`
+/// runs once the last submission is on its way, before the wait for it: work the host
+/// does there, or submits behind it, overlaps the device's.
 pub(crate) fn run(
     ctx: &Context,
     kernels: &MsmKernels,
     job: &MsmJob<'_>,
+    on_submitted: &mut dyn FnMut(),
 ) -> Result<MsmOutput, Error> {
     let MsmJob {
         point_words,
@@ -549,7 +558,7 @@ pub(crate) fn run(
     debug_assert!((1..=MAX_WINDOW_BITS).contains(&c) && pairs > 0 && msms > 0);
     let too_large =
         || Error::InvalidArgument(format!("{msms} MSMs of {pairs} pairs in all are too large"));
-    let w = windows(c);
+    let w = windows_for(c, job.scalar_bits);
     let per_window = 1usize << (c - 1);
     let keys = msms
         .checked_mul(w * per_window)
@@ -730,7 +739,9 @@ pub(crate) fn run(
     phases.cut(ctx, &mut batch, "window levels")?;
     if msms <= host_horner_msms {
         let id = batch.download(&sums)?;
-        let done = batch.submit()?.finish()?;
+        let ticket = batch.submit()?;
+        on_submitted();
+        let done = ticket.finish()?;
         let sums = done.read(id, <[u64]>::to_vec)?;
         if let Some(ticket) = sorting {
             ticket.finish()?;
@@ -746,7 +757,9 @@ pub(crate) fn run(
         &[w as u32, c, msms as u32],
     )?;
     let id = batch.download(&results)?;
-    let done = batch.submit()?.finish()?;
+    let ticket = batch.submit()?;
+    on_submitted();
+    let done = ticket.finish()?;
     let results = done.read(id, <[u64]>::to_vec)?;
     if let Some(ticket) = sorting {
         ticket.finish()?;

@@ -75,6 +75,50 @@ impl Scalar {
     }
 }
 
+/// The group order r, little-endian 64-bit limbs.
+const R: [u64; 4] = [
+    0xffff_ffff_0000_0001,
+    0x53bd_a402_fffe_5bfe,
+    0x3339_d808_09a1_d805,
+    0x73ed_a753_299d_7d48,
+];
+/// |z| for the BLS parameter z = -0xd201000000010000.
+const ABS_Z: u64 = 0xd201_0000_0001_0000;
+
+/// `k mod r` in base |z|: the digits d_0..d_3, least significant first, with
+/// `k = sum_i d_i |z|^i (mod r)` (r = z^4 - z^2 + 1 < |z|^4, so four digits hold it).
+/// On G2, where the endomorphism psi is multiplication by z, `[k]P = sum_i [d_i] Q_i` for
+/// `Q_i = [|z|^i]P = (-1)^i psi^i(P)`: four 64-bit multiplications for one of 256 bits.
+pub(crate) fn base_z_digits(k: &Scalar) -> [u64; 4] {
+    let mut w = [0u64; 4];
+    for (limb, bytes) in w.iter_mut().zip(k.0.chunks_exact(8)) {
+        *limb = u64::from_le_bytes(bytes.try_into().expect("8-byte chunks"));
+    }
+    // k < 2^256 < 3r: at most two subtractions.
+    while w.iter().rev().cmp(R.iter().rev()) != std::cmp::Ordering::Less {
+        let mut borrow = false;
+        for (limb, r) in w.iter_mut().zip(R) {
+            let (d, b1) = limb.overflowing_sub(r);
+            let (d, b2) = d.overflowing_sub(u64::from(borrow));
+            *limb = d;
+            borrow = b1 || b2;
+        }
+    }
+    let mut digits = [0u64; 4];
+    for digit in &mut digits[..3] {
+        let mut rem = 0u128;
+        for limb in w.iter_mut().rev() {
+            let cur = (rem << 64) | u128::from(*limb);
+            *limb = (cur / u128::from(ABS_Z)) as u64;
+            rem = cur % u128::from(ABS_Z);
+        }
+        *digit = rem as u64;
+    }
+    debug_assert!(w[1..].iter().all(|&l| l == 0) && w[0] < ABS_Z);
+    digits[3] = w[0];
+    digits
+}
+
 impl From<u64> for Scalar {
     fn from(v: u64) -> Self {
         Scalar::from_u64(v)
@@ -105,5 +149,48 @@ mod tests {
             })
         );
         assert_eq!(Scalar::from_be_slice(&be), Ok(k));
+    }
+
+    /// The digits lie below |z| and recombine (Horner in base |z|, big integers) to k mod r.
+    #[test]
+    fn base_z_digits_recombine_to_k_mod_r() {
+        fn value(limbs: &[u64]) -> num_bigint::BigUint {
+            limbs
+                .iter()
+                .rev()
+                .fold(num_bigint::BigUint::default(), |acc, &l| (acc << 64u32) + l)
+        }
+        let r = value(&R);
+        let z = num_bigint::BigUint::from(ABS_Z);
+        let mut ks = vec![Scalar::ZERO, Scalar::ONE, Scalar::from_le_bytes([0xff; 32])];
+        let le = |v: &num_bigint::BigUint| {
+            let mut bytes = v.to_bytes_le();
+            bytes.resize(32, 0);
+            Scalar::from_le_bytes(bytes.try_into().unwrap())
+        };
+        for v in [&r - 1u32, r.clone(), &r + 1u32, &r * 2u32, &r * 2u32 + 5u32] {
+            ks.push(le(&v));
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..64 {
+            let mut bytes = [0u8; 32];
+            for b in &mut bytes {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = x as u8;
+            }
+            ks.push(Scalar::from_le_bytes(bytes));
+        }
+        for k in ks {
+            let digits = base_z_digits(&k);
+            assert!(digits.iter().all(|&d| d < ABS_Z), "{k:?}");
+            let got = digits
+                .iter()
+                .rev()
+                .fold(num_bigint::BigUint::default(), |acc, &d| acc * &z + d);
+            let k_value = num_bigint::BigUint::from_bytes_le(&k.to_le_bytes());
+            assert_eq!(got, k_value % &r, "{k:?}");
+        }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ash::vk;
 
-use crate::batch::Batch;
+use crate::batch::{Batch, DownloadId, Ticket};
 use crate::config::ContextConfig;
 use crate::memory::{MemoryKind, PoolStats};
 use crate::pipeline::{Kernel, KernelKey};
@@ -354,9 +354,25 @@ impl Context {
         &self,
         kernel: &Kernel,
         count: usize,
-        mut fill: impl FnMut(usize, &mut [u64]),
+        fill: impl FnMut(usize, &mut [u64]),
         read: impl FnOnce(&[u64]) -> R,
     ) -> Result<R, Error> {
+        self.submit_elementwise(kernel, count, fill)?.finish(read)
+    }
+
+    /// [`Context::run_elementwise`] in two halves: this one fills the inputs and submits;
+    /// [`ElementwiseJob::finish`] waits and reads. Between them the calling thread is free
+    /// (for host work that overlaps the device's), and other batches may be submitted
+    /// behind this one.
+    ///
+    /// # Errors
+    /// As [`Context::run_elementwise`], less the waiting.
+    pub fn submit_elementwise(
+        &self,
+        kernel: &Kernel,
+        count: usize,
+        mut fill: impl FnMut(usize, &mut [u64]),
+    ) -> Result<ElementwiseJob, Error> {
         let k = &kernel.raw;
         if !Arc::ptr_eq(&k.device, &self.shared.device) {
             return Err(Error::InvalidArgument(format!(
@@ -365,7 +381,7 @@ impl Context {
             )));
         }
         if count == 0 {
-            return Ok(read(&[]));
+            return Ok(ElementwiseJob { submitted: None });
         }
         let wpe = k.words_per_element;
         // Checks the limits before any allocation or call of `fill`.
@@ -390,7 +406,33 @@ impl Context {
         } else {
             batch.download(&output)?
         };
-        batch.submit()?.finish()?.read(id, read)
+        // The submission keeps the buffers alive until it completes.
+        Ok(ElementwiseJob {
+            submitted: Some((batch.submit()?, id)),
+        })
+    }
+}
+
+/// A submitted element-wise job ([`Context::submit_elementwise`]). Dropping it without
+/// finishing is safe: its resources are released once the device is done.
+#[must_use = "finish the job to read its results"]
+#[derive(Debug)]
+pub struct ElementwiseJob {
+    /// `None` for a job of no elements.
+    submitted: Option<(Ticket, DownloadId)>,
+}
+
+impl ElementwiseJob {
+    /// Waits for the job and calls `read` with the output words (an empty slice for a job
+    /// of no elements).
+    ///
+    /// # Errors
+    /// As [`Ticket::finish`].
+    pub fn finish<R>(self, read: impl FnOnce(&[u64]) -> R) -> Result<R, Error> {
+        match self.submitted {
+            None => Ok(read(&[])),
+            Some((ticket, id)) => ticket.finish()?.read(id, read),
+        }
     }
 }
 

@@ -58,7 +58,7 @@ pub use config::{
     ContextConfig, DeviceSelector, Validation, ENV_DEVICE, ENV_LOADER, ENV_PIPELINE_CACHE,
     ENV_VALIDATION,
 };
-pub use context::{Context, ContextProbe};
+pub use context::{Context, ContextProbe, ElementwiseJob};
 pub use device::{enumerate_devices, DeviceInfo, DeviceType};
 pub use error::Error;
 pub use host::HostElement;
