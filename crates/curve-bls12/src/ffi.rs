@@ -381,6 +381,14 @@ pub(crate) fn fp2_mul(a: &blst::blst_fp2, b: &blst::blst_fp2) -> blst::blst_fp2 
     out
 }
 
+/// `-a` in Fq (blst's `blst_fp_cneg`; 0 stays 0).
+pub(crate) fn fp_neg(a: &blst::blst_fp) -> blst::blst_fp {
+    let mut out = blst::blst_fp::default();
+    // SAFETY: as in `fp_mul`.
+    unsafe { blst::blst_fp_cneg(&mut out, a, true) };
+    out
+}
+
 /// `-a` in Fq2 (blst's `blst_fp2_cneg`; 0 stays 0).
 pub(crate) fn fp2_neg(a: &blst::blst_fp2) -> blst::blst_fp2 {
     let mut out = blst::blst_fp2::default();

@@ -180,16 +180,12 @@ trait Group: Send + Sync {
     /// How MSMs over points known to lie in the prime-order subgroup split their scalars
     /// by an endomorphism: `(digits, bits)`, each scalar becoming `digits` scalars of `bits`
     /// bits ([`split_scalar`](Self::split_scalar)) over as many bases per point
-    /// ([`write_split_base`](Self::write_split_base)); `None`: scalars used whole.
-    const SPLIT: Option<(usize, u32)> = None;
+    /// ([`write_split_base`](Self::write_split_base)).
+    const SPLIT: (usize, u32);
     /// The digits of `k` for [`SPLIT`](Self::SPLIT), into `out` (`digits` long).
-    fn split_scalar(k: &Scalar, out: &mut [Scalar]) {
-        out[0] = *k;
-    }
+    fn split_scalar(k: &Scalar, out: &mut [Scalar]);
     /// Base `i` of the split of `p` (a point of the subgroup), written as `write_affine`.
-    fn write_split_base(p: &Self::Affine, _i: usize, words: &mut [u64]) {
-        Self::write_affine(p, words);
-    }
+    fn write_split_base(p: &Self::Affine, i: usize, words: &mut [u64]);
 }
 
 /// Writes Fq elements (blst's Montgomery limbs) one after another from the start of `words`.
@@ -293,6 +289,43 @@ impl Group for G1 {
 
     fn identity() -> G1Projective {
         G1Projective::identity()
+    }
+
+    // sigma^2 is multiplication by -z^2 on G1: a 256-bit scalar becomes two of 128 bits,
+    // and an MSM's host Horner runs 128 doublings instead of 256.
+    const SPLIT: (usize, u32) = (2, 128);
+
+    /// `k = k0 + k1 z^2 (mod r)` from the base-|z| digits: `k0 = d0 + d1 |z|`, `k1 = d2 +
+    /// d3 |z|`, each below z^2 < 2^128.
+    fn split_scalar(k: &Scalar, out: &mut [Scalar]) {
+        let d = crate::scalar::base_z_digits(k);
+        for (o, pair) in out.iter_mut().zip(d.chunks_exact(2)) {
+            let v = u128::from(pair[0]) + u128::from(pair[1]) * u128::from(crate::scalar::ABS_Z);
+            let mut bytes = [0u8; 32];
+            bytes[..16].copy_from_slice(&v.to_le_bytes());
+            *o = Scalar::from_le_bytes(bytes);
+        }
+    }
+
+    /// `p`, then `[z^2] p = -sigma^2(p) = (beta^2 x, -y)` (beta as in shaders/include/g1.glsl).
+    fn write_split_base(p: &G1Affine, i: usize, words: &mut [u64]) {
+        const BETA: blst::blst_fp = blst::blst_fp {
+            l: [
+                0xcd03_c9e4_8671_f071,
+                0x5dab_2246_1fcd_a5d2,
+                0x5870_42af_d385_1b95,
+                0x8eb6_0ebe_01ba_cb9e,
+                0x03f9_7d6e_83d0_50d2,
+                0x18f0_2065_5463_8741,
+            ],
+        };
+        if i == 0 {
+            return Self::write_affine(p, words);
+        }
+        let x = ffi::fp_mul(&ffi::fp_mul(&p.0.x, &BETA), &BETA);
+        let y = ffi::fp_neg(&p.0.y);
+        write_fps(&[&x, &y], words);
+        words[2 * FQ_WORDS..].fill(0);
     }
 }
 
@@ -398,7 +431,7 @@ impl Group for G2 {
     // psi is multiplication by z on G2: a 256-bit scalar becomes four 64-bit ones, and an
     // MSM's host Horner runs 64 doublings instead of 256 (for 256 EIP-2537 calls of 128
     // points it was the longest part of the block's critical path).
-    const SPLIT: Option<(usize, u32)> = Some((4, 64));
+    const SPLIT: (usize, u32) = (4, 64);
 
     fn split_scalar(k: &Scalar, out: &mut [Scalar]) {
         for (o, d) in out.iter_mut().zip(crate::scalar::base_z_digits(k)) {
@@ -674,10 +707,10 @@ impl<G: Group> PointKernels<G> {
             return Ok((sums, self.calls_in_subgroup(msms, &index)?));
         }
         let point = |i: usize| index.point(msms, i);
-        // Where the group has an endomorphism split, the MSMs run over the split scalars
-        // and bases: right for the points of the subgroup, and the sums of calls with a
-        // point outside are not used (their flags send them to the single-call path).
-        let (digits, bits) = G::SPLIT.unwrap_or((1, 256));
+        // The MSMs run over the scalars and bases split by the group's endomorphism: right
+        // for the points of the subgroup; the sums of calls with a point outside are not
+        // used (their flags send them to the single-call path).
+        let (digits, bits) = G::SPLIT;
         let split = {
             use rayon::prelude::*;
             let mut scalars = vec![Scalar::ZERO; index.ids.len() * digits];
@@ -1340,8 +1373,9 @@ macro_rules! gpu_batch_type {
             /// whether all its points are in the subgroup. The subgroup test (as
             /// [`check_subgroup`](Self::check_subgroup)'s) runs on the device while the
             /// host combines the sums, so it costs less than a check before the batch. The
-            /// sum of an MSM whose flag is false is unspecified (G2 splits every scalar by
-            /// the endomorphism psi, which is multiplication by z on the subgroup only):
+            /// sum of an MSM whose flag is false is unspecified (the scalars are split by
+            /// an endomorphism that is a multiplication only on the subgroup: G1's sigma^2
+            /// by -z^2 into two 128-bit digits, G2's psi by z into four 64-bit digits):
             /// such a call should fail, not return it.
             ///
             /// # Errors

@@ -83,7 +83,7 @@ const R: [u64; 4] = [
     0x73ed_a753_299d_7d48,
 ];
 /// |z| for the BLS parameter z = -0xd201000000010000.
-const ABS_Z: u64 = 0xd201_0000_0001_0000;
+pub(crate) const ABS_Z: u64 = 0xd201_0000_0001_0000;
 
 /// `k mod r` in base |z|: the digits d_0..d_3, least significant first, with
 /// `k = sum_i d_i |z|^i (mod r)` (r = z^4 - z^2 + 1 < |z|^4, so four digits hold it).
