@@ -193,6 +193,29 @@ macro_rules! phase_shapes {
                 $gpu.msm_batch_tuned(&calls, t).expect("gpu msm batch");
             });
         }
+        phases(
+            &format!("{} 256 checked MSMs of 128", $name),
+            MsmTuning::default(),
+            |t| {
+                $gpu.msm_batch_checked_tuned(&calls, t)
+                    .expect("gpu msm batch");
+            },
+        );
+        let widths: Vec<String> = (3..=9)
+            .map(|c| {
+                let t = MsmTuning::default().with_window_bits(c);
+                let ms = time_ms(5, || {
+                    $gpu.msm_batch_checked_tuned(&calls, &t)
+                        .expect("gpu msm batch");
+                });
+                format!("c {c} {ms:.3}")
+            })
+            .collect();
+        println!(
+            "{} 256 checked MSMs of 128 by window width: {}",
+            $name,
+            widths.join(", ")
+        );
         let bases = $gpu.upload_bases(&points[..4096]).expect("bases");
         let k = scalars(64 * 4096, 8);
         let sets: Vec<&[Scalar]> = k.chunks(4096).collect();

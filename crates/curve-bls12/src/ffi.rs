@@ -381,30 +381,6 @@ pub(crate) fn fp2_mul(a: &blst::blst_fp2, b: &blst::blst_fp2) -> blst::blst_fp2 
     out
 }
 
-/// `-a` in Fq (blst's `blst_fp_cneg`; 0 stays 0).
-pub(crate) fn fp_neg(a: &blst::blst_fp) -> blst::blst_fp {
-    let mut out = blst::blst_fp::default();
-    // SAFETY: as in `fp_mul`.
-    unsafe { blst::blst_fp_cneg(&mut out, a, true) };
-    out
-}
-
-/// `-a` in Fq2 (blst's `blst_fp2_cneg`; 0 stays 0).
-pub(crate) fn fp2_neg(a: &blst::blst_fp2) -> blst::blst_fp2 {
-    let mut out = blst::blst_fp2::default();
-    // SAFETY: as in `fp_mul`.
-    unsafe { blst::blst_fp2_cneg(&mut out, a, true) };
-    out
-}
-
-/// The conjugate `c0 - c1 u` of `a = c0 + c1 u` (blst's `blst_fp_cneg` on c1).
-pub(crate) fn fp2_conjugate(a: &blst::blst_fp2) -> blst::blst_fp2 {
-    let mut out = *a;
-    // SAFETY: as in `fp_mul`.
-    unsafe { blst::blst_fp_cneg(&mut out.fp[1], &a.fp[1], true) };
-    out
-}
-
 /// The Miller loop `prod_i f_{Q_i}(P_i)` of n pairs, without the final exponentiation
 /// (blst's `blst_miller_loop_n`, which shares the Fp12 squarings between the pairs); 1 for
 /// no pairs.

@@ -169,8 +169,8 @@ trait Group: Send + Sync {
     /// The point in one element of homogeneous coordinates (x = X/Z, y = Y/Z, Montgomery
     /// form; the MSM kernels' intermediate form), or `None` as for `read_projective`.
     fn read_homogeneous(words: &[u64]) -> Option<Self::Projective>;
-    /// The group's MSM modules (level, window, Horner).
-    const MSM_KERNELS: [&'static [u8]; 3];
+    /// The group's MSM modules (level, window, Horner, split).
+    const MSM_KERNELS: [&'static [u8]; 4];
     /// MSMs per host thread up to which the host combines window sums.
     const HOST_HORNER_MSMS_PER_THREAD: usize;
     /// `2^bits a + b`, for combining MSM window sums.
@@ -179,13 +179,11 @@ trait Group: Send + Sync {
     fn identity() -> Self::Projective;
     /// How MSMs over points known to lie in the prime-order subgroup split their scalars
     /// by an endomorphism: `(digits, bits)`, each scalar becoming `digits` scalars of `bits`
-    /// bits ([`split_scalar`](Self::split_scalar)) over as many bases per point
-    /// ([`write_split_base`](Self::write_split_base)).
+    /// bits ([`split_scalar`](Self::split_scalar)) over as many bases per point, which the
+    /// group's `msm_split` kernel makes on the device.
     const SPLIT: (usize, u32);
     /// The digits of `k` for [`SPLIT`](Self::SPLIT), into `out` (`digits` long).
     fn split_scalar(k: &Scalar, out: &mut [Scalar]);
-    /// Base `i` of the split of `p` (a point of the subgroup), written as `write_affine`.
-    fn write_split_base(p: &Self::Affine, i: usize, words: &mut [u64]);
 }
 
 /// Writes Fq elements (blst's Montgomery limbs) one after another from the start of `words`.
@@ -277,10 +275,11 @@ impl Group for G1 {
     }
 
     const HOST_HORNER_MSMS_PER_THREAD: usize = gpu_msm::HOST_HORNER_MSMS_PER_THREAD_G1;
-    const MSM_KERNELS: [&'static [u8]; 3] = [
+    const MSM_KERNELS: [&'static [u8]; 4] = [
         spirv!("g1_msm_level"),
         spirv!("g1_msm_window"),
         spirv!("g1_msm_horner"),
+        spirv!("g1_msm_split"),
     ];
 
     fn shift_add(a: &G1Projective, bits: u32, b: &G1Projective) -> G1Projective {
@@ -305,27 +304,6 @@ impl Group for G1 {
             bytes[..16].copy_from_slice(&v.to_le_bytes());
             *o = Scalar::from_le_bytes(bytes);
         }
-    }
-
-    /// `p`, then `[z^2] p = -sigma^2(p) = (beta^2 x, -y)` (beta as in shaders/include/g1.glsl).
-    fn write_split_base(p: &G1Affine, i: usize, words: &mut [u64]) {
-        const BETA: blst::blst_fp = blst::blst_fp {
-            l: [
-                0xcd03_c9e4_8671_f071,
-                0x5dab_2246_1fcd_a5d2,
-                0x5870_42af_d385_1b95,
-                0x8eb6_0ebe_01ba_cb9e,
-                0x03f9_7d6e_83d0_50d2,
-                0x18f0_2065_5463_8741,
-            ],
-        };
-        if i == 0 {
-            return Self::write_affine(p, words);
-        }
-        let x = ffi::fp_mul(&ffi::fp_mul(&p.0.x, &BETA), &BETA);
-        let y = ffi::fp_neg(&p.0.y);
-        write_fps(&[&x, &y], words);
-        words[2 * FQ_WORDS..].fill(0);
     }
 }
 
@@ -414,10 +392,11 @@ impl Group for G2 {
     }
 
     const HOST_HORNER_MSMS_PER_THREAD: usize = gpu_msm::HOST_HORNER_MSMS_PER_THREAD_G2;
-    const MSM_KERNELS: [&'static [u8]; 3] = [
+    const MSM_KERNELS: [&'static [u8]; 4] = [
         spirv!("g2_msm_level"),
         spirv!("g2_msm_window"),
         spirv!("g2_msm_horner"),
+        spirv!("g2_msm_split"),
     ];
 
     fn shift_add(a: &G2Projective, bits: u32, b: &G2Projective) -> G2Projective {
@@ -437,60 +416,6 @@ impl Group for G2 {
         for (o, d) in out.iter_mut().zip(crate::scalar::base_z_digits(k)) {
             *o = Scalar::from_u64(d);
         }
-    }
-
-    /// `[|z|^i] p = (-1)^i psi^i(p)`, psi(x, y) = (conj(x) c_x, conj(y) c_y) (blst's
-    /// `frobenius_x` and `frobenius_y`, as in shaders/include/g2.glsl).
-    fn write_split_base(p: &G2Affine, i: usize, words: &mut [u64]) {
-        const PSI_X: blst::blst_fp2 = blst::blst_fp2 {
-            fp: [
-                blst::blst_fp { l: [0; 6] },
-                blst::blst_fp {
-                    l: [
-                        0x890d_c9e4_8675_45c3,
-                        0x2af3_2253_3285_a5d5,
-                        0x5088_0866_309b_7e2c,
-                        0xa20d_1b8c_7e88_1024,
-                        0x14e4_f04f_e2db_9068,
-                        0x14e5_6d3f_1564_853a,
-                    ],
-                },
-            ],
-        };
-        const PSI_Y: blst::blst_fp2 = blst::blst_fp2 {
-            fp: [
-                blst::blst_fp {
-                    l: [
-                        0x3e2f_585d_a55c_9ad1,
-                        0x4294_213d_86c1_8183,
-                        0x3828_44c8_8b62_3732,
-                        0x92ad_2afd_1910_3e18,
-                        0x1d79_4e4f_ac7c_f0b9,
-                        0x0bd5_92fc_7d82_5ec8,
-                    ],
-                },
-                blst::blst_fp {
-                    l: [
-                        0x7bcf_a7a2_5aa3_0fda,
-                        0xdc17_dec1_2a92_7e7c,
-                        0x2f08_8dd8_6b4e_bef1,
-                        0xd1ca_2087_da74_d4a7,
-                        0x2da2_5966_96ce_bc1d,
-                        0x0e2b_7eed_bbfd_87d2,
-                    ],
-                },
-            ],
-        };
-        let [mut x, mut y] = [p.0.x, p.0.y];
-        for _ in 0..i {
-            x = ffi::fp2_mul(&ffi::fp2_conjugate(&x), &PSI_X);
-            y = ffi::fp2_mul(&ffi::fp2_conjugate(&y), &PSI_Y);
-        }
-        if i % 2 == 1 {
-            y = ffi::fp2_neg(&y);
-        }
-        write_fps(&[&x.fp[0], &x.fp[1], &y.fp[0], &y.fp[1]], words);
-        words[4 * FQ_WORDS..].fill(0);
     }
 }
 
@@ -659,6 +584,7 @@ impl<G: Group> PointKernels<G> {
         let job = MsmJob::new(
             Bases::Upload {
                 n: points.len(),
+                split: 1,
                 write: &write,
             },
             &sets,
@@ -684,7 +610,7 @@ impl<G: Group> PointKernels<G> {
         let index = BatchIndex::new(msms);
         let sets: Vec<&[Scalar]> = msms.iter().map(|&(_, k)| k).collect();
         let write = |i: usize, words: &mut [u64]| G::write_affine(index.point(msms, i), words);
-        self.run_msms(index.job(&sets, &write, G::WORDS as u32), tuning)
+        self.run_msms(index.job(&sets, 1, &write, G::WORDS as u32), tuning)
     }
 
     /// [`msm_batch`](Self::msm_batch), and for each MSM whether all its points lie in the
@@ -707,6 +633,7 @@ impl<G: Group> PointKernels<G> {
             return Ok((sums, self.calls_in_subgroup(msms, &index)?));
         }
         let point = |i: usize| index.point(msms, i);
+        let started = std::time::Instant::now();
         // The MSMs run over the scalars and bases split by the group's endomorphism: right
         // for the points of the subgroup; the sums of calls with a point outside are not
         // used (their flags send them to the single-call path).
@@ -729,18 +656,36 @@ impl<G: Group> PointKernels<G> {
             .map(|((p, _), &start)| &split[digits * start..digits * (start + p.len())])
             .collect();
         let split_index = index.repeated(digits);
-        let write =
-            |i: usize, words: &mut [u64]| G::write_split_base(point(i / digits), i % digits, words);
-        let mut job = split_index.job(&sets, &write, G::WORDS as u32);
+        // The device makes each point's `digits` bases.
+        let write = |i: usize, words: &mut [u64]| G::write_affine(point(i), words);
+        let mut job = split_index.job(&sets, digits, &write, G::WORDS as u32);
         job.scalar_bits = bits;
         // The check's input is filled while the device runs the MSMs, and the check runs
         // on the device behind them while the host combines the window sums. (Started
         // from another thread after the MSMs, the check's filling waited for the rayon
         // workers until the combining was done.)
+        let split_time = started.elapsed();
         let mut check = None;
         let device = self.run_msms_on_device(job, tuning, &mut || {
-            check = Some(self.submit_subgroup_check(index.ids.len(), point))
+            if !tuning.profile {
+                check = Some(self.submit_subgroup_check(index.ids.len(), point));
+            }
         })?;
+        if tuning.profile {
+            // One phase after the other: the split before the MSMs' phases, then the check
+            // alone on the device, then the host's combining.
+            gpu_msm::record_phase(0, "split scalars", split_time);
+            let started = std::time::Instant::now();
+            let submitted = self.submit_subgroup_check(index.ids.len(), point)?;
+            gpu_msm::record_phase(usize::MAX, "fill check", started.elapsed());
+            let started = std::time::Instant::now();
+            let inside = self.finish_subgroup_check(submitted)?;
+            gpu_msm::record_phase(usize::MAX, "subgroup check", started.elapsed());
+            let started = std::time::Instant::now();
+            let sums = Self::finish_msms(device)?;
+            gpu_msm::record_phase(usize::MAX, "combine on host", started.elapsed());
+            return Ok((sums, calls_inside(msms, &index, &inside)));
+        }
         let sums = Self::finish_msms(device);
         let check = match check {
             Some(submitted) => submitted?,
@@ -1117,16 +1062,19 @@ impl BatchIndex {
     }
 
     /// The MSM job over the list: `sets` the MSMs' scalars, `write(i, words)` filling
-    /// base i's words.
+    /// point i's words, each point `split` consecutive entries of the list (a list from
+    /// [`repeated`](Self::repeated)) and as many bases ([`Bases::Upload`]).
     fn job<'j>(
         &'j self,
         sets: &'j [&'j [Scalar]],
+        split: usize,
         write: &'j (dyn Fn(usize, &mut [u64]) + Sync),
         point_words: u32,
     ) -> MsmJob<'j> {
         MsmJob::new(
             Bases::Upload {
-                n: self.ids.len(),
+                n: self.ids.len() / split,
+                split,
                 write,
             },
             sets,
@@ -1385,6 +1333,20 @@ macro_rules! gpu_batch_type {
                 msms: &[(&[$Affine], &[Scalar])],
             ) -> Result<(Vec<$Projective>, Vec<bool>), GpuError> {
                 self.0.msm_batch_checked(msms, &MsmTuning::default())
+            }
+
+            /// [`msm_batch_checked`](Self::msm_batch_checked) with every [`MsmTuning`]
+            /// knob set. Profiled, the host's scalar split, the subgroup check and the
+            /// host's combining of window sums are phases of their own, one after the other.
+            ///
+            /// # Errors
+            /// As [`msm_batch_tuned`](Self::msm_batch_tuned).
+            pub fn msm_batch_checked_tuned(
+                &self,
+                msms: &[(&[$Affine], &[Scalar])],
+                tuning: &MsmTuning,
+            ) -> Result<(Vec<$Projective>, Vec<bool>), GpuError> {
+                self.0.msm_batch_checked(msms, tuning)
             }
 
             /// Uploads `points` once as bases for [`msm_fixed`](Self::msm_fixed).

@@ -164,6 +164,16 @@ pub fn last_msm_phases() -> Vec<(&'static str, std::time::Duration)> {
     PHASES.with(|p| p.borrow().clone())
 }
 
+/// Records phase `name` of the calling thread's profiled call at position `at` of
+/// [`last_msm_phases`] (at the end when past it).
+pub(crate) fn record_phase(at: usize, name: &'static str, time: std::time::Duration) {
+    PHASES.with(|p| {
+        let mut p = p.borrow_mut();
+        let at = at.min(p.len());
+        p.insert(at, (name, time));
+    });
+}
+
 /// Splits a call into timed submissions when profiling.
 struct Phases {
     on: bool,
@@ -232,16 +242,17 @@ pub(crate) struct MsmKernels {
     level: Kernel,
     window: Kernel,
     horner: Kernel,
+    split: Kernel,
 }
 
 impl MsmKernels {
-    /// Builds the kernels; `group` holds the group's modules (level, window, Horner), the
-    /// sort and the scan are shared.
+    /// Builds the kernels; `group` holds the group's modules (level, window, Horner,
+    /// split), the sort and the scan are shared.
     pub(crate) fn new(
         ctx: &Context,
         sort: &SpirvModule,
         scan: &SpirvModule,
-        group: &[SpirvModule; 3],
+        group: &[SpirvModule; 4],
         workgroup_size: u32,
     ) -> Result<Self, Error> {
         let make = |name, module, buffers, size| {
@@ -253,6 +264,7 @@ impl MsmKernels {
             level: make("msm_level", &group[0], 8, workgroup_size)?,
             window: make("msm_window", &group[1], 4, workgroup_size)?,
             horner: make("msm_horner", &group[2], 2, workgroup_size)?,
+            split: make("msm_split", &group[3], 2, workgroup_size)?,
         })
     }
 }
@@ -437,10 +449,13 @@ pub(crate) fn affine_words(point_words: u32) -> u32 {
 
 /// Where a call's bases come from.
 pub(crate) enum Bases<'a> {
-    /// `n` affine bases written by `write(i, words)` ([`affine_words`] each), uploaded with
-    /// the call.
+    /// `n` affine points written by `write(i, words)` ([`affine_words`] each), uploaded
+    /// with the call; each becomes `split` consecutive bases, `[|z|^d] P` for digit d
+    /// (the group's `msm_split` kernel, for scalars split by the group's endomorphism), or
+    /// one, itself, for `split` 1.
     Upload {
         n: usize,
+        split: usize,
         write: &'a (dyn Fn(usize, &mut [u64]) + Sync),
     },
     /// Bases resident on the device (packed affine, [`affine_words`] each).
@@ -577,8 +592,9 @@ pub(crate) fn run(
     let uploaded;
     let bases = match job.bases {
         Bases::Resident(buf) => buf,
-        Bases::Upload { n, .. } => {
-            uploaded = ctx.alloc(n, affine_words(point_words))?;
+        Bases::Upload { n, split, .. } => {
+            let bases = n.checked_mul(split).ok_or_else(too_large)?;
+            uploaded = ctx.alloc(bases, affine_words(point_words))?;
             &uploaded
         }
     };
@@ -674,16 +690,29 @@ pub(crate) fn run(
     phases.cut(ctx, &mut batch, "sort")?;
     // Waited for at the end: the second submission runs after it on the same queue.
     let mut sorting = None;
-    if let Bases::Upload { write, .. } = job.bases {
+    if let Bases::Upload { n, split, write } = job.bases {
         sorting = Some(std::mem::replace(&mut batch, ctx.batch()?).submit()?);
-        let aw = affine_words(point_words) as usize;
-        batch.upload(bases, |words| {
+        let aw = affine_words(point_words);
+        let fill = |words: &mut [u64]| {
             use rayon::prelude::*;
             words
-                .par_chunks_mut(aw)
+                .par_chunks_mut(aw as usize)
                 .enumerate()
                 .for_each(|(i, point)| write(i, point));
-        })?;
+        };
+        if split > 1 {
+            // The batch keeps the points' buffer until it completes.
+            let points = ctx.alloc(n, aw)?;
+            batch.upload(&points, fill)?;
+            batch.dispatch_general(
+                &kernels.split,
+                &[&points, bases],
+                n * split,
+                &[split as u32],
+            )?;
+        } else {
+            batch.upload(bases, fill)?;
+        }
         phases.cut(ctx, &mut batch, "upload bases")?;
     }
 
