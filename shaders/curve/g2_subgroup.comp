@@ -9,6 +9,7 @@
 #define CURVE_KERNEL_INPUTS 1
 #define CURVE_POINT_VEC4 18u
 #define G2_EXTRA_REGISTERS 4
+#define G2_SQUARE_STEPS
 #include "curve.glsl"
 #include "g2.glsl"
 // psi's coefficients, Fq2 registers.
@@ -21,13 +22,18 @@
 const uint PRE[] = uint[](
     G2_SELF(Y2, ONE, Y2), G2_SELF(Z2, ZERO, ONE),
     G2_COPY(X1, X2), G2_COPY(Y1, Y2), G2_COPY(Z1, Z2));
-const uint DOUBLE[] = uint[](
-    G2_PROGRAM_DOUBLE, G2_COPY(X1, X3), G2_COPY(Y1, Y3), G2_COPY(Z1, Z3));
+// The accumulator is Jacobian (P's homogeneous (x : y : 1) and (0 : 1 : 0) are Jacobian as
+// they stand): doublings in Jacobian coordinates (curve.glsl's JACOBIAN_DOUBLE, about 60%
+// of RCB_DOUBLE's products in G2, 80% in G1), additions of P through homogeneous
+// coordinates and the complete RCB_ADD.
+const uint DOUBLE[] = uint[](G2_PROGRAM_JACOBIAN_DOUBLE);
 const uint ADD[] = uint[](
-    G2_PROGRAM_ADD, G2_COPY(X1, X3), G2_COPY(Y1, Y3), G2_COPY(Z1, Z3));
-// X1.. = [-z] P; X2.. = psi(P) = (conj(X) psi_x : conj(Y) psi_y : Z) (Z is 1 or 0, its own
-// conjugate); X3.. = their sum, as Jacobian.
+    G2_PROGRAM_FROM_JACOBIAN_1, G2_PROGRAM_ADD, G2_PROGRAM_TO_JACOBIAN_3,
+    G2_COPY(X1, X3), G2_COPY(Y1, Y3), G2_COPY(Z1, Z3));
+// X1.. = [-z] P, made homogeneous; X2.. = psi(P) = (conj(X) psi_x : conj(Y) psi_y : Z) (Z is
+// 1 or 0, its own conjugate); X3.. = their sum, as Jacobian.
 const uint POST[] = uint[](
+    G2_PROGRAM_FROM_JACOBIAN_1,
     G2_INSN(G2_OP_SUB, G2_R_X2 + 1u, G2_R_ZERO, G2_R_X2 + 1u, 0u), G2_MUL(X2, X2, PSI_X),
     G2_INSN(G2_OP_SUB, G2_R_Y2 + 1u, G2_R_ZERO, G2_R_Y2 + 1u, 0u), G2_MUL(Y2, Y2, PSI_Y),
     G2_PROGRAM_ADD, G2_PROGRAM_TO_JACOBIAN_3);

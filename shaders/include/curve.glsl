@@ -235,4 +235,20 @@ void curve_store_flag(uint i, bool flag) {
     SUB(t0, t0, t2), MUL(Y3, t0, Y3), ADD(Y3, X3, Y3), \
     MUL(t1, X1, Y1), MUL(X3, t0, t1), ADD(X3, X3, X3)
 
+// (X1, Y1, Z1) = 2 (X1, Y1, Z1) in Jacobian coordinates, in place (dbl-2009-l of the
+// Explicit-Formulas Database, a = 0: 2 products and 5 squarings, where RCB_DOUBLE takes 9
+// products, one by b3): A = X^2, B = Y^2, C = B^2, D = 2((X + B)^2 - A - C), E = 3A,
+// X3 = E^2 - 2D, Y3 = E(D - X3) - 8C, Z3 = 2 Y Z. Right for every point of either curve:
+// neither has a point with Y = 0 (order 2), and Z = 0 (the identity, whatever X and Y)
+// stays Z = 0. Not complete for additions, which a chain runs through RCB_ADD instead
+// (RCB_FROM_JACOBIAN before, RCB_TO_JACOBIAN after). SQR(d, a) is d = a^2.
+#define JACOBIAN_DOUBLE(ADD, SUB, MUL, SQR) \
+    SQR(t0, X1), SQR(t1, Y1), MUL(Z1, Y1, Z1), \
+    ADD(Z1, Z1, Z1), SQR(t2, t1), ADD(t1, X1, t1), \
+    SQR(t1, t1), SUB(t1, t1, t0), SUB(t1, t1, t2), \
+    ADD(t1, t1, t1), ADD(t3, t0, t0), ADD(t0, t3, t0), \
+    SQR(X1, t0), SUB(X1, X1, t1), SUB(X1, X1, t1), \
+    SUB(Y1, t1, X1), MUL(Y1, t0, Y1), ADD(t2, t2, t2), \
+    ADD(t2, t2, t2), ADD(t2, t2, t2), SUB(Y1, Y1, t2)
+
 #endif

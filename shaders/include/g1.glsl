@@ -60,6 +60,8 @@ bool g1_flag = false;
 #define G1_PROGRAM_ADD RCB_ADD(G1_ADD, G1_SUB, G1_MUL, G1_SELZ, G1_COPY)
 #define G1_PROGRAM_ADD_MIXED RCB_ADD_MIXED(G1_ADD, G1_SUB, G1_MUL, G1_SELZ, G1_COPY)
 #define G1_PROGRAM_DOUBLE RCB_DOUBLE(G1_ADD, G1_SUB, G1_MUL, G1_SELZ, G1_COPY)
+#define G1_SQR(d, a) G1_MUL(d, a, a)
+#define G1_PROGRAM_JACOBIAN_DOUBLE JACOBIAN_DOUBLE(G1_ADD, G1_SUB, G1_MUL, G1_SQR)
 
 // beta, a cube root of unity in Fq, in Montgomery form: blst's `beta` (src/e1.c), whose
 // limbs are already Montgomery form (its comment gives the plain value 0x1a0111ea...aaac,

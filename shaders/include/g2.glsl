@@ -58,6 +58,7 @@ bool g2_flag = false;
 #define G2_OP_MUL2 8u
 #define G2_OP_SELZ2 9u
 #define G2_OP_SELF2 10u
+#define G2_OP_SQR2 11u // dst = a^2 (two products where MUL2 takes three)
 #define G2_INSN(op, d, a, b, c) ((op) | ((d) << 4) | ((a) << 10) | ((b) << 16) | ((c) << 22))
 
 // G2_NARROW_STEPS: the Fq2 steps as Fq steps (two each, eight for a product), run by a
@@ -86,6 +87,7 @@ bool g2_flag = false;
 #define G2_SELF(d, a, b)                                                         \
     G2_INSN(G2_OP_SELF, G2_R_##d, G2_R_##a, G2_R_##b, 0u),                       \
     G2_INSN(G2_OP_SELF, G2_R_##d + 1u, G2_R_##a + 1u, G2_R_##b + 1u, 0u)
+#define G2_SQR(d, a) G2_MUL(d, a, a)
 #else
 // Fq2 steps. A step reads its operands before it writes, so d may alias a, b or c.
 #define G2_ADD(d, a, b) G2_INSN(G2_OP_ADD2, G2_R_##d, G2_R_##a, G2_R_##b, 0u)
@@ -95,6 +97,14 @@ bool g2_flag = false;
 #define G2_MUL(d, a, b) G2_INSN(G2_OP_MUL2, G2_R_##d, G2_R_##a, G2_R_##b, 0u)
 #define G2_SELZ(d, c, a, b) G2_INSN(G2_OP_SELZ2, G2_R_##d, G2_R_##a, G2_R_##b, G2_R_##c)
 #define G2_SELF(d, a, b) G2_INSN(G2_OP_SELF2, G2_R_##d, G2_R_##a, G2_R_##b, 0u)
+// (a0 + a1 u)^2 = (a0 + a1)(a0 - a1) + 2 a0 a1 u: a step of its own in the kernels that
+// define G2_SQUARE_STEPS (so that the others' step function stays as it was), a product
+// elsewhere.
+#ifdef G2_SQUARE_STEPS
+#define G2_SQR(d, a) G2_INSN(G2_OP_SQR2, G2_R_##d, G2_R_##a, G2_R_##a, 0u)
+#else
+#define G2_SQR(d, a) G2_MUL(d, a, a)
+#endif
 #endif
 #define G2_COPY(d, a) G2_SELZ(d, ZERO, a, a)
 
@@ -104,6 +114,7 @@ bool g2_flag = false;
 #define G2_PROGRAM_ADD RCB_ADD(G2_ADD, G2_SUB, G2_MUL, G2_SELZ, G2_COPY)
 #define G2_PROGRAM_ADD_MIXED RCB_ADD_MIXED(G2_ADD, G2_SUB, G2_MUL, G2_SELZ, G2_COPY)
 #define G2_PROGRAM_DOUBLE RCB_DOUBLE(G2_ADD, G2_SUB, G2_MUL, G2_SELZ, G2_COPY)
+#define G2_PROGRAM_JACOBIAN_DOUBLE JACOBIAN_DOUBLE(G2_ADD, G2_SUB, G2_MUL, G2_SQR)
 
 // The coefficients of the endomorphism psi (untwist, Frobenius, twist): blst's
 // `frobenius_x` = 1/(1 + u)^((p-1)/3) and `frobenius_y` = 1/(1 + u)^((p-1)/2) (src/e2.c),
@@ -153,15 +164,21 @@ void g2_step(uint insn) {
 }
 #else
 // Runs one step on the register file; every operand is canonical, and so is every
-// result. The products (MUL: one, MUL2: three) share one loop around the only call of
-// fq_mont_mul (see curve.glsl on why one copy).
+// result. The products (MUL: one, MUL2: three, SQR2: two) share one loop around the only
+// call of fq_mont_mul (see curve.glsl on why one copy).
 void g2_step(uint insn) {
     uint op = insn & 15u;
     uint d = (insn >> 4) & 63u;
     uint a = (insn >> 10) & 63u;
     uint b = (insn >> 16) & 63u;
+#ifdef G2_SQUARE_STEPS
+    bool square = op == G2_OP_SQR2;
+    if (op == G2_OP_MUL || op == G2_OP_MUL2 || square) {
+        bool wide = op == G2_OP_MUL2 || square;
+#else
     if (op == G2_OP_MUL || op == G2_OP_MUL2) {
         bool wide = op == G2_OP_MUL2;
+#endif
         uint a0[12] = g2_reg[a];
         uint b0[12] = g2_reg[b];
         uint a1[12];
@@ -170,14 +187,30 @@ void g2_step(uint insn) {
             a1 = g2_reg[a + 1u];
             b1 = g2_reg[b + 1u];
         }
-        // k = 0: a0 b0; 1: a1 b1; 2: (a0 + a1)(b0 + b1).
+        // k = 0: a0 b0; 1: a1 b1; 2: (a0 + a1)(b0 + b1). SQR2: 0: (a0 + a1)(a0 - a1);
+        // 1: a0 a1.
         uint p0[12];
         uint p1[12];
         uint z[12];
+#ifdef G2_SQUARE_STEPS
+        [[dont_unroll]] for (uint k = 0u; k < (square ? 2u : wide ? 3u : 1u); ++k) {
+            uint x[12];
+            uint y[12];
+            if (square) {
+                if (k == 0u) {
+                    fq_add(a0, a1, x);
+                    fq_sub(a0, a1, y);
+                } else {
+                    x = a0;
+                    y = a1;
+                }
+            } else if (k == 0u) {
+#else
         [[dont_unroll]] for (uint k = 0u; k < (wide ? 3u : 1u); ++k) {
             uint x[12];
             uint y[12];
             if (k == 0u) {
+#endif
                 x = a0;
                 y = b0;
             } else if (k == 1u) {
@@ -194,6 +227,14 @@ void g2_step(uint insn) {
                 p1 = z;
             }
         }
+#ifdef G2_SQUARE_STEPS
+        if (square) {
+            uint t[12];
+            fq_add(z, z, t);
+            g2_reg[d + 1u] = t;
+            z = p0;
+        } else
+#endif
         if (wide) {
             uint t[12];
             fq_sub(z, p0, t);

@@ -106,17 +106,35 @@ pub(crate) fn base_z_digits(k: &Scalar) -> [u64; 4] {
     }
     let mut digits = [0u64; 4];
     for digit in &mut digits[..3] {
-        let mut rem = 0u128;
-        for limb in w.iter_mut().rev() {
-            let cur = (rem << 64) | u128::from(*limb);
-            *limb = (cur / u128::from(ABS_Z)) as u64;
-            rem = cur % u128::from(ABS_Z);
-        }
-        *digit = rem as u64;
+        *digit = div_rem_abs_z(&mut w);
     }
     debug_assert!(w[1..].iter().all(|&l| l == 0) && w[0] < ABS_Z);
     digits[3] = w[0];
     digits
+}
+
+/// `w /= |z|` in place; returns the remainder. |z| = 2^16 m with m < 2^48, so the division
+/// by m runs in 16-bit steps on u64 values, divisions by a constant that the compiler turns
+/// into multiplications (a u128 division is a library call, several times slower).
+fn div_rem_abs_z(w: &mut [u64; 4]) -> u64 {
+    const M: u64 = ABS_Z >> 16;
+    const _: () = assert!(M << 16 == ABS_Z && M < 1 << 48);
+    let low = w[0] & 0xffff;
+    for i in 0..4 {
+        w[i] = (w[i] >> 16) | w.get(i + 1).map_or(0, |&next| next << 48);
+    }
+    // rem < m < 2^48, so (rem << 16) | chunk fits a u64 and its quotient a 16-bit digit.
+    let mut rem = 0u64;
+    for limb in w.iter_mut().rev() {
+        let mut q = 0u64;
+        for shift in [48, 32, 16, 0] {
+            let cur = (rem << 16) | ((*limb >> shift) & 0xffff);
+            q |= (cur / M) << shift;
+            rem = cur % M;
+        }
+        *limb = q;
+    }
+    (rem << 16) | low
 }
 
 impl From<u64> for Scalar {
@@ -170,6 +188,13 @@ mod tests {
         };
         for v in [&r - 1u32, r.clone(), &r + 1u32, &r * 2u32, &r * 2u32 + 5u32] {
             ks.push(le(&v));
+        }
+        // Digits at their edges: |z|^i - 1 (all digits |z| - 1 below i), |z|^i, |z|^i + 1.
+        for i in 1..4u32 {
+            let p = z.pow(i);
+            for v in [&p - 1u32, p.clone(), &p + 1u32] {
+                ks.push(le(&v));
+            }
         }
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..64 {
