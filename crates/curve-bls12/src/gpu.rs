@@ -660,11 +660,11 @@ impl<G: Group> PointKernels<G> {
         let write = |i: usize, words: &mut [u64]| G::write_affine(point(i), words);
         let mut job = split_index.job(&sets, digits, &write, G::WORDS as u32);
         job.scalar_bits = bits;
+        let split_time = started.elapsed();
         // The check's input is filled while the device runs the MSMs, and the check runs
         // on the device behind them while the host combines the window sums. (Started
         // from another thread after the MSMs, the check's filling waited for the rayon
         // workers until the combining was done.)
-        let split_time = started.elapsed();
         let mut check = None;
         let device = self.run_msms_on_device(job, tuning, &mut || {
             if !tuning.profile {
