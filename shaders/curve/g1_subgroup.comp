@@ -30,7 +30,8 @@ const uint ADD[] = uint[](
 // X1.. = [z^2] P, made homogeneous; X2.. = sigma^2(P) = (beta^2 X : Y : Z); X3.. = their
 // sum, as Jacobian.
 const uint POST[] = uint[](
-    G1_PROGRAM_FROM_JACOBIAN_1, G1_MUL(X2, X2, BETA), G1_MUL(X2, X2, BETA), G1_PROGRAM_ADD, G1_PROGRAM_TO_JACOBIAN_3);
+    G1_PROGRAM_FROM_JACOBIAN_1, G1_MUL(X2, X2, BETA), G1_MUL(X2, X2, BETA), G1_PROGRAM_ADD,
+    G1_PROGRAM_TO_JACOBIAN_3);
 
 const uint EXPONENT[] = CURVE_Z_SQUARED;
 
