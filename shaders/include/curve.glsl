@@ -184,8 +184,9 @@ void curve_store_flag(uint i, bool flag) {
 #endif
 
 // The formulas as step lists over named registers, for a group's step macros ADD, SUB, MUL
-// (d = a op b), SELZ (d = c == 0 ? a : b) and COPY (d = a). Registers: X1 Y1 Z1 and X2 Y2 Z2
-// the operands, X3 Y3 Z3 the result, t0..t4 temporaries, b3 the curve constant 3b, ONE.
+// (d = a op b), SELZ (d = c == 0 ? a : b), COPY (d = a) and B3 (d = 3b a: a product by the
+// b3 register, or additions). Registers: X1 Y1 Z1 and X2 Y2 Z2 the operands, X3 Y3 Z3 the
+// result, t0..t4 temporaries, b3 the curve constant 3b, ONE.
 
 // Jacobian (X, Y, Z) -> homogeneous (X Z, Y, Z^3) in place: x = X Z / Z^3 = X / Z^2, y =
 // Y / Z^3. A Jacobian identity (Z = 0) becomes (0 : 1 : 0): blst's identity is all zeros,
@@ -199,15 +200,15 @@ void curve_store_flag(uint i, bool flag) {
     MUL(t0, Z3, Z3), MUL(X3, X3, Z3), MUL(Y3, Y3, t0)
 
 // (X3 : Y3 : Z3) = (X1 : Y1 : Z1) + (X2 : Y2 : Z2): RCB Algorithm 7, step for step.
-#define RCB_ADD(ADD, SUB, MUL, SELZ, COPY) \
+#define RCB_ADD(ADD, SUB, MUL, SELZ, COPY, B3) \
     MUL(t0, X1, X2), MUL(t1, Y1, Y2), MUL(t2, Z1, Z2), \
     ADD(t3, X1, Y1), ADD(t4, X2, Y2), MUL(t3, t3, t4), \
     ADD(t4, t0, t1), SUB(t3, t3, t4), ADD(t4, Y1, Z1), \
     ADD(X3, Y2, Z2), MUL(t4, t4, X3), ADD(X3, t1, t2), \
     SUB(t4, t4, X3), ADD(X3, X1, Z1), ADD(Y3, X2, Z2), \
     MUL(X3, X3, Y3), ADD(Y3, t0, t2), SUB(Y3, X3, Y3), \
-    ADD(X3, t0, t0), ADD(t0, X3, t0), MUL(t2, b3, t2), \
-    ADD(Z3, t1, t2), SUB(t1, t1, t2), MUL(Y3, b3, Y3), \
+    ADD(X3, t0, t0), ADD(t0, X3, t0), B3(t2, t2), \
+    ADD(Z3, t1, t2), SUB(t1, t1, t2), B3(Y3, Y3), \
     MUL(X3, t4, Y3), MUL(t2, t3, t1), SUB(X3, t2, X3), \
     MUL(Y3, Y3, t0), MUL(t1, t1, Z3), ADD(Y3, t1, Y3), \
     MUL(t0, t0, t3), MUL(Z3, Z3, t4), ADD(Z3, Z3, t0)
@@ -215,22 +216,22 @@ void curve_store_flag(uint i, bool flag) {
 // (X3 : Y3 : Z3) = (X1 : Y1 : Z1) + (X2 : Y2 : 1): RCB Algorithm 8. Complete except that the
 // affine point cannot be the identity (which has no Z = 1 form): the kernel selects
 // (X1 : Y1 : Z1) then. The projective point may be the identity.
-#define RCB_ADD_MIXED(ADD, SUB, MUL, SELZ, COPY) \
+#define RCB_ADD_MIXED(ADD, SUB, MUL, SELZ, COPY, B3) \
     MUL(t0, X1, X2), MUL(t1, Y1, Y2), ADD(t3, X2, Y2), \
     ADD(t4, X1, Y1), MUL(t3, t3, t4), ADD(t4, t0, t1), \
     SUB(t3, t3, t4), MUL(t4, Y2, Z1), ADD(t4, t4, Y1), \
     MUL(Y3, X2, Z1), ADD(Y3, Y3, X1), ADD(X3, t0, t0), \
-    ADD(t0, X3, t0), MUL(t2, b3, Z1), ADD(Z3, t1, t2), \
-    SUB(t1, t1, t2), MUL(Y3, b3, Y3), MUL(X3, t4, Y3), \
+    ADD(t0, X3, t0), B3(t2, Z1), ADD(Z3, t1, t2), \
+    SUB(t1, t1, t2), B3(Y3, Y3), MUL(X3, t4, Y3), \
     MUL(t2, t3, t1), SUB(X3, t2, X3), MUL(Y3, Y3, t0), \
     MUL(t1, t1, Z3), ADD(Y3, t1, Y3), MUL(t0, t0, t3), \
     MUL(Z3, Z3, t4), ADD(Z3, Z3, t0)
 
 // (X3 : Y3 : Z3) = 2 (X1 : Y1 : Z1): RCB Algorithm 9 (its X, Y, Z are X1, Y1, Z1 here).
-#define RCB_DOUBLE(ADD, SUB, MUL, SELZ, COPY) \
+#define RCB_DOUBLE(ADD, SUB, MUL, SELZ, COPY, B3) \
     MUL(t0, Y1, Y1), ADD(Z3, t0, t0), ADD(Z3, Z3, Z3), \
     ADD(Z3, Z3, Z3), MUL(t1, Y1, Z1), MUL(t2, Z1, Z1), \
-    MUL(t2, b3, t2), MUL(X3, t2, Z3), ADD(Y3, t0, t2), \
+    B3(t2, t2), MUL(X3, t2, Z3), ADD(Y3, t0, t2), \
     MUL(Z3, t1, Z3), ADD(t1, t2, t2), ADD(t2, t1, t2), \
     SUB(t0, t0, t2), MUL(Y3, t0, Y3), ADD(Y3, X3, Y3), \
     MUL(t1, X1, Y1), MUL(X3, t0, t1), ADD(X3, X3, X3)
