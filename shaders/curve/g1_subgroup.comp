@@ -11,7 +11,7 @@
 #define G1_EXTRA_REGISTERS 1
 #include "curve.glsl"
 #include "g1.glsl"
-#define G1_R_BETA 17u
+#define G1_R_BETA G1_R_EXTRA
 
 // P in homogeneous coordinates in X2.. (the base): (x : y : 1), or (0 : 1 : 0) for the
 // identity (g1_flag; all-zero coordinates would stay all zero under the formulas). The

@@ -83,8 +83,8 @@ const uint FQ_MONT_ONE[12] = uint[12](
     0x53c758bau, 0x5f489857u, 0x70525745u, 0x77ce5853u,
     0xa256ec6du, 0x5c071a97u, 0xfa80e493u, 0x15f65ec3u);
 
-// 12 in Montgomery form (12 R mod p): G1's b3 = 3 * 4, and both halves of G2's
-// b3 = 3 * 4(u + 1).
+// 12 in Montgomery form (12 R mod p): both halves of G2's b3 = 3 * 4(u + 1) (G1's b3 = 12
+// is a B3 step of additions).
 const uint FQ_MONT_TWELVE[12] = uint[12](
     0x0027552eu, 0x44760000u, 0x43480020u, 0xdcb8009au,
     0x4a6e8b59u, 0x6f7ee9ceu, 0xc0a95bc6u, 0xb10330b7u,
@@ -186,7 +186,7 @@ void curve_store_flag(uint i, bool flag) {
 // The formulas as step lists over named registers, for a group's step macros ADD, SUB, MUL
 // (d = a op b), SELZ (d = c == 0 ? a : b), COPY (d = a) and B3 (d = 3b a: a product by the
 // b3 register, or additions). Registers: X1 Y1 Z1 and X2 Y2 Z2 the operands, X3 Y3 Z3 the
-// result, t0..t4 temporaries, b3 the curve constant 3b, ONE.
+// result, t0..t4 temporaries, ONE, and in G2 b3, the curve constant 3b.
 
 // Jacobian (X, Y, Z) -> homogeneous (X Z, Y, Z^3) in place: x = X Z / Z^3 = X / Z^2, y =
 // Y / Z^3. A Jacobian identity (Z = 0) becomes (0 : 1 : 0): blst's identity is all zeros,

@@ -12,7 +12,7 @@
 #define G1_GLSL
 
 // The register file: two input points, the output point, the formulas' temporaries and
-// three constants.
+// two constants (the formulas' products by b3 are B3 steps, with no register).
 #define G1_R_X1 0u
 #define G1_R_Y1 1u
 #define G1_R_Z1 2u
@@ -27,14 +27,15 @@
 #define G1_R_t2 11u
 #define G1_R_t3 12u
 #define G1_R_t4 13u
-#define G1_R_b3 14u
-#define G1_R_ONE 15u
-#define G1_R_ZERO 16u
-// A kernel may ask for more registers (numbered from 17) by defining G1_EXTRA_REGISTERS.
+#define G1_R_ONE 14u
+#define G1_R_ZERO 15u
+// A kernel may ask for more registers (numbered from G1_R_EXTRA) by defining
+// G1_EXTRA_REGISTERS.
+#define G1_R_EXTRA 16u
 #ifndef G1_EXTRA_REGISTERS
 #define G1_EXTRA_REGISTERS 0
 #endif
-#define G1_REGISTERS (17 + G1_EXTRA_REGISTERS)
+#define G1_REGISTERS (G1_R_EXTRA + G1_EXTRA_REGISTERS)
 uint g1_reg[G1_REGISTERS][12];
 
 // The flag G1_SELF steps test (set by the kernel between steps).
@@ -120,7 +121,6 @@ void g1_step(uint insn) {
 
 // Loads the constants; the kernel then loads its inputs into X1.. (and X2..).
 void g1_init_registers() {
-    g1_reg[G1_R_b3] = FQ_MONT_TWELVE;
     g1_reg[G1_R_ONE] = FQ_MONT_ONE;
     g1_reg[G1_R_ZERO] = FQ_ZERO;
 }

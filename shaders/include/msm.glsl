@@ -48,12 +48,12 @@ int msm_digit(in uint k[8], uint j, uint c, inout uint carry) {
 #define G1_EXTRA_REGISTERS 6
 #include "curve.glsl"
 #include "g1.glsl"
-#define G1_R_XR 17u
-#define G1_R_YR 18u
-#define G1_R_ZR 19u
-#define G1_R_XA 20u
-#define G1_R_YA 21u
-#define G1_R_ZA 22u
+#define G1_R_XR (G1_R_EXTRA + 0u)
+#define G1_R_YR (G1_R_EXTRA + 1u)
+#define G1_R_ZR (G1_R_EXTRA + 2u)
+#define G1_R_XA (G1_R_EXTRA + 3u)
+#define G1_R_YA (G1_R_EXTRA + 4u)
+#define G1_R_ZA (G1_R_EXTRA + 5u)
 // Fq elements per point and per coordinate.
 #define MSM_FQS 3u
 #define MSM_FQC 1u
