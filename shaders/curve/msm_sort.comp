@@ -6,10 +6,14 @@
 // call; key = msm * windows * 2^(c-1) + window * 2^(c-1) + |digit| - 1, and the index's
 // top bit says the digit is negative. Pair i's MSM and base: with args[3] = 0, MSM ids[i]
 // and base i; with args[3] = n > 0 (MSMs over one set of n bases), MSM i / n and base i % n.
+// With args[4] = 1 the bases are precomputed multiples, window-major (entry j n + b holds
+// [2^(c j)] base b; args[3] = n > 0): window j's digit then goes to entry j n + b and to
+// the buckets of window 0 (key = msm * 2^(c-1) + |digit| - 1), so each MSM has one window.
 // Group-independent: scalars only.
 //
 // Buffers: 0 scalars (2 uvec4 each), 1 counts, 2 sorted indices, 3 sorted keys, 4 MSM ids.
-// Arguments: 0 window bits c (1..=16), 1 windows, 2 pass, 3 bases per MSM or 0.
+// Arguments: 0 window bits c (1..=16), 1 windows, 2 pass, 3 bases per MSM or 0,
+// 4 precomputed multiples (0 or 1).
 #extension GL_GOOGLE_include_directive : require
 #include "msm.glsl"
 
@@ -45,15 +49,17 @@ void main() {
         msm = i / shared_bases;
         base = i % shared_bases;
     }
+    bool multiples = params.args[4] != 0u && shared_bases != 0u;
     uint buckets = 1u << (c - 1u);
-    uint first_key = msm * windows * buckets;
+    uint first_key = msm * (multiples ? 1u : windows) * buckets;
     uint carry = 0u;
     for (uint j = 0u; j < windows && j <= 256u; ++j) {
         int d = msm_digit(k, j, c, carry);
         if (d == 0) {
             continue;
         }
-        uint key = first_key + j * buckets + uint(abs(d)) - 1u;
+        uint key = first_key + (multiples ? 0u : j * buckets) + uint(abs(d)) - 1u;
+        uint entry = multiples ? j * shared_bases + base : base;
         if (key >= uint(counts.length())) {
             continue;
         }
@@ -63,7 +69,7 @@ void main() {
         }
         uint pos = atomicAdd(counts[key], 1u);
         if (pos < uint(sorted_idx.length()) && pos < uint(sorted_key.length())) {
-            sorted_idx[pos] = base | (d < 0 ? 0x80000000u : 0u);
+            sorted_idx[pos] = entry | (d < 0 ? 0x80000000u : 0u);
             sorted_key[pos] = key;
         }
     }

@@ -412,6 +412,55 @@ macro_rules! group_tests {
                 ctx.assert_no_validation_messages();
             }
 
+            /// Fixed bases with precomputed multiples: every size of the edge table, the
+            /// edge points and scalars, several scalar sets per call (and more than the
+            /// host combines), the tuning's own window width (the bases alone), against
+            /// the CPU.
+            #[test]
+            fn fixed_base_msms_over_multiples_match_the_cpu() {
+                let Some((ctx, gpu)) = gpu("fixed_base_msms_over_multiples_match_the_cpu") else {
+                    return;
+                };
+                let mut rng = rng(19);
+                for n in SIZES {
+                    let points = bases(n, &mut rng);
+                    let resident = gpu.upload_bases_with_multiples(&points).unwrap();
+                    assert_eq!(resident.len(), n);
+                    assert_eq!(resident.multiples_window_bits().is_some(), n > 0, "{n} bases");
+                    let sets = if n == 33 { 70 } else { 3 };
+                    let scalar_sets: Vec<Vec<Scalar>> =
+                        (0..sets).map(|_| scalars(n, &mut rng)).collect();
+                    let refs: Vec<&[Scalar]> = scalar_sets.iter().map(|k| &k[..]).collect();
+                    let want: Vec<Vec<u8>> = scalar_sets
+                        .iter()
+                        .map(|k| encoded(&$cpu_msm(&points, k).unwrap()))
+                        .collect();
+                    let got: Vec<Vec<u8>> =
+                        gpu.msm_fixed(&resident, &refs).unwrap().iter().map(encoded).collect();
+                    assert_eq!(got, want, "{n} bases, {sets} sets");
+                    if n == 33 {
+                        let device_horner = MsmTuning::default().with_host_horner_msms(1);
+                        let got: Vec<Vec<u8>> = gpu
+                            .msm_fixed_tuned(&resident, &refs, &device_horner)
+                            .unwrap()
+                            .iter()
+                            .map(encoded)
+                            .collect();
+                        assert_eq!(got, want, "{n} bases, Horner on the device");
+                        let other = MsmTuning::default().with_window_bits(3);
+                        let got: Vec<Vec<u8>> = gpu
+                            .msm_fixed_tuned(&resident, &refs[..3], &other)
+                            .unwrap()
+                            .iter()
+                            .map(encoded)
+                            .collect();
+                        assert_eq!(got, want[..3], "{n} bases, the bases alone");
+                    }
+                }
+                drop(gpu);
+                ctx.assert_no_validation_messages();
+            }
+
             #[test]
             fn bad_input_and_backend_failures_are_errors() {
                 let Some((ctx, gpu)) = gpu("bad_input_and_backend_failures_are_errors") else {

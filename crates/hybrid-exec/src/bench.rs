@@ -1064,6 +1064,7 @@ fn msm_figures(
                         .collect()
                 };
                 let bases = $gpu.upload_bases(&points)?;
+                let with_multiples = $gpu.upload_bases_with_multiples(&points)?;
                 let name = |who: &str| {
                     format!(
                         "{} MSM fixed-base {msms} x {size}, resident bases, {who}",
@@ -1080,8 +1081,17 @@ fn msm_figures(
                     std::hint::black_box(peer_call());
                     Ok(())
                 })?;
+                check_msms(
+                    &name("msm_fixed over precomputed multiples"),
+                    &$gpu.msm_fixed(&with_multiples, &sets)?,
+                    &to_points(peer_call())?,
+                )?;
                 let gpu = millis(&mut || {
                     std::hint::black_box($gpu.msm_fixed(&bases, &sets)?);
+                    Ok(())
+                })?;
+                let gpu_multiples = millis(&mut || {
+                    std::hint::black_box($gpu.msm_fixed(&with_multiples, &sets)?);
                     Ok(())
                 })?;
                 let peer_ms = median(&peer);
@@ -1109,6 +1119,21 @@ fn msm_figures(
                         bucket_ceiling_ms(pairs, c, $products, mont_rate),
                     )),
                 );
+                if let Some(c) = with_multiples.multiples_window_bits() {
+                    push_figure(
+                        figures,
+                        &name(&format!(
+                            "curve-bls12 GPU (msm_fixed over precomputed multiples, c = {c}; \
+                             blst {peer_ms:.2} ms)"
+                        )),
+                        Unit::Millis,
+                        gpu_multiples,
+                        Some((
+                            "bucket additions at the Montgomery rate",
+                            bucket_ceiling_ms(pairs, c, $products, mont_rate),
+                        )),
+                    );
+                }
             }
         }};
     }
@@ -1376,20 +1401,33 @@ fn precompile_figures(
             );
         }
     }
-    // The engine's own overhead on one call.
+    // The engine's own overhead on one call. The two take turns, sample by sample (each
+    // the mean of a run of calls), so that the host's drift falls on both alike.
     let input = &workloads[0].2[0];
-    let direct = millis(&mut || {
+    let cpu = router(Policy::Cpu)?;
+    let mut direct_call = || -> Result<()> {
         std::hint::black_box(eip2537::call(Precompile::G1Msm, input)?);
         Ok(())
-    })?;
-    let cpu = router(Policy::Cpu)?;
-    let routed = millis(&mut || {
+    };
+    let mut routed_call = || -> Result<()> {
         std::hint::black_box(cpu.precompile(Precompile::G1Msm, input)?);
         Ok(())
-    })?;
+    };
+    millis(&mut direct_call)?;
+    millis(&mut routed_call)?;
+    const CALLS_PER_SAMPLE: usize = 16;
+    let per_call = |f: &mut dyn FnMut() -> Result<()>| -> Result<f64> {
+        let (_, took) = secs(|| (0..CALLS_PER_SAMPLE).try_for_each(|_| f()))?;
+        Ok(took * 1e3 / CALLS_PER_SAMPLE as f64)
+    };
+    let (mut direct, mut routed) = (Vec::new(), Vec::new());
+    for _ in 0..samples.max(5) {
+        direct.push(per_call(&mut direct_call)?);
+        routed.push(per_call(&mut routed_call)?);
+    }
     push_figure(
         figures,
-        "EIP-2537 one G1MSM call of 128 points: engine, CPU route",
+        "EIP-2537 one G1MSM call of 128 points: engine, CPU route (turns with the peer)",
         Unit::Millis,
         routed,
         Some(("eip2537::call", median(&direct))),
