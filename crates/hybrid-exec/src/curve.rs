@@ -125,6 +125,13 @@ pub(crate) trait Group {
         gpu: &Self::Gpu,
         msms: &[(&[Self::Affine], &[Scalar])],
     ) -> Result<Vec<Self::Projective>, GpuError>;
+    /// Fixed-base MSMs, one per scalar set, over `points` uploaded with their precomputed
+    /// multiples (`G1Gpu::upload_bases_with_multiples` and `msm_fixed`, ...).
+    fn gpu_msm_fixed_multiples(
+        gpu: &Self::Gpu,
+        points: &[Self::Affine],
+        sets: &[&[Scalar]],
+    ) -> Result<Vec<Self::Projective>, GpuError>;
     /// The same with each MSM's subgroup flag (`G1Gpu::msm_batch_checked`, ...).
     #[allow(clippy::type_complexity)]
     fn gpu_msm_batch_checked(
@@ -300,6 +307,13 @@ macro_rules! group {
                 msms: &[(&[$Affine], &[Scalar])],
             ) -> Result<Vec<$Projective>, GpuError> {
                 gpu.msm_batch(msms)
+            }
+            fn gpu_msm_fixed_multiples(
+                gpu: &$Gpu,
+                points: &[$Affine],
+                sets: &[&[Scalar]],
+            ) -> Result<Vec<$Projective>, GpuError> {
+                gpu.msm_fixed(&gpu.upload_bases_with_multiples(points)?, sets)
             }
             fn gpu_msm_batch_checked(
                 gpu: &$Gpu,

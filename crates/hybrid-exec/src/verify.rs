@@ -219,6 +219,9 @@ const CURVE_BATCH_SIZES: [usize; 3] = [1, 65, 1000];
 const MSM_BATCH_CALLS: [usize; 3] = [6, 64, 700];
 /// Their sizes, in turn (the awkward ones; the empty MSM among them).
 const MSM_BATCH_SIZES: [usize; 8] = [0, 1, 3, 31, 33, 64, 128, 257];
+/// Bases of the fixed-base checks over precomputed multiples, and scalar sets per call.
+const FIXED_MSM_SIZES: [usize; 4] = [1, 3, 33, 4097];
+const FIXED_MSM_SETS: usize = 3;
 /// Points of the MSMs with every scalar equal (one bucket of each window holds them all),
 /// and of the repeated runs.
 const CROWDED_MSM: usize = 4097;
@@ -479,6 +482,28 @@ fn curve_checks<C: Group>(
         };
         checks.push(elements_check(what, g, mismatches, msms));
     }
+    // Fixed-base MSMs over precomputed multiples (the edge points among the bases, the edge
+    // scalars among each set's), every sum against the CPU's MSM of its set.
+    for (i, &n) in FIXED_MSM_SIZES.iter().enumerate() {
+        if !opts.allows(n * FIXED_MSM_SETS) {
+            continue;
+        }
+        let seed = 500 + 2 * i as u64;
+        let points = msm_bases::<C>(n, seed);
+        let k = msm_scalars(n * FIXED_MSM_SETS, seed + 1);
+        let sets: Vec<&[Scalar]> = k.chunks(n).collect();
+        let what =
+            format!("{g} gpu msm_fixed over multiples vs cpu, {FIXED_MSM_SETS} msms of {n} points");
+        let mismatches = match outcome(&what, C::gpu_msm_fixed_multiples(gpu, &points, &sets)) {
+            Some(got) if got.len() == sets.len() => got
+                .iter()
+                .zip(&sets)
+                .filter(|(s, k)| encoded(Some(**s)) != encoded(C::cpu_msm(&points, k).ok()))
+                .count(),
+            _ => sets.len(),
+        };
+        checks.push(elements_check(what, g, mismatches, sets.len()));
+    }
     // Batch operations, element by element: P + P, P + (-P) and the identity among them.
     for (i, &n) in CURVE_BATCH_SIZES.iter().enumerate() {
         if !opts.allows(n) {
@@ -633,6 +658,9 @@ mod tests {
         assert!(checks
             .iter()
             .any(|c| c.name == "G1 msm gpu vs cpu, n = 257"));
+        assert!(checks
+            .iter()
+            .any(|c| c.name == "G1 gpu msm_fixed over multiples vs cpu, 3 msms of 33 points"));
         let batches: Vec<&str> = checks
             .iter()
             .map(|c| c.name.as_str())
