@@ -1,0 +1,350 @@
+//! The GPU side: three general kernels (`shaders/f32/`), each operation one submission.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use vk_backend::{Batch, Context, DeviceBuffer, Kernel, KernelDesc, SpirvModule};
+
+use crate::cpu::{check_lengths, check_matrix};
+use crate::F32Error;
+
+/// Operations of `f32_map.comp`.
+const MAP_ADD: u32 = 0;
+const MAP_RELU: u32 = 1;
+const MAP_SIGMOID: u32 = 2;
+const MAP_GELU: u32 = 3;
+const MAP_SOFTMAX: u32 = 4;
+/// Operations of `f32_reduce.comp`.
+const REDUCE_DOT: u32 = 0;
+const REDUCE_MAX: u32 = 1;
+const REDUCE_EXP_SUM: u32 = 2;
+const REDUCE_SUM: u32 = 3;
+/// Values one workgroup of `f32_reduce.comp` reduces per level (256 invocations, 4 each).
+const REDUCE_BLOCK: usize = 1024;
+/// Workgroup size of the reduction and the matrix product (fixed in their shaders).
+const WORKGROUP: u32 = 256;
+/// Side of the square tile of C one workgroup of `f32_matmul.comp` computes.
+const MATMUL_TILE: usize = 64;
+
+/// A kernel this crate embeds, as a module the backend may run: the crate's one `unsafe`.
+#[allow(unsafe_code)]
+fn embedded_module(spirv: &'static [u8]) -> SpirvModule {
+    // SAFETY: every shader under shaders/f32 bounds each buffer access by that buffer's
+    // `length()` (and by the counts in its arguments), so no arguments make it reach outside
+    // its buffers; each is used only with its own number of buffers (`F32Gpu::new`), and
+    // the fixed workgroup size of f32_reduce and f32_matmul (256) is the size their kernels
+    // are created with. Every kernel is tested against the CPU under the validation layer
+    // (tests/gpu.rs).
+    unsafe { SpirvModule::from_bytes_unchecked(spirv) }
+}
+
+macro_rules! module {
+    ($file:literal) => {{
+        static MODULE: std::sync::LazyLock<SpirvModule> = std::sync::LazyLock::new(|| {
+            embedded_module(include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../shaders/f32/",
+                $file
+            )))
+        });
+        &*MODULE
+    }};
+}
+
+/// f32 operations on one Vulkan [`Context`], their kernels built once. Each call uploads
+/// its inputs, runs, and reads its result back in one submission.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use f32_ops::F32Gpu;
+/// use vk_backend::{Context, ContextConfig};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let gpu = F32Gpu::new(Arc::new(Context::new(&ContextConfig::from_env()?)?))?;
+/// let p = gpu.softmax(&[1.0, 2.0, 3.0])?;
+/// assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+/// assert!((gpu.dot(&[1.0, 2.0], &[3.0, 4.0])? - 11.0).abs() < 1e-6);
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct F32Gpu {
+    ctx: Arc<Context>,
+    map: Kernel,
+    reduce: Kernel,
+    matmul: Kernel,
+}
+
+impl F32Gpu {
+    /// Builds the kernels on `ctx`.
+    ///
+    /// # Errors
+    /// [`F32Error::Backend`] when a kernel cannot be built.
+    pub fn new(ctx: Arc<Context>) -> Result<Self, F32Error> {
+        let map = module!("f32_map.spv");
+        let reduce = module!("f32_reduce.spv");
+        let matmul = module!("f32_matmul.spv");
+        Ok(Self {
+            map: ctx.create_kernel(&KernelDesc::general("f32_map", map, 4))?,
+            reduce: ctx.create_kernel(
+                &KernelDesc::general("f32_reduce", reduce, 4).with_workgroup_size(WORKGROUP),
+            )?,
+            matmul: ctx.create_kernel(
+                &KernelDesc::general("f32_matmul", matmul, 3).with_workgroup_size(WORKGROUP),
+            )?,
+            ctx,
+        })
+    }
+
+    /// The context the kernels run on.
+    pub fn context(&self) -> &Arc<Context> {
+        &self.ctx
+    }
+
+    /// `a + b`, element by element: the CPU's [`add`](crate::cpu::add) bit for bit.
+    ///
+    /// # Errors
+    /// [`F32Error::LengthMismatch`]; [`F32Error::TooLarge`]; [`F32Error::Backend`].
+    pub fn add(&self, a: &[f32], b: &[f32]) -> Result<Vec<f32>, F32Error> {
+        check_lengths("add", a, b)?;
+        self.map_op("add", MAP_ADD, a, Some(b))
+    }
+
+    /// `a` where it is above 0, else +0, element by element: the CPU's [`relu`](crate::cpu::relu) bit for bit.
+    ///
+    /// # Errors
+    /// [`F32Error::TooLarge`]; [`F32Error::Backend`].
+    pub fn relu(&self, a: &[f32]) -> Result<Vec<f32>, F32Error> {
+        self.map_op("relu", MAP_RELU, a, None)
+    }
+
+    /// `1 / (1 + e^-a)`, element by element, within
+    /// [`activation_bound`](crate::cpu::activation_bound).
+    ///
+    /// # Errors
+    /// [`F32Error::TooLarge`]; [`F32Error::Backend`].
+    pub fn sigmoid(&self, a: &[f32]) -> Result<Vec<f32>, F32Error> {
+        self.map_op("sigmoid", MAP_SIGMOID, a, None)
+    }
+
+    /// GELU (tanh form, [`gelu`](crate::cpu::gelu)), element by element, within
+    /// [`activation_bound`](crate::cpu::activation_bound) of its sigmoid's argument.
+    ///
+    /// # Errors
+    /// [`F32Error::TooLarge`]; [`F32Error::Backend`].
+    pub fn gelu(&self, a: &[f32]) -> Result<Vec<f32>, F32Error> {
+        self.map_op("gelu", MAP_GELU, a, None)
+    }
+
+    /// Softmax of `a` ([`softmax`](crate::cpu::softmax)) in one submission: the maximum
+    /// and the sum of exponentials by reduction levels, then the normalization; within
+    /// [`softmax_bound`](crate::cpu::softmax_bound).
+    ///
+    /// # Errors
+    /// [`F32Error::TooLarge`]; [`F32Error::Backend`].
+    pub fn softmax(&self, a: &[f32]) -> Result<Vec<f32>, F32Error> {
+        if a.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.check_size("softmax", a.len())?;
+        let n = a.len();
+        let mut batch = self.ctx.batch()?;
+        let x = self.upload(&mut batch, a)?;
+        let stats = self.ctx.alloc(1, 1)?;
+        let (d1, d2) = (self.ctx.alloc(1, 1)?, self.ctx.alloc(1, 1)?);
+        // stats[0] = max x, then stats[1] = sum e^(x - stats[0]).
+        self.record_reduce(&mut batch, [&x, &d1, &d2], REDUCE_MAX, n, &stats, 0)?;
+        self.record_reduce(&mut batch, [&x, &d1, &stats], REDUCE_EXP_SUM, n, &stats, 1)?;
+        let out = self.alloc_f32(n)?;
+        batch.dispatch_general(
+            &self.map,
+            &[&x, &d1, &stats, &out],
+            n,
+            &[n as u32, MAP_SOFTMAX],
+        )?;
+        let id = batch.download(&out)?;
+        let done = batch.submit()?.finish()?;
+        Ok(done.read(id, |w| unpack(w, n))?)
+    }
+
+    /// `sum a_i b_i` in one submission (products summed in a tree), within
+    /// [`sum_bound`](crate::cpu::sum_bound) of the exact sum; 0 for empty inputs.
+    ///
+    /// # Errors
+    /// [`F32Error::LengthMismatch`]; [`F32Error::TooLarge`]; [`F32Error::Backend`].
+    pub fn dot(&self, a: &[f32], b: &[f32]) -> Result<f32, F32Error> {
+        check_lengths("dot", a, b)?;
+        if a.is_empty() {
+            return Ok(0.0);
+        }
+        self.check_size("dot", a.len())?;
+        let mut batch = self.ctx.batch()?;
+        let x = self.upload(&mut batch, a)?;
+        let y = self.upload(&mut batch, b)?;
+        let (result, dummy) = (self.ctx.alloc(1, 1)?, self.ctx.alloc(1, 1)?);
+        self.record_reduce(
+            &mut batch,
+            [&x, &y, &dummy],
+            REDUCE_DOT,
+            a.len(),
+            &result,
+            0,
+        )?;
+        let id = batch.download(&result)?;
+        let done = batch.submit()?.finish()?;
+        Ok(done.read(id, |w| unpack(w, 1)[0])?)
+    }
+
+    /// `C = A B` for row-major `a` (`m x k`) and `b` (`k x n`), `m x n` row-major: tiles of
+    /// 64 x 64 per workgroup, each element summed in f32 in order of k, within
+    /// [`sum_bound`](crate::cpu::sum_bound) of the exact product.
+    ///
+    /// # Errors
+    /// [`F32Error::MatrixShape`]; [`F32Error::TooLarge`]; [`F32Error::Backend`].
+    pub fn matmul(
+        &self,
+        a: &[f32],
+        b: &[f32],
+        m: usize,
+        k: usize,
+        n: usize,
+    ) -> Result<Vec<f32>, F32Error> {
+        check_matrix("A", a, m, k)?;
+        check_matrix("B", b, k, n)?;
+        let elements = m * n;
+        if elements == 0 {
+            return Ok(Vec::new());
+        }
+        if k == 0 {
+            return Ok(vec![0.0; elements]);
+        }
+        // Each dimension is at most its matrices' lengths, which fit the shader's indices.
+        for len in [a.len(), b.len(), elements] {
+            self.check_size("matmul", len)?;
+        }
+        let tiles = m.div_ceil(MATMUL_TILE) * n.div_ceil(MATMUL_TILE);
+        let mut batch = self.ctx.batch()?;
+        let x = self.upload(&mut batch, a)?;
+        let y = self.upload(&mut batch, b)?;
+        let c = self.alloc_f32(elements)?;
+        batch.dispatch_general(
+            &self.matmul,
+            &[&x, &y, &c],
+            tiles * WORKGROUP as usize,
+            &[m as u32, n as u32, k as u32],
+        )?;
+        let id = batch.download(&c)?;
+        let done = batch.submit()?.finish()?;
+        Ok(done.read(id, |w| unpack(w, elements))?)
+    }
+
+    fn map_op(
+        &self,
+        op_name: &'static str,
+        op: u32,
+        a: &[f32],
+        b: Option<&[f32]>,
+    ) -> Result<Vec<f32>, F32Error> {
+        let n = a.len();
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        self.check_size(op_name, n)?;
+        let mut batch = self.ctx.batch()?;
+        let x = self.upload(&mut batch, a)?;
+        let y = match b {
+            Some(b) => self.upload(&mut batch, b)?,
+            None => self.ctx.alloc(1, 1)?,
+        };
+        let stats = self.ctx.alloc(1, 1)?;
+        let out = self.alloc_f32(n)?;
+        batch.dispatch_general(&self.map, &[&x, &y, &stats, &out], n, &[n as u32, op])?;
+        let id = batch.download(&out)?;
+        let done = batch.submit()?.finish()?;
+        Ok(done.read(id, |w| unpack(w, n))?)
+    }
+
+    /// Records the levels that reduce the first `n` values of `inputs[0]` (with
+    /// `inputs[1]` and `inputs[2]` as the shader's b and stats) by `op` to one value, which
+    /// lands in `dst` at `offset`. A level writes into `dst` only when it is the last one
+    /// and `dst` is none of its inputs; otherwise into partial sums of its own.
+    fn record_reduce(
+        &self,
+        batch: &mut Batch<'_>,
+        inputs: [&DeviceBuffer; 3],
+        mut op: u32,
+        mut n: usize,
+        dst: &DeviceBuffer,
+        offset: u32,
+    ) -> Result<(), F32Error> {
+        let [mut input, mut b, mut stats] = inputs.map(DeviceBuffer::clone);
+        loop {
+            let groups = n.div_ceil(REDUCE_BLOCK).max(1);
+            let last = groups == 1 && ![&input, &b, &stats].iter().any(|i| i.same_buffer(dst));
+            let partial = if last {
+                None
+            } else {
+                Some(self.alloc_f32(groups)?)
+            };
+            let (out, out_offset) = partial.as_ref().map_or((dst, offset), |p| (p, 0));
+            batch.dispatch_general(
+                &self.reduce,
+                &[&input, &b, &stats, out],
+                groups * WORKGROUP as usize,
+                &[n as u32, op, out_offset],
+            )?;
+            let Some(partial) = partial else {
+                return Ok(());
+            };
+            // Later levels reduce the partial results (sums of sums, maxima of maxima) and
+            // read no b or stats.
+            op = if op == REDUCE_MAX {
+                REDUCE_MAX
+            } else {
+                REDUCE_SUM
+            };
+            (input, b, stats) = (partial, self.ctx.alloc(1, 1)?, self.ctx.alloc(1, 1)?);
+            n = groups;
+        }
+    }
+
+    fn check_size(&self, op: &'static str, elements: usize) -> Result<(), F32Error> {
+        let limit = (self.ctx.max_kernel_buffer_bytes() / 4).min(u64::from(u32::MAX)) as usize;
+        if elements > limit {
+            Err(F32Error::TooLarge {
+                op,
+                elements,
+                limit,
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    fn alloc_f32(&self, n: usize) -> Result<DeviceBuffer, F32Error> {
+        Ok(self.ctx.alloc(n.div_ceil(2).max(1), 1)?)
+    }
+
+    fn upload(&self, batch: &mut Batch<'_>, data: &[f32]) -> Result<DeviceBuffer, F32Error> {
+        let buf = self.alloc_f32(data.len())?;
+        batch.upload(&buf, |words| {
+            words
+                .par_iter_mut()
+                .zip(data.par_chunks(2))
+                .with_min_len(1 << 14)
+                .for_each(|(w, pair)| {
+                    let lo = pair[0].to_bits();
+                    let hi = pair.get(1).map_or(0, |x| x.to_bits());
+                    *w = u64::from(lo) | (u64::from(hi) << 32);
+                });
+        })?;
+        Ok(buf)
+    }
+}
+
+/// The first `n` f32 values packed two to a word, the first in the low half.
+fn unpack(words: &[u64], n: usize) -> Vec<f32> {
+    words
+        .iter()
+        .flat_map(|w| [f32::from_bits(*w as u32), f32::from_bits((w >> 32) as u32)])
+        .take(n)
+        .collect()
+}
