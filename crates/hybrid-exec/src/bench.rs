@@ -109,6 +109,8 @@ pub(crate) enum Section {
     Msm,
     /// EIP-2537 blocks through the router's block engine.
     Eip,
+    /// f32 workloads (seed 003's table): vector ops, activations, softmax, matrix products.
+    F32,
 }
 
 /// [`gpu_core::sample`] of values in a figure's unit (the closures' `?` then knows the
@@ -176,7 +178,180 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
     if runs(Section::Eip) {
         precompile_figures(fq.context(), &mut figures, few, large)?;
     }
+    // Not among the defaults: the backend's figures are the Fq engine's and the curve's.
+    if opts.only.contains(&Section::F32) {
+        f32_figures(fq.context(), &mut figures, few, large)?;
+    }
     Ok(figures)
+}
+
+/// Seed 003's table on this backend (issue 19): vector add, dot product, ReLU, sigmoid,
+/// GELU and softmax at 1K, 10K, 100K and 1M elements, and square matrix products of 100,
+/// 500, 1000 and 4096 (sizes above `large` elements, or matrices above `large` / 4 per
+/// side squared, left out). Each GPU row is one call from slices to a fresh result (upload,
+/// kernels, readback in one submission); beside the vector rows, the time their bytes take
+/// across the bus at the copy rates measured in this run (64 MiB up, including the host's
+/// fill of staging memory, and down); beside the matrix rows, the CPU reference on all
+/// cores in the same run.
+fn f32_figures(
+    ctx: &Arc<Context>,
+    figures: &mut Vec<Figure>,
+    few: usize,
+    large: usize,
+) -> Result<()> {
+    use f32_ops::{cpu, F32Gpu};
+
+    let gpu = F32Gpu::new(Arc::clone(ctx))?;
+    let samples = few.max(5);
+    let millis = |f: &mut dyn FnMut() -> Result<()>| warm_millis(samples, f);
+    // The bus, both ways, with the host's copies: bytes per second.
+    let words = 8 << 20;
+    let data = vec![0x3f80_0000_3f80_0000u64; words];
+    let dev = ctx.alloc(words, 1)?;
+    let up = millis(&mut || {
+        let mut batch = ctx.batch()?;
+        batch.upload(&dev, |w| par_copy(w, &data))?;
+        batch.submit()?.finish()?;
+        Ok(())
+    })?;
+    let mut sink = vec![0u64; words];
+    let down = millis(&mut || {
+        let mut batch = ctx.batch()?;
+        let id = batch.download(&dev)?;
+        batch
+            .submit()?
+            .finish()?
+            .read(id, |w| par_copy(&mut sink, w))?;
+        Ok(())
+    })?;
+    let bytes = (words * 8) as f64;
+    let (up_rate, down_rate) = (bytes / median(&up) * 1e3, bytes / median(&down) * 1e3);
+    push_figure(
+        figures,
+        "f32 section: upload 64 MiB incl. the host's fill",
+        Unit::GBps,
+        up.iter().map(|ms| bytes / ms / 1e6).collect(),
+        None,
+    );
+    push_figure(
+        figures,
+        "f32 section: download 64 MiB incl. the host's copy",
+        Unit::GBps,
+        down.iter().map(|ms| bytes / ms / 1e6).collect(),
+        None,
+    );
+    let values = |n: usize, seed: u64| -> Vec<f32> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        (0..n).map(|_| rng.gen_range(-4.0f32..4.0)).collect()
+    };
+    fn keep<T>(result: T) -> Result<()> {
+        std::hint::black_box(result);
+        Ok(())
+    }
+    for n in [1_000, 10_000, 100_000, 1_000_000] {
+        if n > large {
+            continue;
+        }
+        let (a, b) = (values(n, 1), values(n, 2));
+        // (name, inputs, outputs, GPU call, CPU call)
+        type Call<'a> = Box<dyn Fn() -> Result<()> + 'a>;
+        let rows: Vec<(&str, usize, usize, Call<'_>, Call<'_>)> = vec![
+            (
+                "add",
+                2,
+                n,
+                Box::new(|| keep(gpu.add(&a, &b)?)),
+                Box::new(|| keep(cpu::add(&a, &b)?)),
+            ),
+            (
+                "dot",
+                2,
+                1,
+                Box::new(|| keep(gpu.dot(&a, &b)?)),
+                Box::new(|| keep(cpu::dot(&a, &b)?)),
+            ),
+            (
+                "relu",
+                1,
+                n,
+                Box::new(|| keep(gpu.relu(&a)?)),
+                Box::new(|| keep(cpu::relu(&a))),
+            ),
+            (
+                "sigmoid",
+                1,
+                n,
+                Box::new(|| keep(gpu.sigmoid(&a)?)),
+                Box::new(|| keep(cpu::sigmoid(&a))),
+            ),
+            (
+                "gelu",
+                1,
+                n,
+                Box::new(|| keep(gpu.gelu(&a)?)),
+                Box::new(|| keep(cpu::gelu(&a))),
+            ),
+            (
+                "softmax",
+                1,
+                n,
+                Box::new(|| keep(gpu.softmax(&a)?)),
+                Box::new(|| keep(cpu::softmax(&a))),
+            ),
+        ];
+        for (op, inputs, outputs, on_gpu, on_cpu) in rows {
+            let cpu_ms = millis(&mut || on_cpu())?;
+            let gpu_ms = millis(&mut || on_gpu())?;
+            let bus_us =
+                (inputs * n * 4) as f64 / up_rate * 1e6 + (outputs * 4) as f64 / down_rate * 1e6;
+            let us = |ms: Vec<f64>| ms.into_iter().map(|ms| ms * 1e3).collect();
+            push_figure(
+                figures,
+                &format!("f32 {op}, {n} elements, CPU (rayon, all cores)"),
+                Unit::Micros,
+                us(cpu_ms),
+                None,
+            );
+            push_figure(
+                figures,
+                &format!("f32 {op}, {n} elements, GPU from slices (one submission)"),
+                Unit::Micros,
+                us(gpu_ms),
+                Some(("bytes across the bus at this run's copy rates", bus_us)),
+            );
+        }
+    }
+    for side in [100, 500, 1000, 4096] {
+        if side * side > large / 4 {
+            continue;
+        }
+        let (a, b) = (values(side * side, 3), values(side * side, 4));
+        let cpu_ms = millis(&mut || {
+            std::hint::black_box(cpu::matmul(&a, &b, side, side, side)?);
+            Ok(())
+        })?;
+        let gpu_ms = millis(&mut || {
+            std::hint::black_box(gpu.matmul(&a, &b, side, side, side)?);
+            Ok(())
+        })?;
+        let cpu_median = median(&cpu_ms);
+        push_figure(
+            figures,
+            &format!("f32 matmul {side} x {side}, CPU (rayon, all cores)"),
+            Unit::Millis,
+            cpu_ms,
+            None,
+        );
+        push_figure(
+            figures,
+            &format!("f32 matmul {side} x {side}, GPU from slices (one submission)"),
+            Unit::Millis,
+            gpu_ms,
+            Some(("CPU, all cores", cpu_median)),
+        );
+    }
+    Ok(())
 }
 
 /// The inputs of the resident Fq figures: two random vectors of `large` elements.

@@ -61,7 +61,8 @@ enum Command {
         /// (and, below one MSM's size, smaller) MSMs, e.g. on a slow software device.
         #[arg(long, default_value_t = 1 << 24)]
         large: usize,
-        /// Only these sections, comma-separated (default: all).
+        /// Only these sections, comma-separated (default: fq, msm and eip; f32 runs only
+        /// when named).
         #[arg(long, value_enum, value_delimiter = ',')]
         only: Vec<bench::Section>,
         /// Also write the figures as JSON to this file.
@@ -543,6 +544,7 @@ mod tests {
             vec![Section::Msm, Section::Eip]
         );
         assert_eq!(bench_only(&["--only", "fq"]).unwrap(), vec![Section::Fq]);
+        assert_eq!(bench_only(&["--only", "f32"]).unwrap(), vec![Section::F32]);
         assert!(bench_only(&["--only", "fq,pairing"]).is_err());
     }
 }
