@@ -107,8 +107,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> Result<f32, F32Error> {
 /// # Errors
 /// [`F32Error::MatrixShape`] when a slice is not its matrix's size.
 pub fn matmul(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Result<Vec<f32>, F32Error> {
-    check_matrix("A", a, m, k)?;
-    check_matrix("B", b, k, n)?;
+    check_matmul(a, b, m, k, n)?;
     let mut c = vec![0.0f32; m * n];
     if n == 0 {
         return Ok(c);
@@ -123,7 +122,17 @@ pub fn matmul(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Result<Vec<
     Ok(c)
 }
 
-pub(crate) fn check_matrix(
+/// Whether `a` and `b` hold an `m x k` and a `k x n` matrix: the check every matrix
+/// product makes first.
+///
+/// # Errors
+/// [`F32Error::MatrixShape`] for the first that does not.
+pub fn check_matmul(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Result<(), F32Error> {
+    check_matrix("A", a, m, k)?;
+    check_matrix("B", b, k, n)
+}
+
+fn check_matrix(
     matrix: &'static str,
     data: &[f32],
     rows: usize,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use vk_backend::{Batch, Context, DeviceBuffer, Kernel, KernelDesc, SpirvModule};
 
-use crate::cpu::{check_lengths, check_matrix};
+use crate::cpu::{check_lengths, check_matmul};
 use crate::F32Error;
 
 /// Operations of `f32_map.comp`.
@@ -207,8 +207,7 @@ impl F32Gpu {
         k: usize,
         n: usize,
     ) -> Result<Vec<f32>, F32Error> {
-        check_matrix("A", a, m, k)?;
-        check_matrix("B", b, k, n)?;
+        check_matmul(a, b, m, k, n)?;
         let elements = m * n;
         if elements == 0 {
             return Ok(Vec::new());

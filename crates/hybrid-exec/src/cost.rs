@@ -80,6 +80,13 @@ pub(crate) enum Op {
     SubgroupG1,
     /// Subgroup checks of G2 points, as [`Op::SubgroupG1`].
     SubgroupG2,
+    /// f32 element-wise jobs (add, ReLU, sigmoid, GELU): priced by elements. The GPU's
+    /// cost is known only once observed; the CPU's default is [`CPU_F32_NS_PER_ELEM`].
+    F32Map,
+    /// f32 reductions (dot product) and softmax: priced by elements, as [`Op::F32Map`].
+    F32Reduce,
+    /// f32 matrix products: priced by multiply-adds (`m k n`), as [`Op::F32Map`].
+    F32Matmul,
 }
 
 impl Op {
@@ -106,6 +113,12 @@ pub(crate) struct JobShape {
 }
 
 impl JobShape {
+    /// An f32 job (`op` one of the `Op::F32*`) of `len` elements or multiply-adds, from
+    /// slices; its Fq fields are zero.
+    pub(crate) fn f32(op: Op, len: usize) -> Self {
+        Self::msm(op, len)
+    }
+
     /// An MSM (`op` [`Op::MsmG1`] or [`Op::MsmG2`]) of `points` points, from slices; its
     /// Fq fields are zero.
     pub(crate) fn msm(op: Op, points: usize) -> Self {
@@ -268,6 +281,13 @@ pub(crate) const TRUST_AFTER: u32 = 3;
 /// endomorphism checks on all 16 cores of the H100 machine, 32,768 points, `hybrid-exec
 /// bench` (2026-12-06): 106.7 and 154.7 ms. Observed runs replace it.
 const CPU_SUBGROUP_NS_PER_POINT: [f64; 2] = [3_260.0, 4_720.0];
+
+/// The CPU's cold-start time per element (or multiply-add) of an f32 job: deliberately
+/// optimistic (below what 16 cores take for an f32 add from memory), so that once the GPU's
+/// cost of a shape has been observed, [`Policy::Auto`](crate::Policy::Auto) still runs the
+/// CPU and learns its real cost before it trusts the GPU with that shape.
+pub(crate) const CPU_F32_NS_PER_ELEM: f64 = 0.01;
+
 /// A sample this many times off the bucket's mean (either way) flushes the bucket: the
 /// machine changed (clocks, contention), so old samples mislead.
 pub(crate) const FLUSH_FACTOR: f64 = 4.0;
@@ -365,6 +385,7 @@ impl CostModel {
             // The CPU's default; for the GPU, a stand-in that only sizes work in flight.
             Op::SubgroupG1 => return CPU_SUBGROUP_NS_PER_POINT[0] * n,
             Op::SubgroupG2 => return CPU_SUBGROUP_NS_PER_POINT[1] * n,
+            Op::F32Map | Op::F32Reduce | Op::F32Matmul => return CPU_F32_NS_PER_ELEM * n,
         };
         if let Some(g) = msm {
             let cost = match device {
@@ -403,6 +424,7 @@ impl CostModel {
             (Device::Gpu, Op::MsmG2) => self.params.gpu_msm[1].is_some(),
             (Device::Gpu, Op::MsmBatchG1 | Op::MsmBatchG2) => false,
             (Device::Gpu, Op::SubgroupG1 | Op::SubgroupG2) => false,
+            (Device::Gpu, Op::F32Map | Op::F32Reduce | Op::F32Matmul) => false,
             _ => true,
         }
     }

@@ -41,8 +41,8 @@ mod router;
 pub use breaker::{BreakerConfig, BreakerState};
 pub use profile::{ProfileError, ENV_PROFILE};
 pub use router::{
-    GpuStatus, LoadFactors, MsmGroup, Policy, Route, Router, RouterConfig, RouterError,
-    RouterStats, ENV_BACKEND,
+    F32Job, F32Output, GpuStatus, LoadFactors, MsmGroup, Policy, Route, Router, RouterConfig,
+    RouterError, RouterStats, ENV_BACKEND,
 };
 
 #[cfg(doctest)]

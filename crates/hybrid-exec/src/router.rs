@@ -14,6 +14,10 @@ use curve_bls12::{
 use field_bls12::{FieldError, Fq, FqGpu, FqProgram, FqProgramBuilder, HostFqVec, Value};
 use vk_backend::{Context, ContextConfig};
 
+mod f32_jobs;
+
+pub use f32_jobs::{F32Job, F32Output};
+
 use crate::breaker::{Breaker, BreakerConfig, BreakerState, Pass, Trip};
 use crate::cost::{CostModel, CostParams, Device, JobShape, Op, Place};
 use crate::profile::{ProfileError, ProfileKey};
@@ -44,6 +48,10 @@ pub enum RouterError {
     /// ([`CurveError::LengthMismatch`], op `msm_g1` or `msm_g2`).
     #[error(transparent)]
     Curve(#[from] CurveError),
+    /// The f32 job itself is invalid: lengths or matrix shapes that do not match
+    /// ([`Router::f32`]).
+    #[error(transparent)]
+    F32(#[from] f32_ops::F32Error),
     /// An environment variable has a value the router does not understand.
     #[error("{name}={value:?} is not one of cpu, gpu, auto, off")]
     BadEnv {
@@ -470,6 +478,7 @@ pub struct Router {
     gpu: Option<FqGpu>,
     /// The MSM kernels, on `gpu`'s context, built on first use.
     curve: CurveGpus,
+    f32_kernels: f32_jobs::F32Slot,
     /// What [`Router::gpu_status`] says when there is no GPU.
     no_gpu: GpuStatus,
     /// Set once the device is lost: no more GPU work is offered.
@@ -630,6 +639,7 @@ impl Router {
             policy: config.policy,
             gpu,
             curve: CurveGpus::default(),
+            f32_kernels: f32_jobs::F32Slot::new(),
             no_gpu,
             gpu_disabled: AtomicBool::new(false),
             breaker: Breaker::new(&config.breaker),
