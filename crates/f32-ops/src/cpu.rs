@@ -128,18 +128,19 @@ pub fn matmul(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Result<Vec<
 /// # Errors
 /// [`F32Error::MatrixShape`] for the first that does not.
 pub fn check_matmul(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Result<(), F32Error> {
-    check_matrix("A", a, m, k)?;
-    check_matrix("B", b, k, n)
+    check_shape("A", a.len(), m, k)?;
+    check_shape("B", b.len(), k, n)
 }
 
-fn check_matrix(
+/// Whether `len` values are a `rows x cols` matrix.
+pub(crate) fn check_shape(
     matrix: &'static str,
-    data: &[f32],
+    len: usize,
     rows: usize,
     cols: usize,
 ) -> Result<(), F32Error> {
     let expected = rows.saturating_mul(cols);
-    if data.len() == expected && rows.checked_mul(cols).is_some() {
+    if len == expected && rows.checked_mul(cols).is_some() {
         Ok(())
     } else {
         Err(F32Error::MatrixShape {
@@ -147,7 +148,7 @@ fn check_matrix(
             rows,
             cols,
             expected,
-            got: data.len(),
+            got: len,
         })
     }
 }

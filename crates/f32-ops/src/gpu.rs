@@ -5,7 +5,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use vk_backend::{Batch, Context, DeviceBuffer, Kernel, KernelDesc, SpirvModule};
 
-use crate::cpu::{check_lengths, check_matmul};
+use crate::cpu::{check_lengths, check_matmul, check_shape};
 use crate::F32Error;
 
 /// Operations of `f32_map.comp`.
@@ -105,15 +105,17 @@ impl F32Gpu {
     /// [`F32Error::LengthMismatch`]; [`F32Error::TooLarge`]; [`F32Error::Backend`].
     pub fn add(&self, a: &[f32], b: &[f32]) -> Result<Vec<f32>, F32Error> {
         check_lengths("add", a, b)?;
-        self.map_op("add", MAP_ADD, a, Some(b))
+        self.map_op("add", MAP_ADD, Src::Host(a), Some(Src::Host(b)))?
+            .read()
     }
 
-    /// `a` where it is above 0, else +0, element by element: the CPU's [`relu`](crate::cpu::relu) bit for bit.
+    /// `a` where it is above 0, else +0, element by element: the CPU's
+    /// [`relu`](crate::cpu::relu) bit for bit.
     ///
     /// # Errors
     /// [`F32Error::TooLarge`]; [`F32Error::Backend`].
     pub fn relu(&self, a: &[f32]) -> Result<Vec<f32>, F32Error> {
-        self.map_op("relu", MAP_RELU, a, None)
+        self.map_op("relu", MAP_RELU, Src::Host(a), None)?.read()
     }
 
     /// `1 / (1 + e^-a)`, element by element, within
@@ -122,7 +124,8 @@ impl F32Gpu {
     /// # Errors
     /// [`F32Error::TooLarge`]; [`F32Error::Backend`].
     pub fn sigmoid(&self, a: &[f32]) -> Result<Vec<f32>, F32Error> {
-        self.map_op("sigmoid", MAP_SIGMOID, a, None)
+        self.map_op("sigmoid", MAP_SIGMOID, Src::Host(a), None)?
+            .read()
     }
 
     /// GELU (tanh form, [`gelu`](crate::cpu::gelu)), element by element, within
@@ -131,7 +134,7 @@ impl F32Gpu {
     /// # Errors
     /// [`F32Error::TooLarge`]; [`F32Error::Backend`].
     pub fn gelu(&self, a: &[f32]) -> Result<Vec<f32>, F32Error> {
-        self.map_op("gelu", MAP_GELU, a, None)
+        self.map_op("gelu", MAP_GELU, Src::Host(a), None)?.read()
     }
 
     /// Softmax of `a` ([`softmax`](crate::cpu::softmax)) in one submission: the maximum
@@ -141,28 +144,7 @@ impl F32Gpu {
     /// # Errors
     /// [`F32Error::TooLarge`]; [`F32Error::Backend`].
     pub fn softmax(&self, a: &[f32]) -> Result<Vec<f32>, F32Error> {
-        if a.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.check_size("softmax", a.len())?;
-        let n = a.len();
-        let mut batch = self.ctx.batch()?;
-        let x = self.upload(&mut batch, a)?;
-        let stats = self.ctx.alloc(1, 1)?;
-        let (d1, d2) = (self.ctx.alloc(1, 1)?, self.ctx.alloc(1, 1)?);
-        // stats[0] = max x, then stats[1] = sum e^(x - stats[0]).
-        self.record_reduce(&mut batch, [&x, &d1, &d2], REDUCE_MAX, n, &stats, 0)?;
-        self.record_reduce(&mut batch, [&x, &d1, &stats], REDUCE_EXP_SUM, n, &stats, 1)?;
-        let out = self.alloc_f32(n)?;
-        batch.dispatch_general(
-            &self.map,
-            &[&x, &d1, &stats, &out],
-            n,
-            &[n as u32, MAP_SOFTMAX],
-        )?;
-        let id = batch.download(&out)?;
-        let done = batch.submit()?.finish()?;
-        Ok(done.read(id, |w| unpack(w, n))?)
+        self.softmax_op(Src::Host(a))?.read()
     }
 
     /// `sum a_i b_i` in one submission (products summed in a tree), within
@@ -172,25 +154,7 @@ impl F32Gpu {
     /// [`F32Error::LengthMismatch`]; [`F32Error::TooLarge`]; [`F32Error::Backend`].
     pub fn dot(&self, a: &[f32], b: &[f32]) -> Result<f32, F32Error> {
         check_lengths("dot", a, b)?;
-        if a.is_empty() {
-            return Ok(0.0);
-        }
-        self.check_size("dot", a.len())?;
-        let mut batch = self.ctx.batch()?;
-        let x = self.upload(&mut batch, a)?;
-        let y = self.upload(&mut batch, b)?;
-        let (result, dummy) = (self.ctx.alloc(1, 1)?, self.ctx.alloc(1, 1)?);
-        self.record_reduce(
-            &mut batch,
-            [&x, &y, &dummy],
-            REDUCE_DOT,
-            a.len(),
-            &result,
-            0,
-        )?;
-        let id = batch.download(&result)?;
-        let done = batch.submit()?.finish()?;
-        Ok(done.read(id, |w| unpack(w, 1)[0])?)
+        self.dot_op(Src::Host(a), Src::Host(b))
     }
 
     /// `C = A B` for row-major `a` (`m x k`) and `b` (`k x n`), `m x n` row-major: tiles of
@@ -208,57 +172,240 @@ impl F32Gpu {
         n: usize,
     ) -> Result<Vec<f32>, F32Error> {
         check_matmul(a, b, m, k, n)?;
-        let elements = m * n;
-        if elements == 0 {
-            return Ok(Vec::new());
-        }
-        if k == 0 {
-            return Ok(vec![0.0; elements]);
-        }
-        // Each dimension is at most its matrices' lengths, which fit the shader's indices.
-        for len in [a.len(), b.len(), elements] {
-            self.check_size("matmul", len)?;
-        }
-        let tiles = m.div_ceil(MATMUL_TILE) * n.div_ceil(MATMUL_TILE);
+        self.matmul_op(Src::Host(a), Src::Host(b), m, k, n)?.read()
+    }
+
+    /// Uploads `data` to the device, for the `*_resident` operations, which chain there
+    /// without crossing the bus.
+    ///
+    /// # Errors
+    /// [`F32Error::TooLarge`]; [`F32Error::Backend`].
+    pub fn upload(&self, data: &[f32]) -> Result<F32Vec, F32Error> {
+        self.check_size("upload", data.len())?;
         let mut batch = self.ctx.batch()?;
-        let x = self.upload(&mut batch, a)?;
-        let y = self.upload(&mut batch, b)?;
-        let c = self.alloc_f32(elements)?;
-        batch.dispatch_general(
-            &self.matmul,
-            &[&x, &y, &c],
-            tiles * WORKGROUP as usize,
-            &[m as u32, n as u32, k as u32],
-        )?;
-        let id = batch.download(&c)?;
-        let done = batch.submit()?.finish()?;
-        Ok(done.read(id, |w| unpack(w, elements))?)
+        let buf = self.upload_into(&mut batch, data)?;
+        batch.submit()?.finish()?;
+        Ok(F32Vec {
+            buf,
+            len: data.len(),
+        })
+    }
+
+    /// Reads a resident vector back.
+    ///
+    /// # Errors
+    /// [`F32Error::Backend`] (also for a vector of another context).
+    pub fn download(&self, v: &F32Vec) -> Result<Vec<f32>, F32Error> {
+        Ok(self.ctx.download(&v.buf, |w| unpack(w, v.len))?)
+    }
+
+    /// [`add`](Self::add) of resident vectors, into a new one.
+    ///
+    /// # Errors
+    /// As [`add`](Self::add); [`F32Error::Backend`] for vectors of another context.
+    pub fn add_resident(&self, a: &F32Vec, b: &F32Vec) -> Result<F32Vec, F32Error> {
+        if a.len != b.len {
+            return Err(F32Error::LengthMismatch {
+                op: "add",
+                left: a.len,
+                right: b.len,
+            });
+        }
+        self.map_op("add", MAP_ADD, Src::Device(a), Some(Src::Device(b)))?
+            .keep()
+    }
+
+    /// [`relu`](Self::relu) of a resident vector, into a new one.
+    ///
+    /// # Errors
+    /// As [`add_resident`](Self::add_resident).
+    pub fn relu_resident(&self, a: &F32Vec) -> Result<F32Vec, F32Error> {
+        self.map_op("relu", MAP_RELU, Src::Device(a), None)?.keep()
+    }
+
+    /// [`sigmoid`](Self::sigmoid) of a resident vector, into a new one.
+    ///
+    /// # Errors
+    /// As [`add_resident`](Self::add_resident).
+    pub fn sigmoid_resident(&self, a: &F32Vec) -> Result<F32Vec, F32Error> {
+        self.map_op("sigmoid", MAP_SIGMOID, Src::Device(a), None)?
+            .keep()
+    }
+
+    /// [`gelu`](Self::gelu) of a resident vector, into a new one.
+    ///
+    /// # Errors
+    /// As [`add_resident`](Self::add_resident).
+    pub fn gelu_resident(&self, a: &F32Vec) -> Result<F32Vec, F32Error> {
+        self.map_op("gelu", MAP_GELU, Src::Device(a), None)?.keep()
+    }
+
+    /// [`softmax`](Self::softmax) of a resident vector, into a new one.
+    ///
+    /// # Errors
+    /// As [`add_resident`](Self::add_resident).
+    pub fn softmax_resident(&self, a: &F32Vec) -> Result<F32Vec, F32Error> {
+        self.softmax_op(Src::Device(a))?.keep()
+    }
+
+    /// [`dot`](Self::dot) of resident vectors.
+    ///
+    /// # Errors
+    /// As [`add_resident`](Self::add_resident).
+    pub fn dot_resident(&self, a: &F32Vec, b: &F32Vec) -> Result<f32, F32Error> {
+        if a.len != b.len {
+            return Err(F32Error::LengthMismatch {
+                op: "dot",
+                left: a.len,
+                right: b.len,
+            });
+        }
+        self.dot_op(Src::Device(a), Src::Device(b))
+    }
+
+    /// [`matmul`](Self::matmul) of resident matrices, into a new one.
+    ///
+    /// # Errors
+    /// As [`matmul`](Self::matmul); [`F32Error::Backend`] for vectors of another context.
+    pub fn matmul_resident(
+        &self,
+        a: &F32Vec,
+        b: &F32Vec,
+        m: usize,
+        k: usize,
+        n: usize,
+    ) -> Result<F32Vec, F32Error> {
+        check_shape("A", a.len, m, k)?;
+        check_shape("B", b.len, k, n)?;
+        self.matmul_op(Src::Device(a), Src::Device(b), m, k, n)?
+            .keep()
     }
 
     fn map_op(
         &self,
         op_name: &'static str,
         op: u32,
-        a: &[f32],
-        b: Option<&[f32]>,
-    ) -> Result<Vec<f32>, F32Error> {
+        a: Src<'_>,
+        b: Option<Src<'_>>,
+    ) -> Result<Output<'_>, F32Error> {
         let n = a.len();
-        if n == 0 {
-            return Ok(Vec::new());
-        }
         self.check_size(op_name, n)?;
+        if n == 0 {
+            return self.empty(0);
+        }
         let mut batch = self.ctx.batch()?;
-        let x = self.upload(&mut batch, a)?;
+        let x = self.source(&mut batch, a)?;
         let y = match b {
-            Some(b) => self.upload(&mut batch, b)?,
+            Some(b) => self.source(&mut batch, b)?,
             None => self.ctx.alloc(1, 1)?,
         };
         let stats = self.ctx.alloc(1, 1)?;
         let out = self.alloc_f32(n)?;
         batch.dispatch_general(&self.map, &[&x, &y, &stats, &out], n, &[n as u32, op])?;
-        let id = batch.download(&out)?;
-        let done = batch.submit()?.finish()?;
-        Ok(done.read(id, |w| unpack(w, n))?)
+        Ok(Output {
+            batch,
+            buf: out,
+            len: n,
+        })
+    }
+
+    fn softmax_op(&self, a: Src<'_>) -> Result<Output<'_>, F32Error> {
+        let n = a.len();
+        self.check_size("softmax", n)?;
+        if n == 0 {
+            return self.empty(0);
+        }
+        let mut batch = self.ctx.batch()?;
+        let x = self.source(&mut batch, a)?;
+        let stats = self.ctx.alloc(1, 1)?;
+        let (d1, d2) = (self.ctx.alloc(1, 1)?, self.ctx.alloc(1, 1)?);
+        // stats[0] = max x, then stats[1] = sum e^(x - stats[0]).
+        self.record_reduce(&mut batch, [&x, &d1, &d2], REDUCE_MAX, n, &stats, 0)?;
+        self.record_reduce(&mut batch, [&x, &d1, &stats], REDUCE_EXP_SUM, n, &stats, 1)?;
+        let out = self.alloc_f32(n)?;
+        batch.dispatch_general(
+            &self.map,
+            &[&x, &d1, &stats, &out],
+            n,
+            &[n as u32, MAP_SOFTMAX],
+        )?;
+        Ok(Output {
+            batch,
+            buf: out,
+            len: n,
+        })
+    }
+
+    fn dot_op(&self, a: Src<'_>, b: Src<'_>) -> Result<f32, F32Error> {
+        let n = a.len();
+        self.check_size("dot", n)?;
+        if n == 0 {
+            return Ok(0.0);
+        }
+        let mut batch = self.ctx.batch()?;
+        let x = self.source(&mut batch, a)?;
+        let y = self.source(&mut batch, b)?;
+        let (result, dummy) = (self.ctx.alloc(1, 1)?, self.ctx.alloc(1, 1)?);
+        self.record_reduce(&mut batch, [&x, &y, &dummy], REDUCE_DOT, n, &result, 0)?;
+        Ok(Output {
+            batch,
+            buf: result,
+            len: 1,
+        }
+        .read()?[0])
+    }
+
+    fn matmul_op(
+        &self,
+        a: Src<'_>,
+        b: Src<'_>,
+        m: usize,
+        k: usize,
+        n: usize,
+    ) -> Result<Output<'_>, F32Error> {
+        let elements = m * n;
+        // Each dimension is at most its matrices' lengths, which fit the shader's indices.
+        for len in [a.len(), b.len(), elements] {
+            self.check_size("matmul", len)?;
+        }
+        if elements == 0 {
+            return self.empty(0);
+        }
+        let mut batch = self.ctx.batch()?;
+        let c = self.alloc_f32(elements)?;
+        if k == 0 {
+            batch.fill_zero(&c)?;
+        } else {
+            let x = self.source(&mut batch, a)?;
+            let y = self.source(&mut batch, b)?;
+            let tiles = m.div_ceil(MATMUL_TILE) * n.div_ceil(MATMUL_TILE);
+            batch.dispatch_general(
+                &self.matmul,
+                &[&x, &y, &c],
+                tiles * WORKGROUP as usize,
+                &[m as u32, n as u32, k as u32],
+            )?;
+        }
+        Ok(Output {
+            batch,
+            buf: c,
+            len: elements,
+        })
+    }
+
+    /// An output of `len` zero values, with nothing to run.
+    fn empty(&self, len: usize) -> Result<Output<'_>, F32Error> {
+        let batch = self.ctx.batch()?;
+        let buf = self.alloc_f32(len)?;
+        Ok(Output { batch, buf, len })
+    }
+
+    /// The device buffer of an input: uploaded in `batch`, or the resident vector's own.
+    fn source(&self, batch: &mut Batch<'_>, src: Src<'_>) -> Result<DeviceBuffer, F32Error> {
+        match src {
+            Src::Host(data) => self.upload_into(batch, data),
+            Src::Device(v) => Ok(v.buf.clone()),
+        }
     }
 
     /// Records the levels that reduce the first `n` values of `inputs[0]` (with
@@ -322,7 +469,7 @@ impl F32Gpu {
         Ok(self.ctx.alloc(n.div_ceil(2).max(1), 1)?)
     }
 
-    fn upload(&self, batch: &mut Batch<'_>, data: &[f32]) -> Result<DeviceBuffer, F32Error> {
+    fn upload_into(&self, batch: &mut Batch<'_>, data: &[f32]) -> Result<DeviceBuffer, F32Error> {
         let buf = self.alloc_f32(data.len())?;
         batch.upload(&buf, |words| {
             words
@@ -346,4 +493,69 @@ fn unpack(words: &[u64], n: usize) -> Vec<f32> {
         .flat_map(|w| [f32::from_bits(*w as u32), f32::from_bits((w >> 32) as u32)])
         .take(n)
         .collect()
+}
+
+/// An input of an operation: host values, uploaded with it, or a resident vector.
+#[derive(Clone, Copy)]
+enum Src<'a> {
+    Host(&'a [f32]),
+    Device(&'a F32Vec),
+}
+
+impl Src<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Src::Host(data) => data.len(),
+            Src::Device(v) => v.len,
+        }
+    }
+}
+
+/// A recorded operation and its output buffer: read back, or kept on the device.
+struct Output<'g> {
+    batch: Batch<'g>,
+    buf: DeviceBuffer,
+    len: usize,
+}
+
+impl Output<'_> {
+    /// Submits, waits and reads the output.
+    fn read(mut self) -> Result<Vec<f32>, F32Error> {
+        if self.len == 0 {
+            return Ok(Vec::new());
+        }
+        let id = self.batch.download(&self.buf)?;
+        let done = self.batch.submit()?.finish()?;
+        Ok(done.read(id, |w| unpack(w, self.len))?)
+    }
+
+    /// Submits, waits, and keeps the output on the device.
+    fn keep(self) -> Result<F32Vec, F32Error> {
+        self.batch.submit()?.finish()?;
+        Ok(F32Vec {
+            buf: self.buf,
+            len: self.len,
+        })
+    }
+}
+
+/// f32 values resident on the device of the [`F32Gpu`] that made them
+/// ([`F32Gpu::upload`] or a `*_resident` operation): inputs and outputs of the `*_resident`
+/// operations, which chain on the device without crossing the bus.
+#[derive(Clone, Debug)]
+pub struct F32Vec {
+    buf: DeviceBuffer,
+    len: usize,
+}
+
+impl F32Vec {
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
 }

@@ -39,4 +39,4 @@ mod error;
 mod gpu;
 
 pub use error::F32Error;
-pub use gpu::F32Gpu;
+pub use gpu::{F32Gpu, F32Vec};

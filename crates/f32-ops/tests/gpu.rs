@@ -277,3 +277,94 @@ fn matrix_products_are_within_the_sum_bound() {
     ));
     ctx.assert_no_validation_messages();
 }
+
+/// Resident vectors: uploaded once, chained on the device, read back; the same values as
+/// the calls from slices (the same kernels), the awkward sizes, typed errors.
+#[test]
+fn resident_operations_chain_and_match_the_calls_from_slices() {
+    let Some((ctx, gpu)) = gpu("resident_operations_chain_and_match_the_calls_from_slices") else {
+        return;
+    };
+    for n in SIZES {
+        let a = values(n, 5.0, 500 + n as u64);
+        let b = values(n, 5.0, 600 + n as u64);
+        let (ra, rb) = (gpu.upload(&a).unwrap(), gpu.upload(&b).unwrap());
+        assert_eq!((ra.len(), ra.is_empty()), (n, n == 0));
+        assert_eq!(
+            bits(&gpu.download(&ra).unwrap()),
+            bits(&a),
+            "round trip {n}"
+        );
+        let sum = gpu.add_resident(&ra, &rb).unwrap();
+        let relu = gpu.relu_resident(&sum).unwrap();
+        let want = cpu::relu(&cpu::add(&a, &b).unwrap());
+        assert_eq!(
+            bits(&gpu.download(&relu).unwrap()),
+            bits(&want),
+            "relu(a + b) {n}"
+        );
+        for (name, resident, host) in [
+            (
+                "sigmoid",
+                gpu.sigmoid_resident(&ra).unwrap(),
+                gpu.sigmoid(&a).unwrap(),
+            ),
+            (
+                "gelu",
+                gpu.gelu_resident(&ra).unwrap(),
+                gpu.gelu(&a).unwrap(),
+            ),
+            (
+                "softmax",
+                gpu.softmax_resident(&ra).unwrap(),
+                gpu.softmax(&a).unwrap(),
+            ),
+        ] {
+            assert_eq!(
+                bits(&gpu.download(&resident).unwrap()),
+                bits(&host),
+                "{name} {n}"
+            );
+        }
+        assert_eq!(
+            gpu.dot_resident(&ra, &rb).unwrap().to_bits(),
+            gpu.dot(&a, &b).unwrap().to_bits(),
+            "dot {n}"
+        );
+    }
+    let (a, b) = (values(33 * 17, 2.0, 7), values(17 * 65, 2.0, 8));
+    let (ra, rb) = (gpu.upload(&a).unwrap(), gpu.upload(&b).unwrap());
+    let c = gpu.matmul_resident(&ra, &rb, 33, 17, 65).unwrap();
+    assert_eq!(
+        bits(&gpu.download(&c).unwrap()),
+        bits(&gpu.matmul(&a, &b, 33, 17, 65).unwrap())
+    );
+    assert!(matches!(
+        gpu.matmul_resident(&ra, &rb, 33, 17, 64),
+        Err(F32Error::MatrixShape {
+            matrix: "B",
+            rows: 17,
+            cols: 64,
+            ..
+        })
+    ));
+    let short = gpu.upload(&a[..10]).unwrap();
+    assert!(matches!(
+        gpu.add_resident(&ra, &short),
+        Err(F32Error::LengthMismatch {
+            op: "add",
+            right: 10,
+            ..
+        })
+    ));
+    assert!(matches!(
+        gpu.dot_resident(&short, &ra),
+        Err(F32Error::LengthMismatch {
+            op: "dot",
+            left: 10,
+            ..
+        })
+    ));
+    drop((ra, rb, c, short, gpu));
+    ctx.assert_no_validation_messages();
+}

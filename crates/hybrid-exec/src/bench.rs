@@ -188,11 +188,13 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
 /// Seed 003's table on this backend (issue 19): vector add, dot product, ReLU, sigmoid,
 /// GELU and softmax at 1K, 10K, 100K and 1M elements, and square matrix products of 100,
 /// 500, 1000 and 4096 (sizes above `large` elements, or matrices above `large` / 4 per
-/// side squared, left out). Each GPU row is one call from slices to a fresh result (upload,
-/// kernels, readback in one submission); beside the vector rows, the time their bytes take
-/// across the bus at the copy rates measured in this run (64 MiB up, including the host's
-/// fill of staging memory, and down); beside the matrix rows, the CPU reference on all
-/// cores in the same run.
+/// side squared, left out), each on the CPU (all cores), the GPU from slices (upload,
+/// kernels, readback in one submission), the GPU on resident vectors (one submission, no
+/// transfer) and the router's Auto (after four runs under the Gpu policy have shown it the
+/// shape). Beside the vector rows from slices, the time their bytes take across the bus at
+/// the copy rates measured in this run (64 MiB up, including the host's fill of staging
+/// memory, and down); beside the resident ones, their bytes at this run's compute-copy
+/// rate; beside Auto, the better of CPU and GPU; beside the matrix rows, the CPU.
 fn f32_figures(
     ctx: &Arc<Context>,
     figures: &mut Vec<Figure>,
@@ -249,76 +251,133 @@ fn f32_figures(
         std::hint::black_box(result);
         Ok(())
     }
+    // Device memory: 256 MiB (or the largest bindable buffer) copied by a compute shader,
+    // the resident rows' ceiling.
+    let copy = ctx.copy_kernel()?;
+    let elems16 = ((256u64 << 20).min(ctx.max_kernel_buffer_bytes()) / 16) as usize;
+    let (src, dst) = (ctx.alloc(elems16, 2)?, ctx.alloc(elems16, 2)?);
+    let copy_ns = gpu_sample(ctx, few, |batch| {
+        batch.dispatch(&copy, &[&src], &dst)?;
+        Ok(())
+    })?;
+    let mem_rate = (2 * elems16 * 16) as f64 / median(&copy_ns) * 1e9; // bytes per second
+    drop((src, dst));
+    let router = {
+        let mut config = hybrid_exec::RouterConfig::default();
+        config.profile_dir = None;
+        hybrid_exec::Router::with_gpu(&config, Some(FqGpu::new(Arc::clone(ctx))?))
+    };
     for n in [1_000, 10_000, 100_000, 1_000_000] {
         if n > large {
             continue;
         }
         let (a, b) = (values(n, 1), values(n, 2));
-        // (name, inputs, outputs, GPU call, CPU call)
+        let (ra, rb) = (gpu.upload(&a)?, gpu.upload(&b)?);
+        use hybrid_exec::F32Job;
         type Call<'a> = Box<dyn Fn() -> Result<()> + 'a>;
-        let rows: Vec<(&str, usize, usize, Call<'_>, Call<'_>)> = vec![
+        // (name, inputs, outputs, GPU from slices, GPU resident, CPU, the router's job)
+        let rows: Vec<(&str, usize, usize, Call<'_>, Call<'_>, Call<'_>, F32Job<'_>)> = vec![
             (
                 "add",
                 2,
                 n,
                 Box::new(|| keep(gpu.add(&a, &b)?)),
+                Box::new(|| keep(gpu.add_resident(&ra, &rb)?)),
                 Box::new(|| keep(cpu::add(&a, &b)?)),
+                F32Job::Add(&a, &b),
             ),
             (
                 "dot",
                 2,
                 1,
                 Box::new(|| keep(gpu.dot(&a, &b)?)),
+                Box::new(|| keep(gpu.dot_resident(&ra, &rb)?)),
                 Box::new(|| keep(cpu::dot(&a, &b)?)),
+                F32Job::Dot(&a, &b),
             ),
             (
                 "relu",
                 1,
                 n,
                 Box::new(|| keep(gpu.relu(&a)?)),
+                Box::new(|| keep(gpu.relu_resident(&ra)?)),
                 Box::new(|| keep(cpu::relu(&a))),
+                F32Job::Relu(&a),
             ),
             (
                 "sigmoid",
                 1,
                 n,
                 Box::new(|| keep(gpu.sigmoid(&a)?)),
+                Box::new(|| keep(gpu.sigmoid_resident(&ra)?)),
                 Box::new(|| keep(cpu::sigmoid(&a))),
+                F32Job::Sigmoid(&a),
             ),
             (
                 "gelu",
                 1,
                 n,
                 Box::new(|| keep(gpu.gelu(&a)?)),
+                Box::new(|| keep(gpu.gelu_resident(&ra)?)),
                 Box::new(|| keep(cpu::gelu(&a))),
+                F32Job::Gelu(&a),
             ),
             (
                 "softmax",
                 1,
                 n,
                 Box::new(|| keep(gpu.softmax(&a)?)),
+                Box::new(|| keep(gpu.softmax_resident(&ra)?)),
                 Box::new(|| keep(cpu::softmax(&a))),
+                F32Job::Softmax(&a),
             ),
         ];
-        for (op, inputs, outputs, on_gpu, on_cpu) in rows {
+        for (op, inputs, outputs, on_gpu, resident, on_cpu, job) in rows {
             let cpu_ms = millis(&mut || on_cpu())?;
             let gpu_ms = millis(&mut || on_gpu())?;
+            let resident_ms = millis(&mut || resident())?;
+            // Auto weighs the GPU once it has seen it run the shape (4 runs: the first
+            // pays one-time costs, trust comes after three).
+            for _ in 0..4 {
+                router.f32_with(hybrid_exec::Policy::Gpu, job)?;
+            }
+            let auto_ms = millis(&mut || keep(router.f32_with(hybrid_exec::Policy::Auto, job)?))?;
+            let bytes = ((inputs * n + outputs) * 4) as f64;
             let bus_us =
                 (inputs * n * 4) as f64 / up_rate * 1e6 + (outputs * 4) as f64 / down_rate * 1e6;
-            let us = |ms: Vec<f64>| ms.into_iter().map(|ms| ms * 1e3).collect();
+            let us = |ms: Vec<f64>| -> Vec<f64> { ms.into_iter().map(|ms| ms * 1e3).collect() };
+            let better_us = median(&cpu_ms).min(median(&gpu_ms)) * 1e3;
+            let name = |who: &str| format!("f32 {op}, {n} elements, {who}");
             push_figure(
                 figures,
-                &format!("f32 {op}, {n} elements, CPU (rayon, all cores)"),
+                &name("CPU (rayon, all cores)"),
                 Unit::Micros,
                 us(cpu_ms),
                 None,
             );
             push_figure(
                 figures,
-                &format!("f32 {op}, {n} elements, GPU from slices (one submission)"),
+                &name("GPU from slices (one submission)"),
                 Unit::Micros,
                 us(gpu_ms),
                 Some(("bytes across the bus at this run's copy rates", bus_us)),
+            );
+            push_figure(
+                figures,
+                &name("GPU resident (one submission)"),
+                Unit::Micros,
+                us(resident_ms),
+                Some((
+                    "bytes at this run's compute-copy rate",
+                    bytes / mem_rate * 1e6,
+                )),
+            );
+            push_figure(
+                figures,
+                &name("router, Auto"),
+                Unit::Micros,
+                us(auto_ms),
+                Some(("the better of CPU and GPU from slices", better_us)),
             );
         }
     }
@@ -335,6 +394,20 @@ fn f32_figures(
             std::hint::black_box(gpu.matmul(&a, &b, side, side, side)?);
             Ok(())
         })?;
+        let (ra, rb) = (gpu.upload(&a)?, gpu.upload(&b)?);
+        let resident_ms = millis(&mut || keep(gpu.matmul_resident(&ra, &rb, side, side, side)?))?;
+        let job = hybrid_exec::F32Job::Matmul {
+            a: &a,
+            b: &b,
+            m: side,
+            k: side,
+            n: side,
+        };
+        for _ in 0..4 {
+            router.f32_with(hybrid_exec::Policy::Gpu, job)?;
+        }
+        let auto_ms = millis(&mut || keep(router.f32_with(hybrid_exec::Policy::Auto, job)?))?;
+        let better = median(&cpu_ms).min(median(&gpu_ms));
         let cpu_median = median(&cpu_ms);
         push_figure(
             figures,
@@ -349,6 +422,20 @@ fn f32_figures(
             Unit::Millis,
             gpu_ms,
             Some(("CPU, all cores", cpu_median)),
+        );
+        push_figure(
+            figures,
+            &format!("f32 matmul {side} x {side}, GPU resident (one submission)"),
+            Unit::Millis,
+            resident_ms,
+            Some(("CPU, all cores", cpu_median)),
+        );
+        push_figure(
+            figures,
+            &format!("f32 matmul {side} x {side}, router, Auto"),
+            Unit::Millis,
+            auto_ms,
+            Some(("the better of CPU and GPU from slices", better)),
         );
     }
     Ok(())
