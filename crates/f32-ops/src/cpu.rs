@@ -16,14 +16,15 @@ pub const UNIT_ROUNDOFF: f64 = 1.0 / (1u64 << 24) as f64;
 pub const DENORMAL_FLUSH: f64 = f32::MIN_POSITIVE as f64;
 
 pub(crate) fn check_lengths(op: &'static str, a: &[f32], b: &[f32]) -> Result<(), F32Error> {
-    if a.len() == b.len() {
+    check_len(op, a.len(), b.len())
+}
+
+/// Whether two inputs of `op` have the same length.
+pub(crate) fn check_len(op: &'static str, left: usize, right: usize) -> Result<(), F32Error> {
+    if left == right {
         Ok(())
     } else {
-        Err(F32Error::LengthMismatch {
-            op,
-            left: a.len(),
-            right: b.len(),
-        })
+        Err(F32Error::LengthMismatch { op, left, right })
     }
 }
 

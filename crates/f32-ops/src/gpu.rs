@@ -5,7 +5,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use vk_backend::{Batch, Context, DeviceBuffer, Kernel, KernelDesc, SpirvModule};
 
-use crate::cpu::{check_lengths, check_matmul, check_shape};
+use crate::cpu::{check_len, check_lengths, check_matmul, check_shape};
 use crate::F32Error;
 
 /// Operations of `f32_map.comp`.
@@ -204,13 +204,7 @@ impl F32Gpu {
     /// # Errors
     /// As [`add`](Self::add); [`F32Error::Backend`] for vectors of another context.
     pub fn add_resident(&self, a: &F32Vec, b: &F32Vec) -> Result<F32Vec, F32Error> {
-        if a.len != b.len {
-            return Err(F32Error::LengthMismatch {
-                op: "add",
-                left: a.len,
-                right: b.len,
-            });
-        }
+        check_len("add", a.len, b.len)?;
         self.map_op("add", MAP_ADD, Src::Device(a), Some(Src::Device(b)))?
             .keep()
     }
@@ -253,13 +247,7 @@ impl F32Gpu {
     /// # Errors
     /// As [`add_resident`](Self::add_resident).
     pub fn dot_resident(&self, a: &F32Vec, b: &F32Vec) -> Result<f32, F32Error> {
-        if a.len != b.len {
-            return Err(F32Error::LengthMismatch {
-                op: "dot",
-                left: a.len,
-                right: b.len,
-            });
-        }
+        check_len("dot", a.len, b.len)?;
         self.dot_op(Src::Device(a), Src::Device(b))
     }
 
