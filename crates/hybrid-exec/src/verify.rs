@@ -169,7 +169,10 @@ pub(crate) fn run(gpu: Option<&FqGpu>, opts: &VerifyOptions) -> Result<bool> {
     }
     let ctx = gpu.map(|g| Arc::clone(g.context()));
     curve_checks::<G1>(ctx.clone(), opts, &mut checks);
-    curve_checks::<G2>(ctx, opts, &mut checks);
+    curve_checks::<G2>(ctx.clone(), opts, &mut checks);
+    if let Some(ctx) = ctx {
+        f32_checks(ctx, opts, &mut checks);
+    }
 
     let failed: Vec<&Check> = checks.iter().filter(|c| c.mismatches > 0).collect();
     for c in &failed {
@@ -179,7 +182,7 @@ pub(crate) fn run(gpu: Option<&FqGpu>, opts: &VerifyOptions) -> Result<bool> {
         );
     }
     let inputs: usize = checks.iter().map(|c| c.inputs).sum();
-    let per_group = ["Fq", "G1", "G2"]
+    let per_group = ["Fq", "G1", "G2", "f32"]
         .iter()
         .map(|g| format!("{} {g}", checks.iter().filter(|c| c.group == *g).count()))
         .collect::<Vec<_>>()
@@ -204,6 +207,146 @@ pub(crate) fn run(gpu: Option<&FqGpu>, opts: &VerifyOptions) -> Result<bool> {
         println!("verify: batches and MSMs above {m} elements or points skipped (--max-size)");
     }
     Ok(failed.is_empty())
+}
+
+/// Sizes of the f32 checks (past a workgroup, a reduction block and two levels of them).
+const F32_SIZES: [usize; 6] = [1, 3, 65, 1025, 65_537, (1 << 20) + 3];
+/// Matrix products of the f32 checks (m, k, n), each compared at up to 4096 entries.
+const F32_MATMULS: [(usize, usize, usize); 3] =
+    [(65, 33, 63), (257, 1000, 129), (1000, 1000, 1000)];
+
+/// The GPU's f32 operations (`f32_ops::F32Gpu`) against the CPU reference, bit for bit
+/// where the operation is exact (add, ReLU), and against f64 arithmetic within the stated
+/// bounds elsewhere (sigmoid, GELU, softmax, dot product, matrix product).
+fn f32_checks(ctx: Arc<vk_backend::Context>, opts: &VerifyOptions, checks: &mut Vec<Check>) {
+    use f32_ops::cpu::{self as f32_cpu, activation_bound, softmax_bound, sum_bound};
+    use f32_ops::F32Gpu;
+    const FLUSH: f64 = f32_cpu::DENORMAL_FLUSH;
+    let gpu = match F32Gpu::new(ctx) {
+        Ok(gpu) => gpu,
+        Err(e) => {
+            println!("FAIL f32 GPU kernels: {e}");
+            checks.push(elements_check("f32 GPU kernels".into(), "f32", 1, 1));
+            return;
+        }
+    };
+    let values = |n: usize, seed: u64| -> Vec<f32> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        (0..n).map(|_| rng.gen_range(-12.0f32..12.0)).collect()
+    };
+    // Mismatches of `got` against `want(i)` by `close(got, want, i)`, or all on a failure.
+    let mut check = |name: String,
+                     n: usize,
+                     got: Result<Vec<f32>, f32_ops::F32Error>,
+                     ok: &dyn Fn(usize, f32) -> bool| {
+        let mismatches = match outcome(&name, got) {
+            Some(got) if got.len() == n => (0..n).filter(|&i| !ok(i, got[i])).count(),
+            _ => n.max(1),
+        };
+        checks.push(elements_check(name, "f32", mismatches, n));
+    };
+    for (k, &n) in F32_SIZES.iter().enumerate() {
+        if !opts.allows(n) {
+            continue;
+        }
+        let (a, b) = (values(n, 700 + 2 * k as u64), values(n, 701 + 2 * k as u64));
+        let sum = f32_cpu::add(&a, &b).unwrap_or_default();
+        check(
+            format!("f32 gpu add vs cpu, n = {n}"),
+            n,
+            gpu.add(&a, &b),
+            &|i, g| g.to_bits() == sum[i].to_bits(),
+        );
+        let relu = f32_cpu::relu(&a);
+        check(
+            format!("f32 gpu relu vs cpu, n = {n}"),
+            n,
+            gpu.relu(&a),
+            &|i, g| g.to_bits() == relu[i].to_bits(),
+        );
+        let x = |i: usize| f64::from(a[i]);
+        let sigmoid = |t: f64| 1.0 / (1.0 + (-t).exp());
+        check(
+            format!("f32 gpu sigmoid vs f64, n = {n}"),
+            n,
+            gpu.sigmoid(&a),
+            &|i, g| {
+                let want = sigmoid(x(i));
+                (f64::from(g) - want).abs() <= activation_bound(x(i)) * want + FLUSH
+            },
+        );
+        check(
+            format!("f32 gpu gelu vs f64, n = {n}"),
+            n,
+            gpu.gelu(&a),
+            &|i, g| {
+                let t = f64::from(1.595_769_2f32) * (x(i) + f64::from(0.044_715f32) * x(i).powi(3));
+                let want = x(i) * sigmoid(t);
+                (f64::from(g) - want).abs()
+                    <= activation_bound(t) * want.abs() + (1.0 + x(i).abs()) * FLUSH
+            },
+        );
+        let m = a.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let d: Vec<f64> = a.iter().map(|&v| f64::from(v) - f64::from(m)).collect();
+        let total: f64 = d.iter().map(|d| d.exp()).sum();
+        let max_d = d.iter().fold(0.0f64, |acc, d| acc.max(d.abs()));
+        check(
+            format!("f32 gpu softmax vs f64, n = {n}"),
+            n,
+            gpu.softmax(&a),
+            &|i, g| {
+                let want = d[i].exp() / total;
+                (f64::from(g) - want).abs() <= softmax_bound(d[i], max_d, n) * want + FLUSH
+            },
+        );
+        let exact: f64 = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| f64::from(*x) * f64::from(*y))
+            .sum();
+        let abs: f64 = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (f64::from(*x) * f64::from(*y)).abs())
+            .sum();
+        check(
+            format!("f32 gpu dot vs f64, n = {n}"),
+            1,
+            gpu.dot(&a, &b).map(|v| vec![v]),
+            &|_, g| (f64::from(g) - exact).abs() <= sum_bound(n, abs),
+        );
+    }
+    for (k, &(m, kk, n)) in F32_MATMULS.iter().enumerate() {
+        if !opts.allows(m * n) {
+            continue;
+        }
+        let (a, b) = (
+            values(m * kk, 800 + k as u64),
+            values(kk * n, 900 + k as u64),
+        );
+        let stride = (m * n).div_ceil(4096);
+        let name = format!("f32 gpu matmul vs f64, {m} x {kk} x {n} (every {stride}th entry)");
+        let mismatches = match outcome(&name, gpu.matmul(&a, &b, m, kk, n)) {
+            Some(c) if c.len() == m * n => (0..m * n)
+                .step_by(stride)
+                .filter(|&e| {
+                    let (i, j) = (e / n, e % n);
+                    let terms = (0..kk).map(|t| f64::from(a[i * kk + t]) * f64::from(b[t * n + j]));
+                    let exact: f64 = terms.clone().sum();
+                    let bound = sum_bound(kk, terms.map(f64::abs).sum());
+                    (f64::from(c[e]) - exact).abs() > bound
+                })
+                .count(),
+            _ => (m * n).div_ceil(stride),
+        };
+        checks.push(elements_check(
+            name,
+            "f32",
+            mismatches,
+            (m * n).div_ceil(stride),
+        ));
+    }
 }
 
 /// MSM sizes: the edge table (one, a few, around 32 and 256, and past the
@@ -674,6 +817,28 @@ mod tests {
             ]
         );
         drop(fq);
+        ctx.assert_no_validation_messages();
+    }
+
+    #[test]
+    fn the_f32_checks_pass_on_the_test_device() {
+        let Some(ctx) = test_context("verify::the_f32_checks_pass_on_the_test_device") else {
+            return;
+        };
+        let mut checks = Vec::new();
+        let opts = VerifyOptions {
+            large: false,
+            max_size: Some(70_000),
+        };
+        f32_checks(ctx.arc(), &opts, &mut checks);
+        let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(checks.len(), 5 * 6 + 2, "{names:?}");
+        assert!(
+            checks.iter().all(|c| c.mismatches == 0 && c.group == "f32"),
+            "{names:?}"
+        );
+        assert!(names.contains(&"f32 gpu softmax vs f64, n = 65537"));
+        assert!(names.contains(&"f32 gpu matmul vs f64, 257 x 1000 x 129 (every 9th entry)"));
         ctx.assert_no_validation_messages();
     }
 
