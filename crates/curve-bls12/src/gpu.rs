@@ -845,23 +845,19 @@ impl<G: Group> PointKernels<G> {
                 .into());
             }
         }
-        // The table's width, unless the tuning asks for another (then window 0 of the
-        // table, the bases themselves, serves as plain bases).
-        let multiples = multiples.filter(|&c| tuning.window_bits.is_none_or(|t| t == c));
         let pairs = len * scalars.len();
+        let fits = |c: u32, msms: usize| {
+            let max = self.ctx.max_kernel_buffer_bytes();
+            gpu_msm::window_fits(c, len * msms, msms, true, 8 * G::WORDS, max, 256)
+        };
+        // The table's width, unless the tuning asks for another or even one MSM over the
+        // table would not fit the device's buffers: then window 0 of the table, the bases
+        // themselves, serves as plain bases.
+        let multiples = multiples
+            .filter(|&c| tuning.window_bits.is_none_or(|t| t == c))
+            .filter(|&c| fits(c, 1));
         let split = match multiples {
-            Some(c) => {
-                let fits = gpu_msm::window_fits(
-                    c,
-                    pairs,
-                    scalars.len(),
-                    true,
-                    8 * G::WORDS,
-                    self.ctx.max_kernel_buffer_bytes(),
-                    256,
-                );
-                (!fits && scalars.len() > 1).then_some(scalars.len() / 2)
-            }
+            Some(c) => (!fits(c, scalars.len())).then_some(scalars.len() / 2),
             None => self.split_point(tuning, pairs, std::iter::repeat_n(len, scalars.len())),
         };
         if let Some(half) = split {
