@@ -30,11 +30,11 @@ const MATMUL_TILE: usize = 64;
 #[allow(unsafe_code)]
 fn embedded_module(spirv: &'static [u8]) -> SpirvModule {
     // SAFETY: every shader under shaders/f32 bounds each buffer access by that buffer's
-    // `length()` (and by the counts in its arguments), so no arguments make it reach outside
-    // its buffers; each is used only with its own number of buffers (`F32Gpu::new`), and
-    // the fixed workgroup size of f32_reduce and f32_matmul (256) is the size their kernels
-    // are created with. Every kernel is tested against the CPU under the validation layer
-    // (tests/gpu.rs).
+    // `length()` (and by the counts in its arguments), so no arguments make it reach
+    // outside its buffers (f32_fma's step count only sets how long it runs); each is used
+    // only with its own number of buffers (`F32Gpu::new`), and the fixed workgroup size of
+    // f32_reduce and f32_matmul (256) is the size their kernels are created with. Every
+    // kernel is tested under the validation layer (tests/gpu.rs).
     unsafe { SpirvModule::from_bytes_unchecked(spirv) }
 }
 
@@ -71,6 +71,7 @@ pub struct F32Gpu {
     map: Kernel,
     reduce: Kernel,
     matmul: Kernel,
+    fma: Kernel,
 }
 
 impl F32Gpu {
@@ -82,6 +83,7 @@ impl F32Gpu {
         let map = module!("f32_map.spv");
         let reduce = module!("f32_reduce.spv");
         let matmul = module!("f32_matmul.spv");
+        let fma = module!("f32_fma.spv");
         Ok(Self {
             map: ctx.create_kernel(&KernelDesc::general("f32_map", map, 4))?,
             reduce: ctx.create_kernel(
@@ -90,8 +92,30 @@ impl F32Gpu {
             matmul: ctx.create_kernel(
                 &KernelDesc::general("f32_matmul", matmul, 3).with_workgroup_size(WORKGROUP),
             )?,
+            fma: ctx.create_kernel(&KernelDesc::general("f32_fma", fma, 1))?,
             ctx,
         })
+    }
+
+    /// The device's f32 multiply-add rate in FLOP/s (two per fused multiply-add), the
+    /// ceiling of matrix products: `invocations` independent invocations of 8 chains of
+    /// `steps` multiply-adds each, timed by the GPU's timestamps (`None` where the queue has
+    /// none). Enough invocations to fill the device (a few million on a large GPU) and a few
+    /// hundred steps make the launch negligible.
+    ///
+    /// # Errors
+    /// [`F32Error::TooLarge`] for more invocations than one dispatch takes;
+    /// [`F32Error::Backend`].
+    pub fn fma_rate(&self, invocations: usize, steps: u32) -> Result<Option<f64>, F32Error> {
+        self.check_size("fma_rate", invocations)?;
+        let out = self.ctx.alloc(1024, 1)?;
+        let mut batch = self.ctx.timed_batch()?;
+        batch.dispatch_general(&self.fma, &[&out], invocations, &[steps])?;
+        let done = batch.submit()?.finish()?;
+        Ok(done.timings().map(|t| {
+            let flops = invocations as f64 * f64::from(steps) * 16.0;
+            flops / (t.total_ns.max(1) as f64 * 1e-9)
+        }))
     }
 
     /// The context the kernels run on.

@@ -368,3 +368,15 @@ fn resident_operations_chain_and_match_the_calls_from_slices() {
     drop((ra, rb, c, short, gpu));
     ctx.assert_no_validation_messages();
 }
+
+/// The multiply-add rate probe runs and gives a positive rate where the queue has
+/// timestamps (lavapipe's has).
+#[test]
+fn the_multiply_add_rate_is_measured() {
+    let Some((ctx, gpu)) = gpu("the_multiply_add_rate_is_measured") else {
+        return;
+    };
+    let rate = gpu.fma_rate(4096, 64).unwrap();
+    assert!(rate.is_none_or(|r| r.is_finite() && r > 0.0), "{rate:?}");
+    ctx.assert_no_validation_messages();
+}

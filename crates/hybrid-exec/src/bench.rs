@@ -34,6 +34,8 @@ pub(crate) enum Unit {
     Millis,
     /// Gas processed per second, in millions (higher is better): a VM's throughput.
     MgasPerSec,
+    /// Floating-point operations per second, in trillions (higher is better).
+    TflopsPerSec,
 }
 
 impl Unit {
@@ -47,13 +49,14 @@ impl Unit {
             Unit::GElemsPerSec => "Gelem/s",
             Unit::Millis => "ms",
             Unit::MgasPerSec => "Mgas/s",
+            Unit::TflopsPerSec => "TFLOP/s",
         }
     }
 
     fn higher_is_better(self) -> bool {
         matches!(
             self,
-            Unit::GBps | Unit::TBps | Unit::GElemsPerSec | Unit::MgasPerSec
+            Unit::GBps | Unit::TBps | Unit::GElemsPerSec | Unit::MgasPerSec | Unit::TflopsPerSec
         )
     }
 }
@@ -194,7 +197,9 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
 /// shape). Beside the vector rows from slices, the time their bytes take across the bus at
 /// the copy rates measured in this run (64 MiB up, including the host's fill of staging
 /// memory, and down); beside the resident ones, their bytes at this run's compute-copy
-/// rate; beside Auto, the better of CPU and GPU; beside the matrix rows, the CPU.
+/// rate; beside Auto, the better of CPU and GPU; beside the matrix rows from slices, the
+/// CPU, and beside the resident ones their 2 n^3 FLOP at the device's multiply-add rate
+/// measured in this run (`F32Gpu::fma_rate`).
 fn f32_figures(
     ctx: &Arc<Context>,
     figures: &mut Vec<Figure>,
@@ -381,6 +386,21 @@ fn f32_figures(
             );
         }
     }
+    // The matrix rows' ceiling: the device's multiply-add rate (up to 4Mi invocations of 8
+    // chains of 512 steps: about 69 GFLOP), the median of the samples.
+    let invocations = (1usize << 22).min(4 * large);
+    let fma_rates = sample(1, few, || {
+        gpu.fma_rate(invocations, 512)?
+            .context("this device's queue has no timestamps")
+    })?;
+    let fma_rate = median(&fma_rates);
+    push_figure(
+        figures,
+        &format!("f32 section: multiply-add rate ({invocations} invocations of 8 chains)"),
+        Unit::TflopsPerSec,
+        fma_rates.iter().map(|r| r / 1e12).collect(),
+        None,
+    );
     for side in [100, 500, 1000, 4096] {
         if side * side > large / 4 {
             continue;
@@ -423,12 +443,16 @@ fn f32_figures(
             gpu_ms,
             Some(("CPU, all cores", cpu_median)),
         );
+        let flops = 2.0 * (side as f64).powi(3);
         push_figure(
             figures,
             &format!("f32 matmul {side} x {side}, GPU resident (one submission)"),
             Unit::Millis,
             resident_ms,
-            Some(("CPU, all cores", cpu_median)),
+            Some((
+                "2 n^3 FLOP at this run's multiply-add rate",
+                flops / fma_rate * 1e3,
+            )),
         );
         push_figure(
             figures,
