@@ -154,6 +154,21 @@ pub(crate) fn check_shape(
     }
 }
 
+/// The dot product in f64 (each product of two f32 exact, the sum rounded in f64) and the
+/// sum of the products' magnitudes: the reference and the `abs_sum` of [`sum_bound`] for
+/// checking an f32 dot product.
+///
+/// ```
+/// let (exact, abs) = f32_ops::cpu::dot_f64(&[1.0, -2.0], &[3.0, 4.0]);
+/// assert_eq!((exact, abs), (-5.0, 11.0));
+/// ```
+pub fn dot_f64(a: &[f32], b: &[f32]) -> (f64, f64) {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| f64::from(*x) * f64::from(*y))
+        .fold((0.0, 0.0), |(s, m), p| (s + p, m + p.abs()))
+}
+
 /// Bound on the error of an f32 sum of `terms` products (or values) whose exact absolute
 /// values add up to `abs_sum`, in any order: `(terms + 1) u abs_sum` (each partial sum and
 /// each product rounds once, relative error u), plus the denormal flush of each term.

@@ -184,16 +184,7 @@ fn dot_products_are_within_the_sum_bound() {
     for n in SIZES.into_iter().chain([1024, 1025, 1 << 20]) {
         let a = values(n, 3.0, 300 + n as u64);
         let b = values(n, 3.0, 400 + n as u64);
-        let exact: f64 = a
-            .iter()
-            .zip(&b)
-            .map(|(x, y)| f64::from(*x) * f64::from(*y))
-            .sum();
-        let abs: f64 = a
-            .iter()
-            .zip(&b)
-            .map(|(x, y)| (f64::from(*x) * f64::from(*y)).abs())
-            .sum();
+        let (exact, abs) = cpu::dot_f64(&a, &b);
         let bound = sum_bound(n, abs);
         let got = gpu.dot(&a, &b).unwrap();
         let reference = cpu::dot(&a, &b).unwrap();

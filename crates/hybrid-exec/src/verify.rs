@@ -300,16 +300,7 @@ fn f32_checks(ctx: Arc<vk_backend::Context>, opts: &VerifyOptions, checks: &mut 
                 (f64::from(g) - want).abs() <= softmax_bound(d[i], max_d, n) * want + FLUSH
             },
         );
-        let exact: f64 = a
-            .iter()
-            .zip(&b)
-            .map(|(x, y)| f64::from(*x) * f64::from(*y))
-            .sum();
-        let abs: f64 = a
-            .iter()
-            .zip(&b)
-            .map(|(x, y)| (f64::from(*x) * f64::from(*y)).abs())
-            .sum();
+        let (exact, abs) = f32_cpu::dot_f64(&a, &b);
         check(
             format!("f32 gpu dot vs f64, n = {n}"),
             1,

@@ -53,16 +53,7 @@ fn every_route_gives_the_reference_result() {
         let F32Output::Scalar(dot) = dot else {
             panic!("a dot product is one value")
         };
-        let exact: f64 = a
-            .iter()
-            .zip(&b)
-            .map(|(x, y)| f64::from(*x) * f64::from(*y))
-            .sum();
-        let abs: f64 = a
-            .iter()
-            .zip(&b)
-            .map(|(x, y)| (f64::from(*x) * f64::from(*y)).abs())
-            .sum();
+        let (exact, abs) = cpu::dot_f64(&a, &b);
         assert!(
             (f64::from(dot) - exact).abs() <= cpu::sum_bound(a.len(), abs),
             "{policy:?}"
