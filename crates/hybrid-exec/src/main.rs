@@ -84,8 +84,9 @@ enum Command {
     },
     /// List the Vulkan devices, which one is chosen and why.
     Devices,
-    /// Measure add, mul and a 10-op chain on the CPU and the GPU at sizes from 1Ki to 4Mi
-    /// and save the router's calibration profile for this device.
+    /// Measure add, mul and a 10-op chain on the CPU and the GPU at sizes from 1Ki to 4Mi,
+    /// MSMs and batches of them, and the f32 jobs, and save the router's calibration
+    /// profile for this device.
     Calibrate {
         /// Runs per (job, size, device).
         #[arg(long, default_value_t = 5)]
@@ -394,11 +395,58 @@ fn calibrate(runs: usize) -> anyhow::Result<ExitCode> {
     }
     calibrate_msm::<curve::G1>(&router, runs, &[1 << 8, 1 << 12, 1 << 16, 1 << 20])?;
     calibrate_msm::<curve::G2>(&router, runs, &[1 << 8, 1 << 12, 1 << 16])?;
+    calibrate_f32(&router, runs)?;
     match router.save_profile() {
         Ok(path) => println!("saved {}", path.display()),
         Err(why) => println!("not saved: {why}"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the f32 jobs (element-wise, reductions, softmax, matrix products) at a few sizes
+/// on both routes `runs` times each, so that the router's model learns both (the GPU's f32
+/// costs have no cold-start figures), and prints its predictions.
+fn calibrate_f32(router: &Router, runs: usize) -> anyhow::Result<()> {
+    use hybrid_exec::{F32Job, Policy};
+    let values: Vec<f32> = (0..1u32 << 22)
+        .map(|i| (i % 1000) as f32 / 125.0 - 4.0)
+        .collect();
+    let mut jobs: Vec<(String, F32Job<'_>)> = Vec::new();
+    for n in [1usize << 10, 1 << 14, 1 << 18, 1 << 22] {
+        let v = &values[..n];
+        jobs.push((format!("f32 add {n}"), F32Job::Add(v, v)));
+        jobs.push((format!("f32 gelu {n}"), F32Job::Gelu(v)));
+        jobs.push((format!("f32 dot {n}"), F32Job::Dot(v, v)));
+        jobs.push((format!("f32 softmax {n}"), F32Job::Softmax(v)));
+    }
+    for side in [64usize, 256, 1024] {
+        let v = &values[..side * side];
+        let job = F32Job::Matmul {
+            a: v,
+            b: v,
+            m: side,
+            k: side,
+            n: side,
+        };
+        jobs.push((format!("f32 matmul {side}"), job));
+    }
+    for (name, job) in jobs {
+        for _ in 0..runs {
+            for policy in [Policy::Cpu, Policy::Gpu] {
+                router.f32_with(policy, job)?;
+            }
+        }
+        let (c, g) = router.predict_f32(&job);
+        println!(
+            "{name:<22} {:>11.1} us {:>14}",
+            c.as_secs_f64() * 1e6,
+            g.map_or("unknown".to_owned(), |g| format!(
+                "{:.1} us",
+                g.as_secs_f64() * 1e6
+            ))
+        );
+    }
+    Ok(())
 }
 
 /// Runs `C`'s MSM at `sizes` on both routes `runs` times each, so that the router's model

@@ -106,11 +106,14 @@ fn auto_keeps_f32_jobs_on_the_cpu_until_the_gpu_has_run_their_shape() {
             .1,
         Route::Cpu
     );
+    assert!(router.predict_f32(&F32Job::Sigmoid(&a)).1.is_none());
     // Once the GPU has run the shape enough to be trusted, Auto weighs both devices and
     // either may win; the result is right wherever it ran.
     for _ in 0..5 {
         router.f32_with(Policy::Gpu, F32Job::Sigmoid(&a)).unwrap();
     }
+    let (cpu_time, gpu_time) = router.predict_f32(&F32Job::Sigmoid(&a));
+    assert!(gpu_time.is_some() && cpu_time > std::time::Duration::ZERO);
     let reference = cpu::sigmoid(&a);
     for _ in 0..6 {
         let (out, ran) = router.f32_with(Policy::Auto, F32Job::Sigmoid(&a)).unwrap();

@@ -3,6 +3,7 @@
 //! run the job's shape; a GPU failure recomputes the job on the CPU.
 
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use f32_ops::{cpu, F32Error, F32Gpu};
 
@@ -172,6 +173,17 @@ impl Router {
         };
         self.count(ran);
         Ok((out, ran))
+    }
+
+    /// Predicted times of `job` on (CPU, GPU), for reports: the GPU's `None` while it is
+    /// unknown (no GPU run of the job's shape and size bucket observed yet).
+    pub fn predict_f32(&self, job: &F32Job<'_>) -> (Duration, Option<Duration>) {
+        let shape = job.shape();
+        let m = super::lock(&self.model);
+        let gpu = m
+            .known(Device::Gpu, shape)
+            .then(|| m.predict(Device::Gpu, shape));
+        (m.predict(Device::Cpu, shape), gpu)
     }
 
     /// The f32 kernels (built on first use) and leave to use them for one job, when the
