@@ -176,6 +176,22 @@ pub fn sum_bound(terms: usize, abs_sum: f64) -> f64 {
     (terms as f64 + 1.0) * UNIT_ROUNDOFF * abs_sum + terms as f64 * DENORMAL_FLUSH
 }
 
+/// Bound on the error of one element of an f16 matrix product
+/// ([`F32Gpu::matmul_f16`](crate::F32Gpu::matmul_f16)) against the exact product of the
+/// f32 inputs, for `terms` products whose exact absolute values add up to `abs_sum` and
+/// whose inputs' absolute values (`|a_i| + |b_i|` over the terms) add up to `abs_inputs`.
+/// Rounding an input to f16 moves it by at most 2^-10 relatively (an f16 ULP, whichever
+/// way the device rounds) or 2^-24 absolutely (f16's subnormal spacing), so a product moves
+/// by at most `(2^-9 + 2^-20) |a b| + 2^-23 (|a| + |b|) + 2^-48`; the matrix units
+/// accumulate in f32 but may truncate, up to `2u` per addition instead of `u`. Inputs
+/// beyond f16's range (|x| > 65504) become infinities, which no bound covers.
+pub fn f16_product_bound(terms: usize, abs_sum: f64, abs_inputs: f64) -> f64 {
+    let t = terms as f64;
+    (2f64.powi(-9) + 2f64.powi(-20) + 2.0 * (t + 1.0) * UNIT_ROUNDOFF) * 1.01 * abs_sum
+        + 2f64.powi(-23) * abs_inputs
+        + t * (2f64.powi(-48) + DENORMAL_FLUSH)
+}
+
 /// Relative bound on the device's sigmoid of `x` (the same for GELU with `x` its sigmoid's
 /// argument), from Vulkan's precision rules: `exp(t)` within 3 + 2|t| ULP, the addition
 /// correctly rounded, the division within 2.5 ULP; the sigmoid passes `exp`'s relative

@@ -36,6 +36,14 @@ pub enum F32Error {
         /// The most this device takes.
         limit: usize,
     },
+    /// The device cannot run this operation.
+    #[error("{op}: {reason}")]
+    Unsupported {
+        /// The operation.
+        op: &'static str,
+        /// What the device lacks.
+        reason: &'static str,
+    },
     /// The Vulkan backend failed.
     #[error(transparent)]
     Backend(#[from] vk_backend::Error),

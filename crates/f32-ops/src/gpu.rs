@@ -25,6 +25,21 @@ const REDUCE_BLOCK: usize = 1024;
 const WORKGROUP: u32 = 256;
 /// Side of the square tile of C one workgroup of `f32_matmul.comp` computes.
 const MATMUL_TILE: usize = 64;
+/// Side of the tile of `f32_matmul_128.comp` and `f32_matmul_f16.comp`.
+const MATMUL_TILE_LARGE: usize = 128;
+/// Products with at least this many 128 x 128 tiles of C run `f32_matmul_128.comp`
+/// (fewer, larger tiles: more products per value read from shared memory); smaller ones
+/// the 64 x 64 tiles, four times as many workgroups to spread over the device.
+const LARGE_MATMUL_TILES: usize = 64;
+
+/// The precision of a matrix product.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Precision {
+    /// f32 products and sums.
+    F32,
+    /// f16 inputs, f32 accumulation, on the matrix units.
+    F16,
+}
 
 /// A kernel this crate embeds, as a module the backend may run: the crate's one `unsafe`.
 #[allow(unsafe_code)]
@@ -33,8 +48,11 @@ fn embedded_module(spirv: &'static [u8]) -> SpirvModule {
     // `length()` (and by the counts in its arguments), so no arguments make it reach
     // outside its buffers (f32_fma's step count only sets how long it runs); each is used
     // only with its own number of buffers (`F32Gpu::new`), and the fixed workgroup size of
-    // f32_reduce and f32_matmul (256) is the size their kernels are created with. Every
-    // kernel is tested under the validation layer (tests/gpu.rs).
+    // f32_reduce and the matrix products (256) is the size their kernels are created with.
+    // f32_matmul_f16's shared-memory indices assume subgroups of 32, and it is built only
+    // where the context reports them (`Context::f16_matrix_products`). Every kernel is
+    // tested under the validation layer (tests/gpu.rs; the f16 one where a device has it,
+    // and by `hybrid-exec verify`).
     unsafe { SpirvModule::from_bytes_unchecked(spirv) }
 }
 
@@ -71,6 +89,9 @@ pub struct F32Gpu {
     map: Kernel,
     reduce: Kernel,
     matmul: Kernel,
+    matmul_large: Kernel,
+    /// Where the device offers f16 matrix products ([`Context::f16_matrix_products`]).
+    matmul_f16: Option<Kernel>,
     fma: Kernel,
 }
 
@@ -83,7 +104,15 @@ impl F32Gpu {
         let map = module!("f32_map.spv");
         let reduce = module!("f32_reduce.spv");
         let matmul = module!("f32_matmul.spv");
+        let matmul_large = module!("f32_matmul_128.spv");
         let fma = module!("f32_fma.spv");
+        let matmul_f16 = if ctx.f16_matrix_products() {
+            let desc = KernelDesc::general("f32_matmul_f16", module!("f32_matmul_f16.spv"), 3)
+                .with_workgroup_size(WORKGROUP);
+            Some(ctx.create_kernel(&desc)?)
+        } else {
+            None
+        };
         Ok(Self {
             map: ctx.create_kernel(&KernelDesc::general("f32_map", map, 4))?,
             reduce: ctx.create_kernel(
@@ -92,6 +121,11 @@ impl F32Gpu {
             matmul: ctx.create_kernel(
                 &KernelDesc::general("f32_matmul", matmul, 3).with_workgroup_size(WORKGROUP),
             )?,
+            matmul_large: ctx.create_kernel(
+                &KernelDesc::general("f32_matmul_128", matmul_large, 3)
+                    .with_workgroup_size(WORKGROUP),
+            )?,
+            matmul_f16,
             fma: ctx.create_kernel(&KernelDesc::general("f32_fma", fma, 1))?,
             ctx,
         })
@@ -182,8 +216,8 @@ impl F32Gpu {
     }
 
     /// `C = A B` for row-major `a` (`m x k`) and `b` (`k x n`), `m x n` row-major: tiles of
-    /// 64 x 64 per workgroup, each element summed in f32 in order of k, within
-    /// [`sum_bound`](crate::cpu::sum_bound) of the exact product.
+    /// 64 x 64 or, for large products, 128 x 128 per workgroup, each element summed in f32
+    /// in order of k, within [`sum_bound`](crate::cpu::sum_bound) of the exact product.
     ///
     /// # Errors
     /// [`F32Error::MatrixShape`]; [`F32Error::TooLarge`]; [`F32Error::Backend`].
@@ -196,7 +230,36 @@ impl F32Gpu {
         n: usize,
     ) -> Result<Vec<f32>, F32Error> {
         check_matmul(a, b, m, k, n)?;
-        self.matmul_op(Src::Host(a), Src::Host(b), m, k, n)?.read()
+        self.matmul_op(Src::Host(a), Src::Host(b), m, k, n, Precision::F32)?
+            .read()
+    }
+
+    /// Whether [`matmul_f16`](Self::matmul_f16) runs here: the device multiplies f16
+    /// matrices on its matrix units ([`Context::f16_matrix_products`]).
+    pub fn has_f16_matmul(&self) -> bool {
+        self.matmul_f16.is_some()
+    }
+
+    /// `C = A B` as [`matmul`](Self::matmul), but each value of A and B rounded to f16 and
+    /// the products accumulated in f32 on the device's matrix units (16 x 16 x 16 products,
+    /// tiles of 128 x 128 per workgroup): within
+    /// [`f16_product_bound`](crate::cpu::f16_product_bound) of the exact product of the f32
+    /// inputs. Values beyond f16's range (|x| > 65504) become infinities.
+    ///
+    /// # Errors
+    /// [`F32Error::Unsupported`] where the device has no f16 matrix products
+    /// ([`has_f16_matmul`](Self::has_f16_matmul)); as [`matmul`](Self::matmul) otherwise.
+    pub fn matmul_f16(
+        &self,
+        a: &[f32],
+        b: &[f32],
+        m: usize,
+        k: usize,
+        n: usize,
+    ) -> Result<Vec<f32>, F32Error> {
+        check_matmul(a, b, m, k, n)?;
+        self.matmul_op(Src::Host(a), Src::Host(b), m, k, n, Precision::F16)?
+            .read()
     }
 
     /// Uploads `data` to the device, for the `*_resident` operations, which chain there
@@ -289,7 +352,26 @@ impl F32Gpu {
     ) -> Result<F32Vec, F32Error> {
         check_shape("A", a.len, m, k)?;
         check_shape("B", b.len, k, n)?;
-        self.matmul_op(Src::Device(a), Src::Device(b), m, k, n)?
+        self.matmul_op(Src::Device(a), Src::Device(b), m, k, n, Precision::F32)?
+            .keep()
+    }
+
+    /// [`matmul_f16`](Self::matmul_f16) on resident matrices, the result kept on the device.
+    ///
+    /// # Errors
+    /// As [`matmul_f16`](Self::matmul_f16); [`F32Error::Backend`] for vectors of another
+    /// context.
+    pub fn matmul_f16_resident(
+        &self,
+        a: &F32Vec,
+        b: &F32Vec,
+        m: usize,
+        k: usize,
+        n: usize,
+    ) -> Result<F32Vec, F32Error> {
+        check_shape("A", a.len, m, k)?;
+        check_shape("B", b.len, k, n)?;
+        self.matmul_op(Src::Device(a), Src::Device(b), m, k, n, Precision::F16)?
             .keep()
     }
 
@@ -374,7 +456,26 @@ impl F32Gpu {
         m: usize,
         k: usize,
         n: usize,
+        precision: Precision,
     ) -> Result<Output<'_>, F32Error> {
+        let large = m.div_ceil(MATMUL_TILE_LARGE) * n.div_ceil(MATMUL_TILE_LARGE);
+        let (kernel, tiles) = match precision {
+            Precision::F32 if large >= LARGE_MATMUL_TILES => (&self.matmul_large, large),
+            Precision::F32 => (
+                &self.matmul,
+                m.div_ceil(MATMUL_TILE) * n.div_ceil(MATMUL_TILE),
+            ),
+            Precision::F16 => match &self.matmul_f16 {
+                Some(kernel) => (kernel, large),
+                None => {
+                    return Err(F32Error::Unsupported {
+                        op: "matmul_f16",
+                        reason: "the device offers no f16 matrix products \
+                                 (VK_NV_cooperative_matrix, 16 x 16 x 16 f16 into f32)",
+                    })
+                }
+            },
+        };
         let elements = m * n;
         // Each dimension is at most its matrices' lengths, which fit the shader's indices.
         for len in [a.len(), b.len(), elements] {
@@ -390,9 +491,8 @@ impl F32Gpu {
         } else {
             let x = self.source(&mut batch, a)?;
             let y = self.source(&mut batch, b)?;
-            let tiles = m.div_ceil(MATMUL_TILE) * n.div_ceil(MATMUL_TILE);
             batch.dispatch_general(
-                &self.matmul,
+                kernel,
                 &[&x, &y, &c],
                 tiles * WORKGROUP as usize,
                 &[m as u32, n as u32, k as u32],

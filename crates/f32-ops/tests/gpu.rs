@@ -208,49 +208,80 @@ fn dot_products_are_within_the_sum_bound() {
     ctx.assert_no_validation_messages();
 }
 
+/// Checks every element of `got` (`m x n`) against the exact product of `a` and `b` within
+/// `bound(k, sum of |a_i b_i|, sum of |a_i| + |b_i|)`.
+fn check_product(
+    what: &str,
+    got: &[f32],
+    a: &[f32],
+    b: &[f32],
+    (m, k, n): (usize, usize, usize),
+    bound: impl Fn(usize, f64, f64) -> f64,
+) {
+    assert_eq!(got.len(), m * n, "{what} {m} x {k} x {n}");
+    for i in 0..m {
+        for j in 0..n {
+            let (mut exact, mut abs, mut inputs) = (0.0, 0.0, 0.0);
+            for t in 0..k {
+                let (x, y) = (f64::from(a[i * k + t]), f64::from(b[t * n + j]));
+                exact += x * y;
+                abs += (x * y).abs();
+                inputs += x.abs() + y.abs();
+            }
+            let g = got[i * n + j];
+            assert!(
+                (f64::from(g) - exact).abs() <= bound(k, abs, inputs),
+                "{what} {m} x {k} x {n} [{i},{j}]: {g} vs {exact}"
+            );
+        }
+    }
+}
+
+/// Shapes of the matrix-product tests: edges of both tile sizes (64 and 128), k below,
+/// at and past the steps of 8, 16 and 32, empty matrices; the last three run the large
+/// tiles (64 or more 128 x 128 tiles of C).
+const MATMUL_SHAPES: [(usize, usize, usize); 13] = [
+    (1, 1, 1),
+    (3, 5, 7),
+    (1, 257, 1),
+    (65, 33, 63),
+    (64, 64, 64),
+    (100, 17, 130),
+    (31, 1, 65),
+    (2, 0, 3),
+    (0, 4, 5),
+    (5, 4, 0),
+    (1030, 9, 1025),
+    (1024, 16, 1024),
+    (1000, 33, 1100),
+];
+
 #[test]
 fn matrix_products_are_within_the_sum_bound() {
     let Some((ctx, gpu)) = gpu("matrix_products_are_within_the_sum_bound") else {
         return;
     };
-    let shapes = [
-        (1, 1, 1),
-        (3, 5, 7),
-        (1, 257, 1),
-        (65, 33, 63),
-        (64, 64, 64),
-        (100, 17, 130),
-        (31, 1, 65),
-        (2, 0, 3),
-        (0, 4, 5),
-        (5, 4, 0),
-    ];
-    for (m, k, n) in shapes {
+    for (m, k, n) in MATMUL_SHAPES {
         let a = values(m * k, 2.0, (m * 1000 + k) as u64);
         let b = values(k * n, 2.0, (k * 1000 + n) as u64);
-        let got = gpu.matmul(&a, &b, m, k, n).unwrap();
-        let reference = cpu::matmul(&a, &b, m, k, n).unwrap();
-        assert_eq!(
-            (got.len(), reference.len()),
-            (m * n, m * n),
-            "{m} x {k} x {n}"
+        let shape = (m, k, n);
+        let f32_bound = |k, abs, _| sum_bound(k, abs);
+        check_product(
+            "gpu",
+            &gpu.matmul(&a, &b, m, k, n).unwrap(),
+            &a,
+            &b,
+            shape,
+            f32_bound,
         );
-        for i in 0..m {
-            for j in 0..n {
-                let terms = (0..k).map(|t| f64::from(a[i * k + t]) * f64::from(b[t * n + j]));
-                let exact: f64 = terms.clone().sum();
-                let bound = sum_bound(k, terms.map(f64::abs).sum());
-                let (g, r) = (got[i * n + j], reference[i * n + j]);
-                assert!(
-                    (f64::from(g) - exact).abs() <= bound,
-                    "{m}x{k}x{n} [{i},{j}]: {g} vs {exact}"
-                );
-                assert!(
-                    (f64::from(r) - exact).abs() <= bound,
-                    "{m}x{k}x{n} [{i},{j}]: cpu {r}"
-                );
-            }
-        }
+        check_product(
+            "cpu",
+            &cpu::matmul(&a, &b, m, k, n).unwrap(),
+            &a,
+            &b,
+            shape,
+            f32_bound,
+        );
     }
     assert!(matches!(
         gpu.matmul(&[1.0; 6], &[1.0; 6], 2, 3, 3),
@@ -265,6 +296,44 @@ fn matrix_products_are_within_the_sum_bound() {
     assert!(matches!(
         gpu.matmul(&[1.0; 5], &[1.0; 6], 2, 3, 2),
         Err(F32Error::MatrixShape { matrix: "A", .. })
+    ));
+    ctx.assert_no_validation_messages();
+}
+
+/// The f16 product on the matrix units where the device has them (NVIDIA; lavapipe has
+/// none, and the test then checks the typed error and says it skipped the products).
+#[test]
+fn f16_matrix_products_are_within_their_bound_or_refused() {
+    let Some((ctx, gpu)) = gpu("f16_matrix_products_are_within_their_bound_or_refused") else {
+        return;
+    };
+    if !gpu.has_f16_matmul() {
+        eprintln!(
+            "f16_matrix_products_are_within_their_bound_or_refused: SKIPPED the products: \
+             the device offers no f16 matrix products; checked the typed error only"
+        );
+        assert!(matches!(
+            gpu.matmul_f16(&[1.0], &[1.0], 1, 1, 1),
+            Err(F32Error::Unsupported {
+                op: "matmul_f16",
+                ..
+            })
+        ));
+        ctx.assert_no_validation_messages();
+        return;
+    }
+    for (m, k, n) in MATMUL_SHAPES {
+        let a = values(m * k, 2.0, (m * 1000 + k) as u64);
+        let b = values(k * n, 2.0, (k * 1000 + n) as u64);
+        let got = gpu.matmul_f16(&a, &b, m, k, n).unwrap();
+        check_product("f16", &got, &a, &b, (m, k, n), cpu::f16_product_bound);
+        let (ra, rb) = (gpu.upload(&a).unwrap(), gpu.upload(&b).unwrap());
+        let resident = gpu.matmul_f16_resident(&ra, &rb, m, k, n).unwrap();
+        assert_eq!(bits(&gpu.download(&resident).unwrap()), bits(&got));
+    }
+    assert!(matches!(
+        gpu.matmul_f16(&[1.0; 6], &[1.0; 6], 2, 3, 3),
+        Err(F32Error::MatrixShape { matrix: "B", .. })
     ));
     ctx.assert_no_validation_messages();
 }

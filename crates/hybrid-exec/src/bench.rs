@@ -416,6 +416,13 @@ fn f32_figures(
         })?;
         let (ra, rb) = (gpu.upload(&a)?, gpu.upload(&b)?);
         let resident_ms = millis(&mut || keep(gpu.matmul_resident(&ra, &rb, side, side, side)?))?;
+        let f16_ms = if gpu.has_f16_matmul() {
+            Some(millis(&mut || {
+                keep(gpu.matmul_f16_resident(&ra, &rb, side, side, side)?)
+            })?)
+        } else {
+            None
+        };
         let job = hybrid_exec::F32Job::Matmul {
             a: &a,
             b: &b,
@@ -428,6 +435,7 @@ fn f32_figures(
         }
         let auto_ms = millis(&mut || keep(router.f32_with(hybrid_exec::Policy::Auto, job)?))?;
         let better = median(&cpu_ms).min(median(&gpu_ms));
+        let resident_median = median(&resident_ms);
         let cpu_median = median(&cpu_ms);
         push_figure(
             figures,
@@ -454,6 +462,18 @@ fn f32_figures(
                 flops / fma_rate * 1e3,
             )),
         );
+        if let Some(f16_ms) = f16_ms {
+            push_figure(
+                figures,
+                &format!(
+                    "f16-input matmul {side} x {side} (f32 accumulation, matrix units), \
+                     GPU resident"
+                ),
+                Unit::Millis,
+                f16_ms,
+                Some(("the f32 product, resident", resident_median)),
+            );
+        }
         push_figure(
             figures,
             &format!("f32 matmul {side} x {side}, router, Auto"),

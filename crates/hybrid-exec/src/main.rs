@@ -65,6 +65,9 @@ enum Command {
         /// when named).
         #[arg(long, value_enum, value_delimiter = ',')]
         only: Vec<bench::Section>,
+        /// The f32 section (seed 003's table): the same as naming f32 in `--only`.
+        #[arg(long)]
+        f32: bool,
         /// Also write the figures as JSON to this file.
         #[arg(long)]
         json: Option<std::path::PathBuf>,
@@ -167,12 +170,13 @@ fn main() -> ExitCode {
             samples,
             large,
             only,
+            f32,
             json,
         } => run_bench(
             &bench::BenchOptions {
                 samples,
                 large,
-                only,
+                only: with_f32(only, f32),
             },
             json.as_deref(),
         ),
@@ -571,6 +575,14 @@ fn host_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// `--only`'s sections with f32 added when `--f32` asks for it.
+fn with_f32(mut only: Vec<bench::Section>, f32: bool) -> Vec<bench::Section> {
+    if f32 && !only.contains(&bench::Section::F32) {
+        only.push(bench::Section::F32);
+    }
+    only
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -578,7 +590,7 @@ mod tests {
     fn bench_only(args: &[&str]) -> Result<Vec<bench::Section>, clap::Error> {
         let cli = Cli::try_parse_from(["hybrid-exec", "bench"].iter().chain(args))?;
         match cli.command {
-            Command::Bench { only, .. } => Ok(only),
+            Command::Bench { only, f32, .. } => Ok(with_f32(only, f32)),
             other => panic!("parsed as {other:?}"),
         }
     }
@@ -593,6 +605,11 @@ mod tests {
         );
         assert_eq!(bench_only(&["--only", "fq"]).unwrap(), vec![Section::Fq]);
         assert_eq!(bench_only(&["--only", "f32"]).unwrap(), vec![Section::F32]);
+        assert_eq!(bench_only(&["--f32"]).unwrap(), vec![Section::F32]);
+        assert_eq!(
+            bench_only(&["--only", "eip", "--f32"]).unwrap(),
+            vec![Section::Eip, Section::F32]
+        );
         assert!(bench_only(&["--only", "fq,pairing"]).is_err());
     }
 }

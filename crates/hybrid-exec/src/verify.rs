@@ -212,8 +212,13 @@ pub(crate) fn run(gpu: Option<&FqGpu>, opts: &VerifyOptions) -> Result<bool> {
 /// Sizes of the f32 checks (past a workgroup, a reduction block and two levels of them).
 const F32_SIZES: [usize; 6] = [1, 3, 65, 1025, 65_537, (1 << 20) + 3];
 /// Matrix products of the f32 checks (m, k, n), each compared at up to 4096 entries.
-const F32_MATMULS: [(usize, usize, usize); 3] =
-    [(65, 33, 63), (257, 1000, 129), (1000, 1000, 1000)];
+const F32_MATMULS: [(usize, usize, usize); 5] = [
+    (65, 33, 63),
+    (257, 1000, 129),
+    (1000, 1000, 1000),
+    (1030, 77, 1025),
+    (4096, 4096, 4096),
+];
 
 /// The GPU's f32 operations (`f32_ops::F32Gpu`) against the CPU reference, bit for bit
 /// where the operation is exact (add, ReLU), and against f64 arithmetic within the stated
@@ -317,28 +322,59 @@ fn f32_checks(ctx: Arc<vk_backend::Context>, opts: &VerifyOptions, checks: &mut 
             values(kk * n, 900 + k as u64),
         );
         let stride = (m * n).div_ceil(4096);
-        let name = format!("f32 gpu matmul vs f64, {m} x {kk} x {n} (every {stride}th entry)");
-        let mismatches = match outcome(&name, gpu.matmul(&a, &b, m, kk, n)) {
-            Some(c) if c.len() == m * n => (0..m * n)
-                .step_by(stride)
-                .filter(|&e| {
-                    let (i, j) = (e / n, e % n);
-                    let terms = (0..kk).map(|t| f64::from(a[i * kk + t]) * f64::from(b[t * n + j]));
-                    let exact: f64 = terms.clone().sum();
-                    let bound = sum_bound(kk, terms.map(f64::abs).sum());
-                    (f64::from(c[e]) - exact).abs() > bound
-                })
-                .count(),
-            _ => (m * n).div_ceil(stride),
-        };
-        checks.push(elements_check(
-            name,
-            "f32",
-            mismatches,
-            (m * n).div_ceil(stride),
-        ));
+        // The f32 product, and the f16 one on the matrix units where the device has them.
+        let products: [(&str, MatmulFn, BoundFn); 2] = [
+            ("matmul", F32Gpu::matmul, |k, abs, _| sum_bound(k, abs)),
+            ("matmul_f16", F32Gpu::matmul_f16, f32_cpu::f16_product_bound),
+        ];
+        for (op, run, bound) in products {
+            if op == "matmul_f16" && !gpu.has_f16_matmul() {
+                continue;
+            }
+            let name = format!("f32 gpu {op} vs f64, {m} x {kk} x {n} (every {stride}th entry)");
+            let mismatches = match outcome(&name, run(&gpu, &a, &b, m, kk, n)) {
+                Some(c) if c.len() == m * n => (0..m * n)
+                    .step_by(stride)
+                    .filter(|&e| {
+                        let (i, j) = (e / n, e % n);
+                        let (mut exact, mut abs, mut inputs) = (0.0, 0.0, 0.0);
+                        for t in 0..kk {
+                            let (x, y) = (f64::from(a[i * kk + t]), f64::from(b[t * n + j]));
+                            exact += x * y;
+                            abs += (x * y).abs();
+                            inputs += x.abs() + y.abs();
+                        }
+                        (f64::from(c[e]) - exact).abs() > bound(kk, abs, inputs)
+                    })
+                    .count(),
+                _ => (m * n).div_ceil(stride),
+            };
+            checks.push(elements_check(
+                name,
+                "f32",
+                mismatches,
+                (m * n).div_ceil(stride),
+            ));
+        }
+    }
+    if !gpu.has_f16_matmul() {
+        println!("verify: the device offers no f16 matrix products: matmul_f16 not checked");
     }
 }
+
+/// An error bound of a matrix product's element: (terms, sum of |a_i b_i|, sum of |a_i| +
+/// |b_i|) to the largest error allowed.
+type BoundFn = fn(usize, f64, f64) -> f64;
+
+/// A matrix product of [`f32_ops::F32Gpu`].
+type MatmulFn = fn(
+    &f32_ops::F32Gpu,
+    &[f32],
+    &[f32],
+    usize,
+    usize,
+    usize,
+) -> Result<Vec<f32>, f32_ops::F32Error>;
 
 /// MSM sizes: the edge table (one, a few, around 32 and 256, and past the
 /// workgroup and chunk sizes).

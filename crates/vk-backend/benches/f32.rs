@@ -85,6 +85,13 @@ fn f32_table(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("cpu", side), &side, |bch, &s| {
             bch.iter(|| black_box(cpu::matmul(&a, &b, s, s, s).unwrap()))
         });
+        if gpu.has_f16_matmul() {
+            g.bench_with_input(
+                BenchmarkId::new("gpu f16 inputs", side),
+                &side,
+                |bch, &s| bch.iter(|| black_box(gpu.matmul_f16(&a, &b, s, s, s).unwrap())),
+            );
+        }
     }
     g.finish();
 }

@@ -159,6 +159,13 @@ impl Context {
         self.shared.device.shader_float64
     }
 
+    /// Whether kernels may multiply 16 x 16 x 16 f16 matrices into f32 ones on the device's
+    /// matrix units: VK_NV_cooperative_matrix with subgroup scope is enabled, with the
+    /// shaderFloat16 and vulkanMemoryModel features, and subgroups have 32 invocations.
+    pub fn f16_matrix_products(&self) -> bool {
+        self.shared.device.f16_matrix
+    }
+
     /// Whether streamed uploads use a transfer-only queue (copy engines).
     pub fn has_transfer_queue(&self) -> bool {
         self.shared.device.upload.is_some()

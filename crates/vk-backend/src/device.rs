@@ -318,6 +318,9 @@ pub(crate) struct Device {
     pub(crate) shader_int64: bool,
     /// Whether shaders may use doubles (the shaderFloat64 feature is enabled).
     pub(crate) shader_float64: bool,
+    /// Whether kernels may multiply f16 matrices into f32 ones on the matrix units
+    /// (VK_NV_cooperative_matrix and the features its shaders need are enabled).
+    pub(crate) f16_matrix: bool,
     /// Host-memory import, when VK_EXT_external_memory_host is enabled.
     pub(crate) host_import: Option<HostImportSupport>,
     /// The driver's pipeline-cache UUID (changes with the driver build).
@@ -367,14 +370,7 @@ fn host_import_alignment(
     instance: &Instance,
     pd: vk::PhysicalDevice,
 ) -> Result<Option<u64>, Error> {
-    // SAFETY: `pd` comes from this live instance.
-    let exts = unsafe { instance.raw.enumerate_device_extension_properties(pd) }
-        .map_err(Error::vk("vkEnumerateDeviceExtensionProperties"))?;
-    let name = ash::ext::external_memory_host::NAME;
-    if !exts
-        .iter()
-        .any(|e| e.extension_name_as_c_str().is_ok_and(|n| n == name))
-    {
+    if !offers_extension(instance, pd, ash::ext::external_memory_host::NAME)? {
         return Ok(None);
     }
     let mut props = vk::PhysicalDeviceExternalMemoryHostPropertiesEXT::default();
@@ -386,6 +382,90 @@ fn host_import_alignment(
             .get_physical_device_properties2(pd, &mut props2)
     };
     Ok(Some(props.min_imported_host_pointer_alignment.max(1)))
+}
+
+/// Whether the device offers `name` among its extensions.
+fn offers_extension(
+    instance: &Instance,
+    pd: vk::PhysicalDevice,
+    name: &std::ffi::CStr,
+) -> Result<bool, Error> {
+    // SAFETY: `pd` comes from this live instance.
+    let exts = unsafe { instance.raw.enumerate_device_extension_properties(pd) }
+        .map_err(Error::vk("vkEnumerateDeviceExtensionProperties"))?;
+    Ok(exts
+        .iter()
+        .any(|e| e.extension_name_as_c_str().is_ok_and(|n| n == name)))
+}
+
+/// Whether kernels can multiply 16 x 16 x 16 f16 matrices into f32 ones on the device's
+/// matrix units (VK_NV_cooperative_matrix at subgroup scope, with the shaderFloat16 and
+/// vulkanMemoryModel features its shaders need, and subgroups of 32, which the kernels'
+/// layout assumes).
+fn f16_matrix_support(instance: &Instance, pd: vk::PhysicalDevice) -> Result<bool, Error> {
+    if !offers_extension(instance, pd, ash::nv::cooperative_matrix::NAME)? {
+        return Ok(false);
+    }
+    let mut matrix = vk::PhysicalDeviceCooperativeMatrixFeaturesNV::default();
+    let mut features12 = vk::PhysicalDeviceVulkan12Features::default();
+    let mut features2 = vk::PhysicalDeviceFeatures2::default()
+        .push_next(&mut matrix)
+        .push_next(&mut features12);
+    // SAFETY: `pd` is a live 1.2 device that offers the extension whose struct we chain.
+    unsafe {
+        instance
+            .raw
+            .get_physical_device_features2(pd, &mut features2)
+    };
+    if matrix.cooperative_matrix != vk::TRUE
+        || features12.shader_float16 != vk::TRUE
+        || features12.vulkan_memory_model != vk::TRUE
+    {
+        return Ok(false);
+    }
+    let mut subgroup = vk::PhysicalDeviceSubgroupProperties::default();
+    let mut props2 = vk::PhysicalDeviceProperties2::default().push_next(&mut subgroup);
+    // SAFETY: as above; the subgroup properties are core in 1.1.
+    unsafe {
+        instance
+            .raw
+            .get_physical_device_properties2(pd, &mut props2)
+    };
+    if subgroup.subgroup_size != 32
+        || !subgroup
+            .supported_operations
+            .contains(vk::SubgroupFeatureFlags::BASIC)
+    {
+        return Ok(false);
+    }
+    let functions = ash::nv::cooperative_matrix::Instance::new(&instance.entry, &instance.raw);
+    let get = functions
+        .fp()
+        .get_physical_device_cooperative_matrix_properties_nv;
+    let mut count = 0u32;
+    // SAFETY: the extension is offered, so its function is loaded; a null array asks for
+    // the count.
+    unsafe { get(pd, &mut count, std::ptr::null_mut()) }
+        .result()
+        .map_err(Error::vk(
+            "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV",
+        ))?;
+    let mut props = vec![vk::CooperativeMatrixPropertiesNV::default(); count as usize];
+    // SAFETY: `props` holds `count` initialized structs of the right type.
+    unsafe { get(pd, &mut count, props.as_mut_ptr()) }
+        .result()
+        .map_err(Error::vk(
+            "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV",
+        ))?;
+    props.truncate(count as usize);
+    Ok(props.iter().any(|p| {
+        (p.m_size, p.n_size, p.k_size) == (16, 16, 16)
+            && p.a_type == vk::ComponentTypeNV::FLOAT16
+            && p.b_type == vk::ComponentTypeNV::FLOAT16
+            && p.c_type == vk::ComponentTypeNV::FLOAT32
+            && p.d_type == vk::ComponentTypeNV::FLOAT32
+            && p.scope == vk::ScopeNV::SUBGROUP
+    }))
 }
 
 /// A family with TRANSFER and neither COMPUTE nor GRAPHICS: the copy engines.
@@ -454,11 +534,22 @@ impl Device {
         if import_alignment.is_some() {
             extensions.push(ash::ext::external_memory_host::NAME.as_ptr());
         }
-        let create_info = vk::DeviceCreateInfo::default()
+        // Matrix products on the device's matrix units, where offered.
+        let f16_matrix = f16_matrix_support(&instance, physical)?;
+        let mut matrix = vk::PhysicalDeviceCooperativeMatrixFeaturesNV::default();
+        if f16_matrix {
+            extensions.push(ash::nv::cooperative_matrix::NAME.as_ptr());
+            matrix.cooperative_matrix = vk::TRUE;
+            features12 = features12.shader_float16(true).vulkan_memory_model(true);
+        }
+        let mut create_info = vk::DeviceCreateInfo::default()
             .queue_create_infos(&queue_infos)
             .enabled_extension_names(&extensions)
             .enabled_features(&features)
             .push_next(&mut features12);
+        if f16_matrix {
+            create_info = create_info.push_next(&mut matrix);
+        }
         // SAFETY: `physical` comes from this instance; the create info points at locals.
         let raw = unsafe { instance.raw.create_device(physical, &create_info, None) }
             .map_err(Error::vk("vkCreateDevice"))?;
@@ -515,6 +606,7 @@ impl Device {
             memory,
             shader_int64: features.shader_int64 == vk::TRUE,
             shader_float64: features.shader_float64 == vk::TRUE,
+            f16_matrix,
             host_import,
             pipeline_cache_uuid,
             compute,

@@ -73,8 +73,8 @@ pub(crate) struct Instance {
     // Field order matters for readability only; Drop destroys in the right order explicitly.
     messenger: Option<(ash::ext::debug_utils::Instance, vk::DebugUtilsMessengerEXT)>,
     pub(crate) raw: ash::Instance,
-    /// Keeps the library loaded for as long as `raw` is in use.
-    _entry: ash::Entry,
+    /// Keeps the library loaded for as long as `raw` is in use; loads extension functions.
+    pub(crate) entry: ash::Entry,
     pub(crate) validation_log: Arc<ValidationLog>,
     pub(crate) validation_enabled: bool,
 }
@@ -192,7 +192,7 @@ impl Instance {
         Ok(Arc::new(Self {
             messenger,
             raw,
-            _entry: entry,
+            entry,
             validation_log,
             validation_enabled: enable_validation,
         }))
