@@ -549,7 +549,7 @@ fn devices() -> anyhow::Result<ExitCode> {
         Ok(ctx) => {
             let i = ctx.info();
             println!(
-                "chosen: {}: {} (preference discrete > integrated > virtual > CPU, or {}); transfer queue: {}, download queue: {}, resizable BAR: {}, 64-bit shader integers: {}, doubles: {}, host-memory import: {}",
+                "chosen: {}: {} (preference discrete > integrated > virtual > CPU, or {}); transfer queue: {}, download queue: {}, resizable BAR: {}, 64-bit shader integers: {}, doubles: {}, host-memory import: {}, f16 matrix products: {}",
                 i.index,
                 i.name,
                 vk_backend::ENV_DEVICE,
@@ -558,10 +558,25 @@ fn devices() -> anyhow::Result<ExitCode> {
                 ctx.direct_writes(),
                 ctx.shader_int64(),
                 ctx.shader_float64(),
-                ctx.imports_host_memory()
+                ctx.imports_host_memory(),
+                ctx.f16_matrix_products()
             );
         }
         Err(e) => println!("chosen: none: {e}"),
+    }
+    // The multi-device set: what a router over several GPUs would use. Today's router
+    // opens the one device chosen above.
+    match vk_backend::DeviceSet::from_env().and_then(|set| Ok((set.select(&devices)?, set))) {
+        Ok((picked, set)) => {
+            println!(
+                "device set ({}: {set:?}; the router opens only the chosen device today):",
+                vk_backend::ENV_DEVICES
+            );
+            for p in picked {
+                println!("    {}: {}", p.index, p.reason);
+            }
+        }
+        Err(e) => println!("device set: none: {e}"),
     }
     Ok(ExitCode::SUCCESS)
 }

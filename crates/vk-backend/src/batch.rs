@@ -150,9 +150,7 @@ impl<'c> Batch<'c> {
         if Arc::ptr_eq(b.buf.pool(), &self.shared.pool) {
             Ok(())
         } else {
-            Err(Error::InvalidArgument(
-                "buffer belongs to another context".to_owned(),
-            ))
+            Err(b.foreign_to(&self.shared.device))
         }
     }
 
@@ -187,7 +185,7 @@ impl<'c> Batch<'c> {
     /// their own submission.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a buffer of another context; memory errors.
+    /// [`Error::ForeignBuffer`] for a buffer of another context; memory errors.
     pub fn upload(
         &mut self,
         dst: &DeviceBuffer,
@@ -322,7 +320,7 @@ impl<'c> Batch<'c> {
     /// # Errors
     /// [`Error::InvalidArgument`] when the number of inputs, the element sizes or the
     /// lengths do not match the kernel and each other, when the output is also an input,
-    /// or for buffers or kernels of another context.
+    /// or for a kernel of another context; [`Error::ForeignBuffer`] for its buffers.
     pub fn dispatch(
         &mut self,
         kernel: &Kernel,
@@ -458,7 +456,8 @@ impl<'c> Batch<'c> {
     /// [`Error::InvalidArgument`] for an element-wise kernel, a number of buffers other than
     /// the kernel's, an empty buffer, the same buffer twice, a buffer larger than the
     /// device's `maxStorageBufferRange`, more than [`GENERAL_ARGS`](crate::GENERAL_ARGS)
-    /// arguments, too many invocations, or kernels and buffers of another context.
+    /// arguments, too many invocations, or a kernel of another context;
+    /// [`Error::ForeignBuffer`] for buffers of another context.
     pub fn dispatch_general(
         &mut self,
         kernel: &Kernel,
@@ -530,7 +529,7 @@ impl<'c> Batch<'c> {
     /// batch's other commands.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a buffer of another context.
+    /// [`Error::ForeignBuffer`] for a buffer of another context.
     pub fn fill_zero(&mut self, buf: &DeviceBuffer) -> Result<(), Error> {
         self.check_ours(buf)?;
         if buf.words() == 0 {
@@ -555,8 +554,8 @@ impl<'c> Batch<'c> {
     /// Copies `src` into `dst` on the device with `vkCmdCopyBuffer` (same number of words).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for buffers of another context, of different sizes, or
-    /// the same buffer twice.
+    /// [`Error::ForeignBuffer`] for buffers of another context; [`Error::InvalidArgument`]
+    /// for buffers of different sizes or the same buffer twice.
     pub fn copy(&mut self, src: &DeviceBuffer, dst: &DeviceBuffer) -> Result<(), Error> {
         self.check_ours(src)?;
         self.check_ours(dst)?;
@@ -609,7 +608,7 @@ impl<'c> Batch<'c> {
     /// [`Finished::read`].
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a buffer of another context; memory errors.
+    /// [`Error::ForeignBuffer`] for a buffer of another context; memory errors.
     pub fn download(&mut self, src: &DeviceBuffer) -> Result<DownloadId, Error> {
         self.check_ours(src)?;
         let words = src.words();
@@ -684,7 +683,8 @@ impl<'c> Batch<'c> {
     /// outputs).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a buffer of another context or one not in host memory.
+    /// [`Error::ForeignBuffer`] for a buffer of another context, [`Error::InvalidArgument`]
+    /// for one not in host memory.
     pub fn read_host(&mut self, buf: &DeviceBuffer) -> Result<DownloadId, Error> {
         self.check_ours(buf)?;
         if buf.buf.kind != MemoryKind::HostStaging {

@@ -187,7 +187,7 @@ fn default_cache_dir() -> Option<PathBuf> {
     Some(base.join("vk-backend"))
 }
 
-fn env_value(name: &str) -> Result<Option<String>, Error> {
+pub(crate) fn env_value(name: &str) -> Result<Option<String>, Error> {
     match std::env::var(name) {
         Ok(v) if v.trim().is_empty() => Ok(None),
         Ok(v) => Ok(Some(v)),

@@ -42,7 +42,7 @@ pub(crate) fn check_elementwise(
     }
     for (i, b) in inputs.iter().chain([&output]).enumerate() {
         if !Arc::ptr_eq(b.buf.pool(), pool) {
-            return bad(format!("buffer {i} belongs to another context"));
+            return Err(b.foreign_to(device));
         }
         if b.words_per_element() != k.words_per_element {
             return bad(format!(

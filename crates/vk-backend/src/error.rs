@@ -79,6 +79,16 @@ pub enum Error {
     /// A caller-supplied value is out of range.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A buffer of one context used with another: resident data stays on its device (and
+    /// in its context), and nothing copies it across silently.
+    #[error("a buffer of {buffer_device} used on a context of {context_device}")]
+    ForeignBuffer {
+        /// The buffer's device, as "index: name" (and "another context" when both are the
+        /// same device).
+        buffer_device: String,
+        /// The device of the context it was given to.
+        context_device: String,
+    },
     /// A file of the backend's (the on-disk pipeline cache) could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {

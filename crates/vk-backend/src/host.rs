@@ -37,8 +37,8 @@ impl Context {
     /// using the buffer can start.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a buffer not in host memory, of another context, or
-    /// of another element size; [`Error::Timeout`] or [`Error::DeviceLost`] while waiting.
+    /// [`Error::ForeignBuffer`] for a buffer of another context; [`Error::InvalidArgument`]
+    /// for one not in host memory or of another element size; [`Error::Timeout`] or [`Error::DeviceLost`] while waiting.
     pub fn host_read<T: crate::HostElement, R>(
         &self,
         buf: &DeviceBuffer,
@@ -84,9 +84,7 @@ impl Context {
         buf: &'b DeviceBuffer,
     ) -> Result<&'b Arc<RawBuffer>, Error> {
         if !Arc::ptr_eq(buf.buf.pool(), &self.shared().pool) {
-            return Err(Error::InvalidArgument(
-                "buffer belongs to another context".to_owned(),
-            ));
+            return Err(buf.foreign_to(&self.shared().device));
         }
         if buf.buf.kind != MemoryKind::HostStaging {
             return Err(Error::InvalidArgument(

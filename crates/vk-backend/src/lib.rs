@@ -37,6 +37,7 @@ mod command;
 mod config;
 mod context;
 mod device;
+mod device_set;
 mod dispatch;
 mod error;
 mod host;
@@ -60,6 +61,7 @@ pub use config::{
 };
 pub use context::{Context, ContextProbe, ElementwiseJob};
 pub use device::{enumerate_devices, DeviceInfo, DeviceType};
+pub use device_set::{DeviceSet, SelectedDevice, ENV_DEVICES};
 pub use error::Error;
 pub use host::HostElement;
 pub use memory::PoolStats;

@@ -370,6 +370,11 @@ impl RawBuffer {
         &self.pool
     }
 
+    /// The device the buffer lives on.
+    pub(crate) fn device(&self) -> &Arc<Device> {
+        &self.pool.device
+    }
+
     fn check_words(&self, words: usize) -> Result<*mut u64, Error> {
         let ptr = self
             .mapped

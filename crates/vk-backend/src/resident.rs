@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
+use crate::device::Device;
 use crate::memory::RawBuffer;
+use crate::{DeviceInfo, Error};
 
 /// A buffer of `len` elements of `words_per_element` u64 words each, resident on the
 /// device: upload once, run many kernels on it, download once.
@@ -54,6 +56,27 @@ impl DeviceBuffer {
             len.min(self.len),
             self.words_per_element,
         )
+    }
+
+    /// The device it lives on: what [`DeviceInfo`] reports of it (its enumeration index,
+    /// name, UUID, ...). Operations take buffers of their own context only
+    /// ([`Error::ForeignBuffer`] otherwise).
+    pub fn device(&self) -> &DeviceInfo {
+        &self.buf.device().info
+    }
+
+    /// The error for this buffer given to a context of `device`.
+    pub(crate) fn foreign_to(&self, device: &Arc<Device>) -> Error {
+        let describe = |d: &DeviceInfo| format!("device {}: {}", d.index, d.name);
+        let mine = self.device();
+        Error::ForeignBuffer {
+            buffer_device: if mine.uuid == device.info.uuid {
+                format!("another context on {}", describe(mine))
+            } else {
+                describe(mine)
+            },
+            context_device: describe(&device.info),
+        }
     }
 
     /// Whether two handles refer to the same device memory.

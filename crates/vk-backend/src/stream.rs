@@ -266,8 +266,9 @@ impl Context {
     /// kernels do): reading host memory piecemeal over PCIe runs several times slower.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for mismatched inputs, lengths or element sizes, an
-    /// output that is also an input, or buffers of another context; as
+    /// [`Error::InvalidArgument`] for mismatched inputs, lengths or element sizes or an
+    /// output that is also an input; [`Error::ForeignBuffer`] for buffers of another
+    /// context; as
     /// [`Context::run_elementwise`] otherwise. After an error, chunks already submitted
     /// may still be running (a wait that timed out, say): the buffers stay in use until
     /// they complete, and host access to them ([`Context::host_read`],

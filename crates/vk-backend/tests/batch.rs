@@ -342,7 +342,7 @@ fn bad_batches_are_typed_errors() {
     let mut batch = other.batch().unwrap();
     assert!(matches!(
         batch.upload(&a, |_| ()),
-        Err(Error::InvalidArgument(_))
+        Err(Error::ForeignBuffer { .. })
     ));
 }
 

@@ -149,6 +149,42 @@ fn kernels_do_not_cross_contexts() {
     );
 }
 
+/// Resident data names its device, and a buffer given to another context (two contexts on
+/// lavapipe stand for two devices) is a typed error, not a silent copy.
+#[test]
+fn buffers_name_their_device_and_do_not_cross_contexts() {
+    let Some(first) = test_context("buffers_name_their_device_and_do_not_cross_contexts") else {
+        return;
+    };
+    let Some(second) =
+        test_context("buffers_name_their_device_and_do_not_cross_contexts (second context)")
+    else {
+        return;
+    };
+    let buf = first.alloc(4, 1).unwrap();
+    assert_eq!(buf.device().index, first.info().index);
+    assert_eq!(buf.device().uuid, first.info().uuid);
+    let mut batch = second.batch().unwrap();
+    let r = batch.fill_zero(&buf);
+    match r {
+        Err(Error::ForeignBuffer {
+            ref buffer_device,
+            ref context_device,
+        }) => {
+            assert!(
+                buffer_device.starts_with("another context on device"),
+                "{r:?}"
+            );
+            assert!(context_device.contains(&first.info().name), "{r:?}");
+        }
+        other => panic!("expected ForeignBuffer, got {other:?}"),
+    }
+    let r = second.download(&buf, |w: &[u64]| w.to_vec());
+    assert!(matches!(r, Err(Error::ForeignBuffer { .. })), "{r:?}");
+    first.assert_no_validation_messages();
+    second.assert_no_validation_messages();
+}
+
 #[test]
 fn context_is_send_and_sync_and_serves_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
