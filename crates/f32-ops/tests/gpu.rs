@@ -238,8 +238,9 @@ fn check_product(
 }
 
 /// Shapes of the matrix-product tests: edges of both tile sizes (64 and 128), k below,
-/// at and past the steps of 8, 16 and 32, empty matrices; the last three run the large
-/// tiles (64 or more 128 x 128 tiles of C).
+/// at and past the steps of 8, 16 and 32, empty matrices; the last two run the f32
+/// product's large tiles (256 or more 128 x 128 tiles of C), the one before them many
+/// small ones.
 const MATMUL_SHAPES: [(usize, usize, usize); 13] = [
     (1, 1, 1),
     (3, 5, 7),
@@ -252,8 +253,8 @@ const MATMUL_SHAPES: [(usize, usize, usize); 13] = [
     (0, 4, 5),
     (5, 4, 0),
     (1030, 9, 1025),
-    (1024, 16, 1024),
-    (1000, 33, 1100),
+    (2048, 8, 2048),
+    (2049, 17, 2050),
 ];
 
 #[test]
