@@ -100,6 +100,9 @@ pub(crate) struct BenchOptions {
     pub(crate) large: usize,
     /// The sections to run (all when empty).
     pub(crate) only: Vec<Section>,
+    /// A Python with PyTorch on CUDA: the f32 section then measures cuBLAS's matrix
+    /// products in the same run, as their peers.
+    pub(crate) torch: Option<std::path::PathBuf>,
 }
 
 /// A section of `hybrid-exec bench`, as `--only` names it.
@@ -183,15 +186,20 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
     }
     // Not among the defaults: the backend's figures are the Fq engine's and the curve's.
     if opts.only.contains(&Section::F32) {
-        f32_figures(fq.context(), &mut figures, few, large)?;
+        f32_figures(
+            fq.context(),
+            &mut figures,
+            few,
+            large,
+            opts.torch.as_deref(),
+        )?;
     }
     Ok(figures)
 }
 
 /// Seed 003's table on this backend (issue 19): vector add, dot product, ReLU, sigmoid,
 /// GELU and softmax at 1K, 10K, 100K and 1M elements, and square matrix products of 100,
-/// 500, 1000 and 4096 (sizes above `large` elements, or matrices above `large` / 4 per
-/// side squared, left out), each on the CPU (all cores), the GPU from slices (upload,
+/// 500, 1000 and 4096 (sizes above `large` elements, and matrices of more, left out), each on the CPU (all cores), the GPU from slices (upload,
 /// kernels, readback in one submission), the GPU on resident vectors (one submission, no
 /// transfer) and the router's Auto (after four runs under the Gpu policy have shown it the
 /// shape). Beside the vector rows from slices, the time their bytes take across the bus at
@@ -199,12 +207,15 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
 /// memory, and down); beside the resident ones, their bytes at this run's compute-copy
 /// rate; beside Auto, the better of CPU and GPU; beside the matrix rows from slices, the
 /// CPU, and beside the resident ones their 2 n^3 FLOP at the device's multiply-add rate
-/// measured in this run (`F32Gpu::fma_rate`).
+/// measured in this run (`F32Gpu::fma_rate`). With `torch` (a Python with PyTorch on
+/// CUDA), cuBLAS's products through PyTorch run in the same process's run as the matrix
+/// rows' peers ([`cublas_peers`]).
 fn f32_figures(
     ctx: &Arc<Context>,
     figures: &mut Vec<Figure>,
     few: usize,
     large: usize,
+    torch: Option<&std::path::Path>,
 ) -> Result<()> {
     use f32_ops::{cpu, F32Gpu};
 
@@ -401,8 +412,18 @@ fn f32_figures(
         fma_rates.iter().map(|r| r / 1e12).collect(),
         None,
     );
+    let peers = match torch {
+        Some(python) => cublas_peers(python)?,
+        None => Vec::new(),
+    };
+    let peer = |name: &str, side: usize| {
+        peers
+            .iter()
+            .find(|p| p.name == name && p.side == side)
+            .map(|p| p.millis)
+    };
     for side in [100, 500, 1000, 4096] {
-        if side * side > large / 4 {
+        if side * side > large {
             continue;
         }
         let (a, b) = (values(side * side, 3), values(side * side, 4));
@@ -448,7 +469,7 @@ fn f32_figures(
             figures,
             &format!("f32 matmul {side} x {side}, GPU from slices (one submission)"),
             Unit::Millis,
-            gpu_ms,
+            gpu_ms.clone(),
             Some(("CPU, all cores", cpu_median)),
         );
         let flops = 2.0 * (side as f64).powi(3);
@@ -456,13 +477,13 @@ fn f32_figures(
             figures,
             &format!("f32 matmul {side} x {side}, GPU resident (one submission)"),
             Unit::Millis,
-            resident_ms,
+            resident_ms.clone(),
             Some((
                 "2 n^3 FLOP at this run's multiply-add rate",
                 flops / fma_rate * 1e3,
             )),
         );
-        if let Some(f16_ms) = f16_ms {
+        if let Some(f16_ms) = &f16_ms {
             push_figure(
                 figures,
                 &format!(
@@ -470,9 +491,37 @@ fn f32_figures(
                      GPU resident"
                 ),
                 Unit::Millis,
-                f16_ms,
+                f16_ms.clone(),
                 Some(("the f32 product, resident", resident_median)),
             );
+        }
+        for p in peers.iter().filter(|p| p.side == side) {
+            push_figure(
+                figures,
+                &format!("{side} x {side}: {} (PyTorch, this run)", p.name),
+                Unit::Millis,
+                vec![p.millis],
+                None,
+            );
+        }
+        for (ours, samples, theirs) in [
+            ("f32 matmul, GPU resident", resident_ms, CUBLAS_FP32),
+            ("f32 matmul, GPU from slices", gpu_ms, TORCH_HOST_FP32),
+            (
+                "f16-input matmul, GPU resident",
+                f16_ms.unwrap_or_default(),
+                CUBLAS_FP16,
+            ),
+        ] {
+            if let (Some(t), false) = (peer(theirs, side), samples.is_empty()) {
+                push_figure(
+                    figures,
+                    &format!("{ours} {side} x {side}, against {theirs}"),
+                    Unit::Millis,
+                    samples,
+                    Some((theirs, t)),
+                );
+            }
         }
         push_figure(
             figures,
@@ -1741,6 +1790,70 @@ fn precompile_figures(
     Ok(())
 }
 
+/// cuBLAS's FP32 product through PyTorch, TF32 off, on resident tensors.
+const CUBLAS_FP32: &str = "cuBLAS FP32 (TF32 off), resident";
+/// cuBLAS's FP16 product (FP32 accumulation) through PyTorch, on resident tensors.
+const CUBLAS_FP16: &str = "cuBLAS FP16 (FP32 accumulation), resident";
+/// PyTorch's FP32 product from host tensors to a host tensor (pageable memory).
+const TORCH_HOST_FP32: &str = "PyTorch FP32 from host tensors";
+
+/// One matrix product PyTorch timed: what, the side, ms (the script's median).
+#[derive(Debug, PartialEq)]
+struct Peer {
+    name: &'static str,
+    side: usize,
+    millis: f64,
+}
+
+/// Runs `benches/peers/cublas_sgemm.py` (embedded) with `python` and reads its figures.
+///
+/// # Errors
+/// When the interpreter cannot be run, exits non-zero (no PyTorch, no CUDA device), or
+/// prints no figures.
+fn cublas_peers(python: &std::path::Path) -> Result<Vec<Peer>> {
+    const SCRIPT: &str = include_str!("../../../benches/peers/cublas_sgemm.py");
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(SCRIPT)
+        .output()
+        .with_context(|| format!("running {} for the cuBLAS peers", python.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        anyhow::bail!(
+            "{} exited with {} running the cuBLAS peers: {}",
+            python.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let peers = parse_peers(&stdout);
+    if peers.is_empty() {
+        anyhow::bail!("the cuBLAS peer script printed no figures: {stdout}");
+    }
+    Ok(peers)
+}
+
+/// The figures in the peer script's lines, e.g. `cuBLAS fp32 (TF32 off) matmul 4096:
+/// 2.6747 ms resident ...`; other lines are skipped.
+fn parse_peers(text: &str) -> Vec<Peer> {
+    let kinds = [
+        ("cuBLAS fp32 (TF32 off) matmul ", CUBLAS_FP32),
+        ("cuBLAS fp16 (fp32 accumulate) matmul ", CUBLAS_FP16),
+        ("PyTorch fp32 matmul ", TORCH_HOST_FP32),
+    ];
+    text.lines()
+        .filter_map(|line| {
+            let (name, rest) = kinds
+                .iter()
+                .find_map(|(prefix, name)| line.strip_prefix(prefix).map(|r| (*name, r)))?;
+            let side = rest.split([' ', ':']).next()?.parse().ok()?;
+            let (_, after) = rest.split_once(": ")?;
+            let millis = after.split(' ').next()?.parse().ok()?;
+            Some(Peer { name, side, millis })
+        })
+        .collect()
+}
+
 fn push_figure(
     figures: &mut Vec<Figure>,
     name: &str,
@@ -1912,6 +2025,59 @@ pub(crate) fn json(figures: &[Figure], device: &str, driver: &str) -> Result<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lines as the H200 printed them (run y, 2026-12-06).
+    const PEER_OUTPUT: &str = "torch 2.11.0+cu130 cuda 13.0 NVIDIA H200
+cuBLAS fp32 (TF32 off) matmul 1000: 0.0506 ms resident (median of 9, each the mean of 100), 39.5 TFLOP/s
+cuBLAS fp16 (fp32 accumulate) matmul 1000: 0.0109 ms resident (median of 9, each the mean of 100), 183.9 TFLOP/s
+PyTorch fp32 matmul 1000 host to host (pageable tensors): 0.8952 ms (median of 9)
+cuBLAS fp32 (TF32 off) matmul 4096: 2.6747 ms resident (median of 9, each the mean of 20), 51.4 TFLOP/s
+cuBLAS fp32 (TF32 off) matmul garbage: x ms
+";
+
+    #[test]
+    fn peer_lines_parse_to_figures() {
+        let peers = parse_peers(PEER_OUTPUT);
+        let want = [
+            (CUBLAS_FP32, 1000, 0.0506),
+            (CUBLAS_FP16, 1000, 0.0109),
+            (TORCH_HOST_FP32, 1000, 0.8952),
+            (CUBLAS_FP32, 4096, 2.6747),
+        ];
+        assert_eq!(peers.len(), want.len(), "{peers:?}");
+        for (p, (name, side, millis)) in peers.iter().zip(want) {
+            assert_eq!(*p, Peer { name, side, millis });
+        }
+    }
+
+    /// The interpreter is run with the embedded script; a stand-in that prints the lines
+    /// (or fails) shows both outcomes without PyTorch.
+    #[test]
+    fn the_peer_script_runs_through_the_interpreter_given() {
+        let dir = std::env::temp_dir().join(format!("hybrid-exec-peers-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let printing = dir.join("printing-python");
+        let body = format!("#!/bin/sh\n[ \"$1\" = -c ] || exit 3\ncat <<'EOF'\n{PEER_OUTPUT}EOF\n");
+        std::fs::write(&printing, body).unwrap();
+        let failing = dir.join("failing-python");
+        std::fs::write(
+            &failing,
+            "#!/bin/sh\necho no module named torch >&2\nexit 1\n",
+        )
+        .unwrap();
+        let silent = dir.join("silent-python");
+        std::fs::write(&silent, "#!/bin/sh\nexit 0\n").unwrap();
+        for f in [&printing, &failing, &silent] {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        assert_eq!(cublas_peers(&printing).unwrap().len(), 4);
+        let err = cublas_peers(&failing).unwrap_err().to_string();
+        assert!(err.contains("no module named torch"), "{err}");
+        assert!(cublas_peers(&silent).is_err());
+        assert!(cublas_peers(&dir.join("no-such-python")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn json_has_the_fields_of_the_data_files() {

@@ -68,6 +68,11 @@ enum Command {
         /// The f32 section (seed 003's table): the same as naming f32 in `--only`.
         #[arg(long)]
         f32: bool,
+        /// A Python interpreter with PyTorch on CUDA (e.g. /opt/torch/.venv/bin/python3):
+        /// the f32 section then times cuBLAS's matrix products through it in the same run
+        /// and puts them beside its own.
+        #[arg(long, value_name = "PYTHON")]
+        torch: Option<std::path::PathBuf>,
         /// Also write the figures as JSON to this file.
         #[arg(long)]
         json: Option<std::path::PathBuf>,
@@ -171,12 +176,14 @@ fn main() -> ExitCode {
             large,
             only,
             f32,
+            torch,
             json,
         } => run_bench(
             &bench::BenchOptions {
                 samples,
                 large,
                 only: with_f32(only, f32),
+                torch,
             },
             json.as_deref(),
         ),
