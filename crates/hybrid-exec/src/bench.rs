@@ -117,6 +117,10 @@ pub(crate) enum Section {
     Eip,
     /// f32 workloads (seed 003's table): vector ops, activations, softmax, matrix products.
     F32,
+    /// Several GPUs (a `DeviceGroup` over `VK_BACKEND_DEVICES`) against the first alone: a
+    /// G1 MSM of 2^22 points, a block of 512 G1MSM calls of 128 points, a 16Mi-element
+    /// 10-op chain, all from host slices.
+    Multi,
 }
 
 /// [`gpu_core::sample`] of values in a figure's unit (the closures' `?` then knows the
@@ -194,7 +198,111 @@ pub(crate) fn run(ctx: &Context, fq: &FqGpu, opts: &BenchOptions) -> Result<Vec<
             opts.torch.as_deref(),
         )?;
     }
+    if opts.only.contains(&Section::Multi) {
+        multi_figures(&mut figures, few, large)?;
+    }
     Ok(figures)
+}
+
+/// The group of every device against its first device alone (issue 18's targets), each
+/// on the Gpu policy: one G1 MSM of 2^22 points (or `large`, if fewer), a block of 512
+/// G1MSM calls of 128 points (fewer below the default `large`) and a 10-op chain over
+/// `large` elements, all from host slices. Beside each group figure, the first device's alone, measured just before.
+fn multi_figures(figures: &mut Vec<Figure>, few: usize, large: usize) -> Result<()> {
+    use eip2537::Precompile;
+    use hybrid_exec::{DeviceGroup, Policy, RouterConfig};
+
+    let mut config = RouterConfig::default();
+    config.policy = Policy::Gpu;
+    config.profile_dir = None;
+    let group = DeviceGroup::new(&config);
+    let names: Vec<String> = group.devices().into_iter().map(|(n, _)| n).collect();
+    let label = format!("{} devices ({})", names.len(), names.join(", "));
+    let one = &group.routers()[0];
+    let samples = few.max(3);
+    let millis = |f: &mut dyn FnMut() -> Result<()>| warm_millis(samples, f);
+    let mut pair = |what: &str, one_ms: Vec<f64>, group_ms: Vec<f64>| {
+        let alone = median(&one_ms);
+        push_figure(
+            figures,
+            &format!("{what}, first device alone"),
+            Unit::Millis,
+            one_ms,
+            None,
+        );
+        push_figure(
+            figures,
+            &format!("{what}, {label}"),
+            Unit::Millis,
+            group_ms,
+            Some(("the first device alone", alone)),
+        );
+    };
+
+    let n = (1usize << 22).min(large);
+    let points = crate::measure::random_points::<crate::curve::G1>(n, 91);
+    let scalars = crate::measure::random_scalars(n, 92);
+    let one_ms = millis(&mut || {
+        std::hint::black_box(one.msm_g1_with(Policy::Gpu, &points, &scalars)?);
+        Ok(())
+    })?;
+    let group_ms = millis(&mut || {
+        std::hint::black_box(group.msm_g1(&points, &scalars)?);
+        Ok(())
+    })?;
+    pair(
+        &format!("G1 MSM of {n} points from slices"),
+        one_ms,
+        group_ms,
+    );
+    drop((points, scalars));
+
+    // 512 calls at the default size; fewer below it (a software device, say).
+    let (calls, per_call) = ((512 * large / (1 << 24)).clamp(2, 512), 128);
+    let points = crate::measure::random_points::<crate::curve::G1>(calls * per_call, 93);
+    let scalars = crate::measure::random_scalars(calls * per_call, 94);
+    let inputs: Vec<Vec<u8>> = points
+        .chunks(per_call)
+        .zip(scalars.chunks(per_call))
+        .map(|(p, k)| {
+            p.iter()
+                .zip(k)
+                .flat_map(|(p, k)| [&p.to_eip2537()[..], &k.to_be_bytes()[..]].concat())
+                .collect()
+        })
+        .collect();
+    let block: Vec<(Precompile, &[u8])> =
+        inputs.iter().map(|i| (Precompile::G1Msm, &i[..])).collect();
+    let one_ms = millis(&mut || {
+        std::hint::black_box(one.execute_block_with(Policy::Gpu, &block));
+        Ok(())
+    })?;
+    let group_ms = millis(&mut || {
+        std::hint::black_box(group.execute_block(&block));
+        Ok(())
+    })?;
+    pair(
+        &format!("EIP-2537 block of {calls} G1MSM calls of {per_call} points"),
+        one_ms,
+        group_ms,
+    );
+
+    let chain = chain10()?;
+    let (a, b) = (random(large, 95), random(large, 96));
+    let one_ms = millis(&mut || {
+        std::hint::black_box(one.run_with(Policy::Gpu, &chain, &[&a, &b])?);
+        Ok(())
+    })?;
+    let group_ms = millis(&mut || {
+        std::hint::black_box(group.run(&chain, &[&a, &b])?);
+        Ok(())
+    })?;
+    pair(
+        &format!("10-op chain of {large} elements from slices"),
+        one_ms,
+        group_ms,
+    );
+    Ok(())
 }
 
 /// Seed 003's table on this backend (issue 19): vector add, dot product, ReLU, sigmoid,

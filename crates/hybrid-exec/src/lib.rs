@@ -33,12 +33,14 @@
 
 mod breaker;
 mod cost;
+mod group;
 pub mod jobs;
 mod precompiles;
 mod profile;
 mod router;
 
 pub use breaker::{BreakerConfig, BreakerState};
+pub use group::{DeviceGroup, SplitConfig};
 pub use profile::{ProfileError, ENV_PROFILE};
 pub use router::{
     F32Job, F32Output, GpuStatus, LoadFactors, MsmGroup, Policy, Route, Router, RouterConfig,

@@ -61,8 +61,8 @@ enum Command {
         /// (and, below one MSM's size, smaller) MSMs, e.g. on a slow software device.
         #[arg(long, default_value_t = 1 << 24)]
         large: usize,
-        /// Only these sections, comma-separated (default: fq, msm and eip; f32 runs only
-        /// when named).
+        /// Only these sections, comma-separated (default: fq, msm and eip; f32 and multi
+        /// run only when named).
         #[arg(long, value_enum, value_delimiter = ',')]
         only: Vec<bench::Section>,
         /// The f32 section (seed 003's table): the same as naming f32 in `--only`.
@@ -571,12 +571,12 @@ fn devices() -> anyhow::Result<ExitCode> {
         }
         Err(e) => println!("chosen: none: {e}"),
     }
-    // The multi-device set: what a router over several GPUs would use. Today's router
-    // opens the one device chosen above.
+    // The multi-device set: what a DeviceGroup opens (a Router opens the one device
+    // chosen above).
     match vk_backend::DeviceSet::from_env().and_then(|set| Ok((set.select(&devices)?, set))) {
         Ok((picked, set)) => {
             println!(
-                "device set ({}: {set:?}; the router opens only the chosen device today):",
+                "device set ({}: {set:?}; a DeviceGroup opens these, a Router only the chosen device):",
                 vk_backend::ENV_DEVICES
             );
             for p in picked {
@@ -628,6 +628,10 @@ mod tests {
         assert_eq!(bench_only(&["--only", "fq"]).unwrap(), vec![Section::Fq]);
         assert_eq!(bench_only(&["--only", "f32"]).unwrap(), vec![Section::F32]);
         assert_eq!(bench_only(&["--f32"]).unwrap(), vec![Section::F32]);
+        assert_eq!(
+            bench_only(&["--only", "multi"]).unwrap(),
+            vec![Section::Multi]
+        );
         assert_eq!(
             bench_only(&["--only", "eip", "--f32"]).unwrap(),
             vec![Section::Eip, Section::F32]

@@ -685,6 +685,11 @@ impl Router {
             .filter(|_| !self.gpu_disabled.load(Ordering::Acquire))
     }
 
+    /// The predicted GPU time of the jobs running now: the queue a new job joins.
+    pub(crate) fn gpu_backlog(&self) -> Duration {
+        Duration::from_nanos(self.gpu_in_flight_ns.load(Ordering::Relaxed))
+    }
+
     /// The GPU and leave to use it for one job, when the breaker gives it.
     fn claim(&self) -> Option<(&FqGpu, Pass<'_>)> {
         let gpu = self.gpu()?;
@@ -1369,7 +1374,7 @@ impl Router {
         Some((gpu, self.breaker.admit()?))
     }
 
-    fn msm_with<G: Msm>(
+    pub(crate) fn msm_with<G: Msm>(
         &self,
         policy: Policy,
         points: &[G::Affine],
@@ -1441,7 +1446,7 @@ impl Router {
         Ok((out, ran))
     }
 
-    fn msm_batch_with<G: Msm>(
+    pub(crate) fn msm_batch_with<G: Msm>(
         &self,
         policy: Policy,
         msms: &[(&[G::Affine], &[Scalar])],
