@@ -80,8 +80,26 @@ impl DeviceGroup {
     /// out (logged); with none, the group is one router without a GPU, as
     /// [`Router::new`] is then.
     pub fn new(config: &RouterConfig) -> Self {
+        match DeviceSet::from_env() {
+            Ok(set) => Self::with_devices(config, &set),
+            Err(e) => {
+                tracing::info!(error = %e, "no device set: the CPU runs every job");
+                Self::with_devices(
+                    &RouterConfig {
+                        use_gpu: false,
+                        ..config.clone()
+                    },
+                    &DeviceSet::Default,
+                )
+            }
+        }
+    }
+
+    /// [`DeviceGroup::new`] over the devices `set` selects (the config equivalent of
+    /// `VK_BACKEND_DEVICES`).
+    pub fn with_devices(config: &RouterConfig, set: &DeviceSet) -> Self {
         let opened = if config.use_gpu {
-            open_devices()
+            open_devices(set)
         } else {
             Vec::new()
         };
@@ -344,10 +362,9 @@ impl DeviceGroup {
 const G1_MSM_PAIR_BYTES: usize = 160;
 const G2_MSM_PAIR_BYTES: usize = 288;
 
-/// Opens every device of [`DeviceSet::from_env`] that opens.
-fn open_devices() -> Vec<FqGpu> {
-    let selected =
-        vk_backend::enumerate_devices().and_then(|devices| DeviceSet::from_env()?.select(&devices));
+/// Opens every device of `set` that opens.
+fn open_devices(set: &DeviceSet) -> Vec<FqGpu> {
+    let selected = vk_backend::enumerate_devices().and_then(|devices| set.select(&devices));
     let selected = match selected {
         Ok(s) => s,
         Err(e) => {

@@ -224,3 +224,22 @@ fn a_failing_device_recomputes_its_share_and_a_lost_one_leaves_the_splits() {
     );
     first.assert_no_validation_messages();
 }
+
+/// The group from a device set: on the CI machine's one device, one router with its GPU;
+/// an entry naming no device leaves a group of one router on the CPU.
+#[test]
+fn groups_open_the_devices_a_set_names() {
+    let Some(ctx) = test_context("groups_open_the_devices_a_set_names") else {
+        return;
+    };
+    let name = ctx.info().name.clone();
+    let config = RouterConfig::default();
+    let group = DeviceGroup::with_devices(&config, &vk_backend::DeviceSet::parse("0"));
+    assert_eq!(group.devices().len(), 1);
+    assert!(matches!(&group.devices()[0].1, GpuStatus::Ready { name: n } if *n == name));
+    let none = DeviceGroup::with_devices(&config, &vk_backend::DeviceSet::parse("no-such-gpu"));
+    assert_eq!(none.devices().len(), 1);
+    assert!(none.routers()[0].gpu().is_none());
+    let (p, k) = (g1_points(3, 9), scalars(3, 10));
+    assert_eq!(none.msm_g1(&p, &k).unwrap(), msm_g1(&p, &k).unwrap());
+}
