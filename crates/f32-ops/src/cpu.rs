@@ -169,6 +169,34 @@ pub fn dot_f64(a: &[f32], b: &[f32]) -> (f64, f64) {
         .fold((0.0, 0.0), |(s, m), p| (s + p, m + p.abs()))
 }
 
+/// Entry `(i, j)` of the product of row-major `a` (`m x k`) and `b` (`k x n`) in f64, as
+/// [`dot_f64`] gives a dot product, with the sum of its inputs' magnitudes (`|a_i| + |b_i|`
+/// over the terms): (exact, sum of |a_i b_i|, sum of |a_i| + |b_i|), what
+/// [`sum_bound`] and [`f16_product_bound`] take.
+///
+/// ```
+/// // (1 2; 3 4) (5 6; 7 8): entry (1, 0) is 3 * 5 + 4 * 7.
+/// let (a, b) = ([1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]);
+/// assert_eq!(f32_ops::cpu::matmul_entry_f64(&a, &b, 2, 2, 1, 0), (43.0, 43.0, 19.0));
+/// ```
+pub fn matmul_entry_f64(
+    a: &[f32],
+    b: &[f32],
+    k: usize,
+    n: usize,
+    i: usize,
+    j: usize,
+) -> (f64, f64, f64) {
+    (0..k).fold((0.0, 0.0, 0.0), |(exact, abs, inputs), t| {
+        let (x, y) = (f64::from(a[i * k + t]), f64::from(b[t * n + j]));
+        (
+            exact + x * y,
+            abs + (x * y).abs(),
+            inputs + x.abs() + y.abs(),
+        )
+    })
+}
+
 /// Bound on the error of an f32 sum of `terms` products (or values) whose exact absolute
 /// values add up to `abs_sum`, in any order: `(terms + 1) u abs_sum` (each partial sum and
 /// each product rounds once, relative error u), plus the denormal flush of each term.

@@ -221,13 +221,7 @@ fn check_product(
     assert_eq!(got.len(), m * n, "{what} {m} x {k} x {n}");
     for i in 0..m {
         for j in 0..n {
-            let (mut exact, mut abs, mut inputs) = (0.0, 0.0, 0.0);
-            for t in 0..k {
-                let (x, y) = (f64::from(a[i * k + t]), f64::from(b[t * n + j]));
-                exact += x * y;
-                abs += (x * y).abs();
-                inputs += x.abs() + y.abs();
-            }
+            let (exact, abs, inputs) = cpu::matmul_entry_f64(a, b, k, n, i, j);
             let g = got[i * n + j];
             assert!(
                 (f64::from(g) - exact).abs() <= bound(k, abs, inputs),

@@ -336,14 +336,8 @@ fn f32_checks(ctx: Arc<vk_backend::Context>, opts: &VerifyOptions, checks: &mut 
                 Some(c) if c.len() == m * n => (0..m * n)
                     .step_by(stride)
                     .filter(|&e| {
-                        let (i, j) = (e / n, e % n);
-                        let (mut exact, mut abs, mut inputs) = (0.0, 0.0, 0.0);
-                        for t in 0..kk {
-                            let (x, y) = (f64::from(a[i * kk + t]), f64::from(b[t * n + j]));
-                            exact += x * y;
-                            abs += (x * y).abs();
-                            inputs += x.abs() + y.abs();
-                        }
+                        let (exact, abs, inputs) =
+                            f32_cpu::matmul_entry_f64(&a, &b, kk, n, e / n, e % n);
                         (f64::from(c[e]) - exact).abs() > bound(kk, abs, inputs)
                     })
                     .count(),
