@@ -119,7 +119,7 @@ pub(crate) enum Section {
     F32,
     /// Several GPUs (a `DeviceGroup` over `VK_BACKEND_DEVICES`) against the first alone: a
     /// G1 MSM of 2^22 points, a block of 512 G1MSM calls of 128 points, a 16Mi-element
-    /// 10-op chain, all from host slices.
+    /// 10-op chain from host slices, host vectors and resident.
     Multi,
 }
 
@@ -302,6 +302,43 @@ fn multi_figures(figures: &mut Vec<Figure>, few: usize, large: usize) -> Result<
         one_ms,
         group_ms,
     );
+
+    // The same chain on host vectors and on resident vectors: the first device's own
+    // against one shard per device.
+    if let Some(gpu) = one.gpu() {
+        let (ha, hb) = (gpu.host_vec_from(&a)?, gpu.host_vec_from(&b)?);
+        let mut out = gpu.alloc_host_vec(large)?;
+        let one_ms = millis(&mut || {
+            one.run_host(Policy::Gpu, &chain, &[&ha, &hb], &mut out)?;
+            Ok(())
+        })?;
+        let (ga, gb) = (group.host_vec_from(&a)?, group.host_vec_from(&b)?);
+        let mut gout = group.alloc_host_vec_like(&ga)?;
+        let group_ms = millis(&mut || {
+            group.run_host(&chain, &[&ga, &gb], &mut gout)?;
+            Ok(())
+        })?;
+        pair(
+            &format!("10-op chain of {large} elements on host vectors"),
+            one_ms,
+            group_ms,
+        );
+        let (ra, rb) = (gpu.upload(&a)?, gpu.upload(&b)?);
+        let one_ms = millis(&mut || {
+            std::hint::black_box(gpu.run_program_resident(&chain, &[&ra, &rb])?);
+            Ok(())
+        })?;
+        let (ga, gb) = (group.upload(&a)?, group.upload(&b)?);
+        let group_ms = millis(&mut || {
+            std::hint::black_box(group.run_resident(&chain, &[&ga, &gb])?);
+            Ok(())
+        })?;
+        pair(
+            &format!("10-op chain of {large} elements, resident"),
+            one_ms,
+            group_ms,
+        );
+    }
     Ok(())
 }
 

@@ -137,6 +137,11 @@ impl DeviceGroup {
         self
     }
 
+    /// The group's policy.
+    pub(crate) fn policy(&self) -> Policy {
+        self.policy
+    }
+
     /// The routers, one per device, in the order of the device set.
     pub fn routers(&self) -> &[Router] {
         &self.routers
@@ -412,7 +417,7 @@ fn run_shares<T: Send>(
 }
 
 /// `len` cut into `parts` contiguous ranges whose lengths differ by at most one.
-fn split_evenly(len: usize, parts: usize) -> Vec<Range<usize>> {
+pub(crate) fn split_evenly(len: usize, parts: usize) -> Vec<Range<usize>> {
     let parts = parts.max(1);
     (0..parts)
         .map(|i| (len * i / parts)..(len * (i + 1) / parts))

@@ -34,6 +34,7 @@
 mod breaker;
 mod cost;
 mod group;
+mod group_vec;
 pub mod jobs;
 mod precompiles;
 mod profile;
@@ -41,6 +42,7 @@ mod router;
 
 pub use breaker::{BreakerConfig, BreakerState};
 pub use group::{DeviceGroup, SplitConfig};
+pub use group_vec::{GroupFqVec, GroupHostVec};
 pub use profile::{ProfileError, ENV_PROFILE};
 pub use router::{
     F32Job, F32Output, GpuStatus, LoadFactors, MsmGroup, Policy, Route, Router, RouterConfig,

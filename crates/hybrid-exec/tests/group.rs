@@ -243,3 +243,86 @@ fn groups_open_the_devices_a_set_names() {
     let (p, k) = (g1_points(3, 9), scalars(3, 10));
     assert_eq!(none.msm_g1(&p, &k).unwrap(), msm_g1(&p, &k).unwrap());
 }
+
+/// Host vectors and resident vectors in one shard per device: programs run on every shard
+/// on its own device; a failing device's host shard is computed on the CPU, a resident
+/// shard's failure is the job's error; shards that differ are a typed error.
+#[test]
+fn sharded_host_and_resident_vectors_match_the_cpu() {
+    let Some((first, second, group)) = group_of_two(
+        "sharded_host_and_resident_vectors_match_the_cpu",
+        Policy::Gpu,
+    ) else {
+        return;
+    };
+    let mut p = FqProgram::builder();
+    let (x, y) = (p.input(), p.input());
+    let xy = p.mul(x, y);
+    let out = p.add(xy, x);
+    let program = p.build(out).unwrap();
+    let a: Vec<Fq> = (0..3001u64).map(|i| Fq::from(i * 3 + 2)).collect();
+    let b: Vec<Fq> = (0..3001u64).map(|i| Fq::from(i * 11 + 1)).collect();
+    let want = program.run_cpu(&[&a, &b]).unwrap();
+
+    let (ha, hb) = (
+        group.host_vec_from(&a).unwrap(),
+        group.host_vec_from(&b).unwrap(),
+    );
+    assert_eq!((ha.len(), ha.is_empty()), (3001, false));
+    assert_eq!(ha.to_vec().unwrap(), a);
+    let mut out = group.alloc_host_vec_like(&ha).unwrap();
+    group.run_host(&program, &[&ha, &hb], &mut out).unwrap();
+    assert_eq!(out.to_vec().unwrap(), want);
+    assert!(
+        group.stats().iter().all(|s| s.gpu_jobs == 1),
+        "{:?}",
+        group.stats()
+    );
+
+    let (ra, rb) = (group.upload(&a).unwrap(), group.upload(&b).unwrap());
+    let rc = group.run_resident(&program, &[&ra, &rb]).unwrap();
+    assert_eq!(rc.len(), 3001);
+    assert_eq!(group.download(&rc).unwrap(), want);
+    // Chained on the devices: (c b + c).
+    let rd = group.run_resident(&program, &[&rc, &rb]).unwrap();
+    assert_eq!(
+        group.download(&rd).unwrap(),
+        program.run_cpu(&[&want, &b]).unwrap()
+    );
+
+    // Shards that differ: a typed error, and nothing runs.
+    let short = group.host_vec_from(&a[..3000]).unwrap();
+    let before = group.stats();
+    assert!(matches!(
+        group.run_host(&program, &[&ha, &short], &mut out),
+        Err(hybrid_exec::RouterError::Field(
+            field_bls12::FieldError::LengthMismatch { .. }
+        ))
+    ));
+    let short_resident = group.upload(&a[..3000]).unwrap();
+    assert!(group
+        .run_resident(&program, &[&ra, &short_resident])
+        .is_err());
+    assert_eq!(
+        group.stats().iter().map(|s| s.gpu_jobs).collect::<Vec<_>>(),
+        before.iter().map(|s| s.gpu_jobs).collect::<Vec<_>>()
+    );
+
+    // A failing device: its host shard on the CPU, the result the same.
+    second.inject_fault(
+        FaultStage::Compute,
+        Error::OutOfDeviceMemory { call: "injected" },
+    );
+    let mut again = group.alloc_host_vec_like(&ha).unwrap();
+    group.run_host(&program, &[&ha, &hb], &mut again).unwrap();
+    assert_eq!(again.to_vec().unwrap(), want);
+    assert_eq!(group.stats()[1].fallback_jobs, 1, "{:?}", group.stats());
+    // Its resident shard cannot move: the job fails with the device's error.
+    second.inject_fault(
+        FaultStage::Compute,
+        Error::OutOfDeviceMemory { call: "injected" },
+    );
+    assert!(group.run_resident(&program, &[&ra, &rb]).is_err());
+    first.assert_no_validation_messages();
+    second.assert_no_validation_messages();
+}
