@@ -428,6 +428,7 @@ fn f32_figures(
         config.profile_dir = None;
         hybrid_exec::Router::with_gpu(&config, Some(FqGpu::new(Arc::clone(ctx))?))
     };
+    let us = |ms: Vec<f64>| -> Vec<f64> { ms.into_iter().map(|ms| ms * 1e3).collect() };
     for n in [1_000, 10_000, 100_000, 1_000_000] {
         if n > large {
             continue;
@@ -506,7 +507,6 @@ fn f32_figures(
             let bytes = ((inputs * n + outputs) * 4) as f64;
             let bus_us =
                 (inputs * n * 4) as f64 / up_rate * 1e6 + (outputs * 4) as f64 / down_rate * 1e6;
-            let us = |ms: Vec<f64>| -> Vec<f64> { ms.into_iter().map(|ms| ms * 1e3).collect() };
             let better_us = median(&cpu_ms).min(median(&gpu_ms)) * 1e3;
             let name = |who: &str| format!("f32 {op}, {n} elements, {who}");
             push_figure(
@@ -541,6 +541,28 @@ fn f32_figures(
                 Some(("the better of CPU and GPU from slices", better_us)),
             );
         }
+        // Where a job from slices spends its time: its inputs' way in and its output's way
+        // back, each alone (one submission each), beside their bytes at the bus's rates.
+        let bytes = (4 * n) as f64;
+        let up_ms = millis(&mut || keep(gpu.upload(&a)?))?;
+        push_figure(
+            figures,
+            &format!("f32 {n} elements: upload alone (host fill included)"),
+            Unit::Micros,
+            us(up_ms),
+            Some(("bytes at this run's upload rate", bytes / up_rate * 1e6)),
+        );
+        let down_ms = millis(&mut || {
+            std::hint::black_box(gpu.download(&ra)?);
+            Ok(())
+        })?;
+        push_figure(
+            figures,
+            &format!("f32 {n} elements: download alone (into a fresh Vec)"),
+            Unit::Micros,
+            us(down_ms),
+            Some(("bytes at this run's download rate", bytes / down_rate * 1e6)),
+        );
     }
     // The matrix rows' ceiling: the device's multiply-add rate (up to 4Mi invocations of 8
     // chains of 512 steps: about 69 GFLOP), the median of the samples.
