@@ -189,7 +189,10 @@ impl DeviceGroup {
             || len < self.split.fq_above
             || !gpu_wins(len / ready.len())
         {
-            return Ok(self.least_loaded().run(program, inputs)?.0);
+            return Ok(self
+                .least_loaded()
+                .run_with(self.policy, program, inputs)?
+                .0);
         }
         let ranges = split_evenly(len, ready.len());
         let parts = run_shares(&ready, &ranges, |d, range| {
@@ -267,7 +270,7 @@ impl DeviceGroup {
         let points: usize = weights.iter().sum();
         let ready = self.ready();
         if self.policy == Policy::Cpu || ready.len() < 2 || points < self.split.batch_points_above {
-            return self.least_loaded().execute_block(calls);
+            return self.least_loaded().execute_block_with(self.policy, calls);
         }
         let ranges = split_by_weight(&weights, ready.len());
         let parts: Result<Vec<_>, RouterError> = run_shares(&ready, &ranges, |d, range| {
